@@ -1,0 +1,164 @@
+//! Orchestration: scan → plan → report | confirm → execute → report, and the exit code.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use humansize::{BINARY, format_size};
+
+use crate::config::{Config, Format, Mode};
+use crate::error::Error;
+use crate::execute::execute;
+use crate::listener::Listener;
+use crate::model::{Outcome, Summary};
+use crate::plan::{PlanOptions, plan};
+use crate::report::{self, LinkReport};
+use crate::scan::scan;
+use crate::ui::Confirm;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// Some files could not be processed (each was named on stderr).
+    pub const PARTIAL: u8 = 1;
+    /// Usage error or refusal (no terminal to confirm on, or the person said no).
+    pub const REFUSED: u8 = 2;
+    pub const SIGINT: u8 = 130;
+    pub const SIGTERM: u8 = 143;
+}
+
+/// Where a run writes: the report on `out`, per-file problems to `listener`, questions to `confirm`.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub listener: &'a dyn Listener,
+    pub confirm: &'a mut dyn Confirm,
+}
+
+/// Run the whole job; returns the exit code.
+pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
+    if cfg.paths.is_empty() {
+        return Err(Error::Usage("no PATH given".into()));
+    }
+    if let Mode::Link {
+        dry_run: false,
+        yes: false,
+    } = cfg.mode
+        && !io.confirm.available()
+    {
+        return Err(Error::Usage(
+            "refusing to link without confirmation: stdin is not a terminal; pass --yes to link \
+             non-interactively, or --dry-run to see the plan. Nothing was changed."
+                .into(),
+        ));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
+    let scanned = pool.install(|| scan(cfg, io.listener));
+
+    let Mode::Link { dry_run, yes } = cfg.mode else {
+        let summary = report::summarize(&scanned, None);
+        write_report(io.out, |w| match cfg.format {
+            Format::Text => report::text::scan(w, &scanned, cfg.quiet),
+            Format::Json => report::json::scan(w, &scanned),
+        })?;
+        return Ok(exit_code(&summary, None));
+    };
+
+    let plan = plan(
+        &scanned.tree,
+        &scanned.groups,
+        &PlanOptions {
+            gates: cfg.gates,
+            max_links: cfg.max_links,
+        },
+    );
+    let planned_summary = report::summarize(&scanned, Some((&plan, &[])));
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut signal = None;
+    if dry_run || plan.action_count() == 0 {
+        outcomes.resize_with(plan.action_count(), || Outcome::Planned);
+    } else {
+        if !yes {
+            let summary = format!(
+                "{} in {} can be replaced with hard links, reclaiming {} ({} skipped).",
+                count(planned_summary.planned, "duplicate"),
+                count(planned_summary.groups, "group"),
+                format_size(planned_summary.reclaimable_bytes, BINARY),
+                plan.skipped.len(),
+            );
+            let question = format!(
+                "Replace {} with hard links, reclaiming {}?",
+                count(planned_summary.planned, "duplicate"),
+                format_size(planned_summary.reclaimable_bytes, BINARY)
+            );
+            if !io.confirm.ask(&summary, &question) {
+                return Err(Error::Usage("not confirmed; nothing was changed".into()));
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let term = Arc::new(AtomicBool::new(false));
+        // Signals only set flags, checked between swaps: a swap is never cut in half.
+        let _int = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+            .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+        let _term = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+            .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone()))
+            .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+        outcomes = execute(&scanned.tree, &plan, &stop);
+        if stop.load(Ordering::Relaxed) {
+            signal = Some(if term.load(Ordering::Relaxed) {
+                exit::SIGTERM
+            } else {
+                exit::SIGINT
+            });
+        }
+        for o in &outcomes {
+            if let Outcome::Failed(e) = o {
+                io.listener.error(e);
+            }
+        }
+    }
+    let mut summary = report::summarize(&scanned, Some((&plan, &outcomes)));
+    summary.interrupted = signal.is_some();
+    let r = LinkReport {
+        scan: &scanned,
+        plan: &plan,
+        outcomes: &outcomes,
+        summary: &summary,
+        dry_run,
+    };
+    write_report(io.out, |w| match cfg.format {
+        Format::Text => report::text::link(w, &r, cfg.quiet),
+        Format::Json => report::json::link(w, &r),
+    })?;
+    Ok(exit_code(&summary, signal))
+}
+
+fn count(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Write a report; a reader that went away (`| head`) is not an error.
+fn write_report(
+    out: &mut dyn Write,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let mut w = io::BufWriter::new(out);
+    match f(&mut w).and_then(|()| w.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::Usage(format!("writing the report: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn exit_code(s: &Summary, signal: Option<u8>) -> u8 {
+    if let Some(code) = signal {
+        code
+    } else if s.failed > 0 || s.scan_errors > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}

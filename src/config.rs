@@ -1,0 +1,65 @@
+//! The plain configuration every stage reads. Built by `cli.rs` from the command line; tests build
+//! it directly (`Config::default()` plus the fields they need).
+
+use std::path::PathBuf;
+
+/// Which metadata must agree before two files are merged (the planner's gates).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gates {
+    /// Merge files with different uid/gid.
+    pub ignore_owner: bool,
+    /// Merge files with different permission bits.
+    pub ignore_mode: bool,
+    /// Require equal modification times.
+    pub same_mtime: bool,
+}
+
+/// Output format of the report on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// What to do after the scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Report duplicate groups; never modify anything.
+    #[default]
+    Scan,
+    /// Plan and (unless `dry_run`) replace duplicates by hard links.
+    Link { dry_run: bool, yes: bool },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub paths: Vec<PathBuf>,
+    pub mode: Mode,
+    /// Files smaller than this are ignored (default 1: empty files are never linked).
+    pub min_size: u64,
+    pub max_size: Option<u64>,
+    pub format: Format,
+    pub quiet: bool,
+    /// Worker threads for hashing; 0 = one per core.
+    pub threads: usize,
+    pub gates: Gates,
+    /// Largest link count to plan for on any filesystem (`None`: rely on `EMLINK` at run time).
+    pub max_links: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            paths: Vec::new(),
+            mode: Mode::Scan,
+            min_size: 1,
+            max_size: None,
+            format: Format::Text,
+            quiet: false,
+            threads: 0,
+            gates: Gates::default(),
+            max_links: None,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The data that flows between the stages: ids, identities, the scanned tree, groups, the plan and
+//! the outcomes. No I/O happens here.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// An inode: device and inode number. Two paths with the same `FileId` are one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// A file length in bytes (a newtype so that a size can't be passed where an inode number goes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileLen(pub u64);
+
+/// A time stamp with nanoseconds, as `statx` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+/// What the scan saw of an inode; the executor re-checks all of it right before a swap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub id: FileId,
+    pub len: FileLen,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+    /// Full `st_mode`, file type bits included.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Index of a directory in [`Tree::dirs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DirIdx(pub u32);
+
+/// A directory the scan entered. Roots (and the parents of files given as roots) have no parent:
+/// the executor opens them by path and checks their identity; every other directory is opened
+/// relative to its parent, never following a symlink.
+#[derive(Clone, Debug)]
+pub struct Dir {
+    /// The path as the user will see it (empty for the current directory).
+    pub path: PathBuf,
+    pub id: FileId,
+    pub parent: Option<DirIdx>,
+    /// The name inside the parent (empty for roots).
+    pub name: OsString,
+}
+
+/// Every directory the scan entered; files refer to them by [`DirIdx`].
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    pub dirs: Vec<Dir>,
+}
+
+impl Tree {
+    pub fn dir(&self, idx: DirIdx) -> &Dir {
+        &self.dirs[idx.0 as usize]
+    }
+
+    /// The full path of a location, as the user will see it.
+    pub fn path(&self, loc: &Loc) -> PathBuf {
+        let dir = &self.dir(loc.dir).path;
+        if dir.as_os_str().is_empty() {
+            PathBuf::from(&*loc.name)
+        } else {
+            dir.join(&*loc.name)
+        }
+    }
+}
+
+/// One name of a file: its directory and its name there, plus the mount it was seen through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub dir: DirIdx,
+    pub name: Box<OsStr>,
+    /// `statx` mount id: bind mounts share a device but links can't cross them.
+    pub mnt: u64,
+}
+
+/// Flags of an inode that gate linking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attrs {
+    pub immutable: bool,
+    pub append_only: bool,
+}
+
+/// One regular file as the walk found it.
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    pub loc: Loc,
+    pub ident: Identity,
+    pub nlink: u64,
+    pub attrs: Attrs,
+}
+
+/// An inode with every path the scan found for it (hard links folded into one).
+#[derive(Clone, Debug)]
+pub struct Inode {
+    pub ident: Identity,
+    /// Link count at scan time; more than `paths.len()` means links outside the scanned paths.
+    pub nlink: u64,
+    pub attrs: Attrs,
+    /// Sorted by full path, byte order.
+    pub paths: Vec<Loc>,
+}
+
+impl Inode {
+    /// Links to this inode that the scan did not see.
+    pub fn outside_links(&self) -> u64 {
+        self.nlink.saturating_sub(self.paths.len() as u64)
+    }
+}
+
+/// Two or more distinct inodes of one length.
+#[derive(Clone, Debug)]
+pub struct SizeGroup {
+    pub len: FileLen,
+    pub inodes: Vec<Inode>,
+}
+
+/// Two or more distinct inodes with identical content.
+#[derive(Clone, Debug)]
+pub struct DupGroup {
+    pub len: FileLen,
+    pub hash: u128,
+    /// Sorted by first path.
+    pub inodes: Vec<Inode>,
+}
+
+/// The scanner's result.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    pub tree: Tree,
+    /// Sorted: largest size first, then by first path.
+    pub groups: Vec<DupGroup>,
+    /// Regular files seen (each path counted once).
+    pub files_scanned: u64,
+    /// Files and directories that could not be read (already reported to the listener).
+    pub errors: u64,
+}
+
+/// A path together with the identity its inode had at scan time.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub loc: Loc,
+    pub expect: Identity,
+    pub nlink: u64,
+}
+
+/// Replace `victim` (one path) by a hard link to `keeper`.
+#[derive(Clone, Debug)]
+pub struct LinkAction {
+    pub keeper: Member,
+    pub victim: Member,
+    /// This is the last scanned path of the victim's inode and it has no links outside the scan:
+    /// once it is replaced, the inode's bytes are freed.
+    pub frees: bool,
+    /// Links to the victim's inode outside the scanned paths (they keep it alive).
+    pub outside_links: u64,
+}
+
+/// The actions of one group of identical files on one filesystem.
+#[derive(Clone, Debug)]
+pub struct GroupPlan {
+    pub len: FileLen,
+    pub hash: u128,
+    pub dev: u64,
+    pub keeper: Member,
+    /// Paths that already are links of the keeper's inode.
+    pub keeper_links: Vec<Loc>,
+    pub actions: Vec<LinkAction>,
+}
+
+/// Why a file is left alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Identical content exists only on another filesystem or mount.
+    OtherFilesystem {
+        twin: PathBuf,
+    },
+    /// Owner, group or mode differ from the keeper's (gates relaxable by flags).
+    Metadata {
+        keeper: PathBuf,
+        diff: String,
+    },
+    SetId,
+    Immutable,
+    AppendOnly,
+    /// On a different mount than every keeper candidate (a bind mount of the same filesystem).
+    OtherMount {
+        keeper: PathBuf,
+    },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::report::escape::Escaped;
+        match self {
+            SkipReason::OtherFilesystem { twin } => write!(
+                f,
+                "identical to {} on another filesystem (hard links can't cross filesystems)",
+                Escaped(twin)
+            ),
+            SkipReason::Metadata { keeper, diff } => {
+                write!(
+                    f,
+                    "{diff} than {} (not merged without a flag)",
+                    Escaped(keeper)
+                )
+            }
+            SkipReason::SetId => f.write_str("setuid/setgid file (never linked)"),
+            SkipReason::Immutable => f.write_str("immutable file"),
+            SkipReason::AppendOnly => f.write_str("append-only file"),
+            SkipReason::OtherMount { keeper } => write!(
+                f,
+                "on another mount than {} (links can't cross bind mounts)",
+                Escaped(keeper)
+            ),
+        }
+    }
+}
+
+/// A file the planner leaves alone, with the reason.
+#[derive(Clone, Debug)]
+pub struct Skip {
+    pub loc: Loc,
+    pub reason: SkipReason,
+}
+
+/// Everything a run would do. Dry-run, JSON, the prompt and the executor all read this one value.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub groups: Vec<GroupPlan>,
+    pub skipped: Vec<Skip>,
+}
+
+impl Plan {
+    pub fn actions(&self) -> impl Iterator<Item = &LinkAction> {
+        self.groups.iter().flat_map(|g| g.actions.iter())
+    }
+    pub fn action_count(&self) -> usize {
+        self.groups.iter().map(|g| g.actions.len()).sum()
+    }
+    /// Bytes freed if every action succeeds.
+    pub fn reclaimable(&self) -> u64 {
+        self.groups
+            .iter()
+            .map(|g| g.actions.iter().filter(|a| a.frees).count() as u64 * g.len.0)
+            .sum()
+    }
+}
+
+/// What happened to one action.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Not run (dry run).
+    Planned,
+    Linked {
+        /// Set when this swap freed the victim inode's bytes.
+        freed: bool,
+    },
+    /// Left alone on purpose, e.g. because it changed since the scan. Nothing was modified.
+    Skipped(String),
+    /// Could not be done; nothing was modified unless the error says otherwise.
+    Failed(crate::error::Error),
+}
+
+/// Totals of a run; decides the exit code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub groups: u64,
+    pub planned: u64,
+    pub linked: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub reclaimable_bytes: u64,
+    pub reclaimed_bytes: u64,
+    /// Errors during the scan (unreadable files and directories, missing paths).
+    pub scan_errors: u64,
+    pub interrupted: bool,
+}
+
+/// Bytes of a name, for sorting paths in byte order.
+pub fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}

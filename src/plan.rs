@@ -1,0 +1,242 @@
+//! The planner: duplicate groups → [`Plan`]. Pure: it never touches the disk.
+//!
+//! Each group is split by device and mount (hard links can't cross either), then by the metadata
+//! gates (owner, group, mode, optionally mtime; setuid/setgid, immutable and append-only files are
+//! never merged). In each class of two or more inodes it picks the keeper (most links, then the
+//! oldest, then the first path) and plans one [`LinkAction`] per path of every other inode.
+
+use crate::config::Gates;
+use crate::model::{
+    DupGroup, GroupPlan, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
+};
+use crate::scan::group::cmp_loc;
+
+/// What the planner needs besides the groups.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlanOptions {
+    pub gates: Gates,
+    /// Highest link count an inode may reach (rotate to a new keeper beyond it).
+    pub max_links: Option<u64>,
+}
+
+/// Turn duplicate groups into a plan.
+pub fn plan(tree: &Tree, groups: &[DupGroup], opts: &PlanOptions) -> Plan {
+    let mut plan = Plan::default();
+    for g in groups {
+        plan_group(tree, g, opts, &mut plan);
+    }
+    plan
+}
+
+fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
+    // 1. Split by (device, mount) of each inode's first path, in path order.
+    let mut parts: Vec<((u64, u64), Vec<&Inode>)> = Vec::new();
+    for inode in &g.inodes {
+        let key = (inode.ident.id.dev, inode.paths[0].mnt);
+        match parts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(inode),
+            None => parts.push((key, vec![inode])),
+        }
+    }
+    for (i, (key, inodes)) in parts.iter().enumerate() {
+        if inodes.len() == 1 {
+            // Reported, never planned: its twins are elsewhere.
+            let other = parts
+                .iter()
+                .enumerate()
+                .find(|(j, _)| *j != i)
+                .map(|(_, p)| p);
+            if let Some((okey, others)) = other {
+                let twin = tree.path(&others[0].paths[0]);
+                let reason = if okey.0 == key.0 {
+                    SkipReason::OtherMount { keeper: twin }
+                } else {
+                    SkipReason::OtherFilesystem { twin }
+                };
+                skip_inode(plan, inodes[0], &reason);
+            }
+            continue;
+        }
+        plan_part(tree, g, inodes, opts, plan);
+    }
+}
+
+fn skip_inode(plan: &mut Plan, inode: &Inode, reason: &SkipReason) {
+    for loc in &inode.paths {
+        plan.skipped.push(Skip {
+            loc: loc.clone(),
+            reason: reason.clone(),
+        });
+    }
+}
+
+/// The part of the identity that the gates compare: owner and group, mode bits, mtime.
+type GateKey = (Option<(u32, u32)>, Option<u32>, Option<(i64, u32)>);
+
+fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
+    let i = &inode.ident;
+    (
+        (!gates.ignore_owner).then_some((i.uid, i.gid)),
+        (!gates.ignore_mode).then_some(i.mode & 0o7777),
+        gates.same_mtime.then_some((i.mtime.sec, i.mtime.nsec)),
+    )
+}
+
+fn describe_diff(a: &Inode, keeper: &Inode, gates: &Gates) -> String {
+    let (a, k) = (&a.ident, &keeper.ident);
+    let mut parts = Vec::new();
+    if !gates.ignore_owner && a.uid != k.uid {
+        parts.push(format!("owner uid {} vs {}", a.uid, k.uid));
+    }
+    if !gates.ignore_owner && a.gid != k.gid {
+        parts.push(format!("group gid {} vs {}", a.gid, k.gid));
+    }
+    if !gates.ignore_mode && a.mode & 0o7777 != k.mode & 0o7777 {
+        parts.push(format!(
+            "mode {:04o} vs {:04o}",
+            a.mode & 0o7777,
+            k.mode & 0o7777
+        ));
+    }
+    if gates.same_mtime && a.mtime != k.mtime {
+        parts.push("modification time".to_string());
+    }
+    format!("different {}", parts.join(", "))
+}
+
+fn plan_part(tree: &Tree, g: &DupGroup, inodes: &[&Inode], opts: &PlanOptions, plan: &mut Plan) {
+    // 2. Files that are never merged.
+    let mut eligible: Vec<&Inode> = Vec::new();
+    for &inode in inodes {
+        let reason = if inode.ident.mode & 0o6000 != 0 {
+            Some(SkipReason::SetId)
+        } else if inode.attrs.immutable {
+            Some(SkipReason::Immutable)
+        } else if inode.attrs.append_only {
+            Some(SkipReason::AppendOnly)
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => skip_inode(plan, inode, &r),
+            None => eligible.push(inode),
+        }
+    }
+    // 3. Classes of equal gated metadata, the largest first (ties: first path).
+    let mut classes: Vec<(GateKey, Vec<&Inode>)> = Vec::new();
+    for inode in eligible {
+        let key = gate_key(inode, &opts.gates);
+        match classes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(inode),
+            None => classes.push((key, vec![inode])),
+        }
+    }
+    classes.sort_by_key(|c| std::cmp::Reverse(c.1.len())); // stable: path order breaks ties
+    let Some(main_keeper) = classes.first().map(|(_, c)| pick_keeper(tree, c)) else {
+        return;
+    };
+    for (ci, (_, class)) in classes.iter().enumerate() {
+        if class.len() >= 2 {
+            plan_class(tree, g, class, opts, plan);
+        } else {
+            // Compare with the main class's keeper, or (if that is this file) with the next class.
+            let other = if ci == 0 {
+                classes.get(1).map(|(_, c)| pick_keeper(tree, c))
+            } else {
+                Some(main_keeper)
+            };
+            if let Some(k) = other {
+                let reason = SkipReason::Metadata {
+                    keeper: tree.path(&k.paths[0]),
+                    diff: describe_diff(class[0], k, &opts.gates),
+                };
+                skip_inode(plan, class[0], &reason);
+            }
+        }
+    }
+}
+
+/// The keeper: most links, then the oldest modification time, then the first path.
+fn pick_keeper<'a>(tree: &Tree, class: &[&'a Inode]) -> &'a Inode {
+    let mut best = class[0];
+    for &c in &class[1..] {
+        let better = c
+            .nlink
+            .cmp(&best.nlink)
+            .then_with(|| best.ident.mtime.cmp(&c.ident.mtime))
+            .then_with(|| cmp_loc(tree, &best.paths[0], &c.paths[0]));
+        if better.is_gt() {
+            best = c;
+        }
+    }
+    best
+}
+
+fn member(inode: &Inode, loc: &Loc) -> Member {
+    Member {
+        loc: loc.clone(),
+        expect: inode.ident,
+        nlink: inode.nlink,
+    }
+}
+
+fn plan_class(tree: &Tree, g: &DupGroup, class: &[&Inode], opts: &PlanOptions, plan: &mut Plan) {
+    let mut keeper = pick_keeper(tree, class);
+    let budget = |k: &Inode| opts.max_links.map(|m| m.saturating_sub(k.nlink));
+    let mut room = budget(keeper);
+    let mut current = new_group(g, keeper);
+    for &victim in class {
+        if std::ptr::eq(victim, keeper) {
+            continue;
+        }
+        let needed = victim.paths.len() as u64;
+        if room.is_some_and(|r| r < needed) {
+            // The keeper would exceed the link limit: this copy becomes the next keeper.
+            push_nonempty(plan, std::mem::replace(&mut current, new_group(g, victim)));
+            keeper = victim;
+            room = budget(keeper);
+            continue;
+        }
+        let mut planned = 0;
+        for (pi, loc) in victim.paths.iter().enumerate() {
+            let Some(kloc) = keeper.paths.iter().find(|k| k.mnt == loc.mnt) else {
+                plan.skipped.push(Skip {
+                    loc: loc.clone(),
+                    reason: SkipReason::OtherMount {
+                        keeper: tree.path(&keeper.paths[0]),
+                    },
+                });
+                continue;
+            };
+            planned += 1;
+            let last = pi + 1 == victim.paths.len();
+            current.actions.push(LinkAction {
+                keeper: member(keeper, kloc),
+                victim: member(victim, loc),
+                frees: last && planned == victim.paths.len() && victim.outside_links() == 0,
+                outside_links: victim.outside_links(),
+            });
+        }
+        if let Some(r) = room.as_mut() {
+            *r -= planned as u64;
+        }
+    }
+    push_nonempty(plan, current);
+}
+
+fn push_nonempty(plan: &mut Plan, g: GroupPlan) {
+    if !g.actions.is_empty() {
+        plan.groups.push(g);
+    }
+}
+
+fn new_group(g: &DupGroup, keeper: &Inode) -> GroupPlan {
+    GroupPlan {
+        len: g.len,
+        hash: g.hash,
+        dev: keeper.ident.id.dev,
+        keeper: member(keeper, &keeper.paths[0]),
+        keeper_links: keeper.paths[1..].to_vec(),
+        actions: Vec::new(),
+    }
+}

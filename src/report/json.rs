@@ -1,0 +1,136 @@
+//! The JSON report for scripts. Paths are strings; a path that is not valid UTF-8 is given as a
+//! lossy string (U+FFFD for bad bytes) plus a sibling `<field>_bytes` array holding its exact
+//! bytes, so no path is ever lost or mistaken.
+
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use super::{LinkReport, redundancy};
+use crate::model::{Outcome, ScanOutput};
+
+/// Insert `key` (and `key_bytes` when needed) for `path`.
+fn put_path(map: &mut Map<String, Value>, key: &str, path: &Path) {
+    let bytes = path.as_os_str().as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            map.insert(key.into(), Value::String(s.into()));
+        }
+        Err(_) => {
+            map.insert(
+                key.into(),
+                Value::String(String::from_utf8_lossy(bytes).into_owned()),
+            );
+            map.insert(format!("{key}_bytes"), json!(bytes));
+        }
+    }
+}
+
+fn finish(w: &mut dyn Write, v: &Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, v)?;
+    writeln!(w)
+}
+
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
+    let tree = &scan.tree;
+    let groups: Vec<Value> = scan
+        .groups
+        .iter()
+        .map(|g| {
+            let files: Vec<Value> = g
+                .inodes
+                .iter()
+                .flat_map(|i| i.paths.iter().map(move |p| (i, p)))
+                .map(|(i, p)| {
+                    let mut m = Map::new();
+                    put_path(&mut m, "path", &tree.path(p));
+                    m.insert("dev".into(), json!(i.ident.id.dev));
+                    m.insert("ino".into(), json!(i.ident.id.ino));
+                    m.insert("nlink".into(), json!(i.nlink));
+                    Value::Object(m)
+                })
+                .collect();
+            json!({"size": g.len.0, "hash": format!("{:032x}", g.hash), "files": files})
+        })
+        .collect();
+    let (redundant, bytes) = redundancy(scan);
+    finish(
+        w,
+        &json!({
+            "groups": groups,
+            "summary": {
+                "files_scanned": scan.files_scanned,
+                "groups": scan.groups.len(),
+                "redundant_files": redundant,
+                "reclaimable_bytes": bytes,
+                "errors": scan.errors,
+            }
+        }),
+    )
+}
+
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
+    let tree = &r.scan.tree;
+    let mut outcomes = r.outcomes.iter();
+    let mut actions = Vec::new();
+    for (gi, g) in r.plan.groups.iter().enumerate() {
+        for a in &g.actions {
+            let mut m = Map::new();
+            m.insert("group".into(), json!(gi + 1));
+            put_path(&mut m, "duplicate", &tree.path(&a.victim.loc));
+            put_path(&mut m, "keeper", &tree.path(&a.keeper.loc));
+            m.insert("size".into(), json!(g.len.0));
+            let (status, reason) = match outcomes.next().unwrap_or(&Outcome::Planned) {
+                Outcome::Planned => ("planned", None),
+                Outcome::Linked { .. } => ("linked", None),
+                Outcome::Skipped(why) => ("skipped", Some(why.clone())),
+                Outcome::Failed(e) => ("failed", Some(e.to_string())),
+            };
+            m.insert("status".into(), json!(status));
+            if let Some(reason) = reason {
+                m.insert("reason".into(), json!(reason));
+            }
+            m.insert("frees_bytes".into(), json!(a.frees));
+            m.insert("outside_links".into(), json!(a.outside_links));
+            m.insert(
+                "mtime_differs".into(),
+                json!(a.victim.expect.mtime != a.keeper.expect.mtime),
+            );
+            actions.push(Value::Object(m));
+        }
+    }
+    let skipped: Vec<Value> = r
+        .plan
+        .skipped
+        .iter()
+        .map(|s| {
+            let mut m = Map::new();
+            put_path(&mut m, "path", &tree.path(&s.loc));
+            m.insert("reason".into(), json!(s.reason.to_string()));
+            Value::Object(m)
+        })
+        .collect();
+    let s = r.summary;
+    finish(
+        w,
+        &json!({
+            "dry_run": r.dry_run,
+            "actions": actions,
+            "skipped": skipped,
+            "summary": {
+                "files_scanned": s.files_scanned,
+                "groups": s.groups,
+                "planned": s.planned,
+                "linked": s.linked,
+                "skipped": s.skipped + r.plan.skipped.len() as u64,
+                "failed": s.failed,
+                "reclaimable_bytes": s.reclaimable_bytes,
+                "reclaimed_bytes": s.reclaimed_bytes,
+                "errors": s.scan_errors,
+                "interrupted": s.interrupted,
+            }
+        }),
+    )
+}

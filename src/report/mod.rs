@@ -1,0 +1,55 @@
+//! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON for
+//! scripts. Renderers only format; the numbers come from [`summarize`].
+
+pub mod escape;
+pub mod json;
+pub mod text;
+
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
+
+/// Everything a link report shows. `outcomes` has one entry per action, in plan order.
+pub struct LinkReport<'a> {
+    pub scan: &'a ScanOutput,
+    pub plan: &'a Plan,
+    pub outcomes: &'a [Outcome],
+    pub summary: &'a Summary,
+    pub dry_run: bool,
+}
+
+/// Totals of a scan (and, when given, of a plan and its outcomes).
+pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summary {
+    let mut s = Summary {
+        files_scanned: scan.files_scanned,
+        scan_errors: scan.errors,
+        ..Summary::default()
+    };
+    let Some((plan, outcomes)) = plan else {
+        s.groups = scan.groups.len() as u64;
+        return s;
+    };
+    s.groups = plan.groups.len() as u64;
+    s.planned = plan.action_count() as u64;
+    s.reclaimable_bytes = plan.reclaimable();
+    for (action, outcome) in plan.actions().zip(outcomes) {
+        match outcome {
+            Outcome::Planned => {}
+            Outcome::Linked { freed } => {
+                s.linked += 1;
+                if *freed {
+                    s.reclaimed_bytes += action.victim.expect.len.0;
+                }
+            }
+            Outcome::Skipped(_) => s.skipped += 1,
+            Outcome::Failed(_) => s.failed += 1,
+        }
+    }
+    s
+}
+
+/// Scan-level totals: redundant inodes and their bytes, before any gate.
+pub fn redundancy(scan: &ScanOutput) -> (u64, u64) {
+    scan.groups.iter().fold((0, 0), |(n, b), g| {
+        let extra = g.inodes.len() as u64 - 1;
+        (n + extra, b + extra * g.len.0)
+    })
+}

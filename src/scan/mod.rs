@@ -1,0 +1,44 @@
+//! The scanner: roots → duplicate groups, cheap to expensive.
+
+pub mod group;
+pub mod hash;
+pub mod walk;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::Config;
+use crate::listener::Listener;
+use crate::model::{ScanOutput, path_bytes};
+
+/// Find every group of two or more distinct inodes with identical content under `cfg.paths`.
+///
+/// # Algorithm
+/// walk (regular files only, symlinks never followed) → fold hard links into inodes and group by
+/// size, dropping unique sizes → split by partial hash → split by full xxh3-128.
+///
+/// # Threading
+/// The walk is sequential; hashing runs on the current rayon pool. The result is sorted (largest
+/// size first, then by path) and does not depend on the number of threads.
+///
+/// # Errors
+/// Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
+pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
+    let walked = walk::walk(cfg, listener);
+    let tree = walked.tree;
+    let errors = AtomicU64::new(walked.errors);
+    let by_size = group::size_groups(&tree, walked.files);
+    let by_partial = hash::by_partial(&tree, by_size, listener, &errors);
+    let mut groups = hash::by_full(&tree, by_partial, listener, &errors);
+    groups.sort_by(|a, b| {
+        b.len.cmp(&a.len).then_with(|| {
+            path_bytes(&tree.path(&a.inodes[0].paths[0]))
+                .cmp(path_bytes(&tree.path(&b.inodes[0].paths[0])))
+        })
+    });
+    ScanOutput {
+        tree,
+        groups,
+        files_scanned: walked.files_seen,
+        errors: errors.load(Ordering::Relaxed),
+    }
+}

@@ -1,0 +1,203 @@
+//! Walks the roots with walkdir and turns every regular file into a [`FileEntry`]. Never follows a
+//! symlink below a root; never opens anything (symlinks, FIFOs, sockets and devices are skipped
+//! from their directory entry type and a `statx` that does not follow links). A directory reached
+//! twice (overlapping roots, `a/.`, bind mounts of one directory) is walked once.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::listener::Listener;
+use crate::model::{Dir, DirIdx, FileEntry, FileId, Loc, Tree};
+use crate::sys::{self, Stat};
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub tree: Tree,
+    /// Regular files within the size limits.
+    pub files: Vec<FileEntry>,
+    /// Regular files seen, whatever their size.
+    pub files_seen: u64,
+    pub errors: u64,
+}
+
+struct Walker<'a> {
+    cfg: &'a Config,
+    listener: &'a dyn Listener,
+    out: Walked,
+    /// Directories known by identity (walked, or registered as the parent of a file root).
+    known: HashMap<FileId, DirIdx>,
+    walked: HashSet<FileId>,
+    any_file_root: bool,
+}
+
+/// Walk every root of `cfg.paths`.
+pub fn walk(cfg: &Config, listener: &dyn Listener) -> Walked {
+    let mut w = Walker {
+        cfg,
+        listener,
+        out: Walked::default(),
+        known: HashMap::new(),
+        walked: HashSet::new(),
+        any_file_root: false,
+    };
+    for root in &cfg.paths {
+        w.root(root);
+    }
+    if w.any_file_root {
+        // A file given as a root may also be reached through a walked directory: keep one entry.
+        w.out
+            .files
+            .sort_by(|a, b| (a.loc.dir, &a.loc.name).cmp(&(b.loc.dir, &b.loc.name)));
+        let before = w.out.files.len();
+        w.out
+            .files
+            .dedup_by(|a, b| a.loc.dir == b.loc.dir && a.loc.name == b.loc.name);
+        w.out.files_seen -= (before - w.out.files.len()) as u64;
+    }
+    w.out
+}
+
+impl Walker<'_> {
+    fn error(&mut self, err: Error) {
+        self.listener.error(&err);
+        self.out.errors += 1;
+    }
+
+    fn root(&mut self, root: &Path) {
+        // The root itself may be a symlink the user typed: follow it there, and only there.
+        let st = match sys::stat_path(root, true) {
+            Ok(st) => st,
+            Err(e) => return self.error(Error::io(root, e)),
+        };
+        if st.is_dir() {
+            self.walk_dir(root);
+        } else if st.is_file() {
+            self.file_root(root, st);
+        } else {
+            self.error(Error::Changed {
+                path: root.to_path_buf(),
+                what: "not a regular file or directory".into(),
+            });
+        }
+    }
+
+    fn file_root(&mut self, root: &Path, st: Stat) {
+        let parent = match root.parent() {
+            Some(p) => p.to_path_buf(),
+            None => return self.error(Error::io(root, io::Error::other("no parent directory"))),
+        };
+        let Some(name) = root.file_name() else {
+            return self.error(Error::io(root, io::Error::other("not a file name")));
+        };
+        let pst = match sys::stat_path(&parent, true) {
+            Ok(s) => s,
+            Err(e) => return self.error(Error::io(parent, e)),
+        };
+        let dir = self.register_dir(parent, pst.ident.id, None, OsStr::new(""));
+        self.any_file_root = true;
+        self.add_file(dir, name, st);
+    }
+
+    fn register_dir(
+        &mut self,
+        path: PathBuf,
+        id: FileId,
+        parent: Option<DirIdx>,
+        name: &OsStr,
+    ) -> DirIdx {
+        if let Some(&idx) = self.known.get(&id) {
+            return idx;
+        }
+        let idx = DirIdx(self.out.tree.dirs.len() as u32);
+        self.out.tree.dirs.push(Dir {
+            path,
+            id,
+            parent,
+            name: name.to_owned(),
+        });
+        self.known.insert(id, idx);
+        idx
+    }
+
+    fn add_file(&mut self, dir: DirIdx, name: &OsStr, st: Stat) {
+        self.out.files_seen += 1;
+        let len = st.ident.len.0;
+        if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
+            return;
+        }
+        self.out.files.push(FileEntry {
+            loc: Loc {
+                dir,
+                name: name.into(),
+                mnt: st.mnt,
+            },
+            ident: st.ident,
+            nlink: st.nlink,
+            attrs: st.attrs,
+        });
+    }
+
+    fn walk_dir(&mut self, root: &Path) {
+        let mut it = WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter();
+        // stack[d] = the directory at depth d on the current branch.
+        let mut stack: Vec<DirIdx> = Vec::new();
+        while let Some(next) = it.next() {
+            let entry = match next {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e.path().unwrap_or(root).to_path_buf();
+                    let err = e
+                        .io_error()
+                        .and_then(io::Error::raw_os_error)
+                        .map(io::Error::from_raw_os_error)
+                        .unwrap_or_else(|| io::Error::other(e.to_string()));
+                    self.error(Error::io(path, err));
+                    continue;
+                }
+            };
+            let depth = entry.depth();
+            let ft = entry.file_type();
+            if !(ft.is_dir() || ft.is_file()) {
+                continue; // symlinks, FIFOs, sockets, devices: never opened, never linked
+            }
+            let st = match sys::stat_path(entry.path(), depth == 0) {
+                Ok(st) => st,
+                Err(e) => {
+                    self.error(Error::io(entry.path(), e));
+                    if ft.is_dir() {
+                        it.skip_current_dir();
+                    }
+                    continue;
+                }
+            };
+            if ft.is_dir() {
+                if !st.is_dir() || !self.walked.insert(st.ident.id) {
+                    // Replaced since readdir, or already walked through another root or mount.
+                    it.skip_current_dir();
+                    continue;
+                }
+                let parent = depth.checked_sub(1).map(|d| stack[d]);
+                let name = if depth == 0 {
+                    OsStr::new("")
+                } else {
+                    entry.file_name()
+                };
+                let idx = self.register_dir(entry.path().to_path_buf(), st.ident.id, parent, name);
+                stack.truncate(depth);
+                stack.push(idx);
+            } else if st.is_file() && depth > 0 {
+                self.add_file(stack[depth - 1], entry.file_name(), st);
+            }
+        }
+    }
+}
