@@ -143,6 +143,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    let not_a_size = || format!("{s:?} is not a size (examples: 4096, 10K, 1.5M, 2GiB)");
+    if num.is_empty() {
+        return Err(not_a_size());
+    }
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
@@ -159,9 +163,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             ));
         }
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (examples: 4096, 10K, 1.5M, 2GiB)"))?;
+    let value: f64 = num.parse().map_err(|_| not_a_size())?;
     let bytes = value * mult as f64;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
         return Err(format!("{s:?} is out of range"));

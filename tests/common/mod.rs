@@ -1,0 +1,356 @@
+//! TestEnv: a fresh temp tree, the real binary with a scrubbed environment, and helpers that read
+//! inodes, link counts and bytes so that tests assert on what happened on disk.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a path looked like: used to prove that nothing changed, or exactly what did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snap {
+    pub ino: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+    /// File bytes, or the symlink target.
+    pub content: Vec<u8>,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        TestEnv {
+            dir: tempfile::Builder::new()
+                .prefix("linkdup-test")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// Write a file (creating parent directories).
+    pub fn write(&self, rel: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    pub fn hard_link(&self, existing: &str, new: &str) {
+        let n = self.path(new);
+        fs::create_dir_all(n.parent().unwrap()).unwrap();
+        fs::hard_link(self.path(existing), n).unwrap();
+    }
+
+    pub fn symlink(&self, target: impl AsRef<Path>, rel: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+    }
+
+    pub fn chmod(&self, rel: &str, mode: u32) {
+        fs::set_permissions(self.path(rel), fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Set a file's mtime (seconds since the epoch).
+    pub fn set_mtime(&self, rel: &str, secs: i64) {
+        let f = fs::File::options()
+            .write(true)
+            .open(self.path(rel))
+            .unwrap();
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+        f.set_modified(t).unwrap();
+    }
+
+    /// The real binary, stdin not a terminal, colour off, run in the tree's root.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_linkdup"));
+        c.current_dir(self.root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run linkdup")
+    }
+
+    /// Run and parse stdout as JSON (the command must have printed JSON).
+    pub fn json(&self, args: &[&str]) -> (Value, Output) {
+        let out = self.run(args);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (v, out)
+    }
+
+    pub fn ino(&self, rel: &str) -> u64 {
+        fs::symlink_metadata(self.path(rel)).unwrap().ino()
+    }
+
+    pub fn nlink(&self, rel: &str) -> u64 {
+        fs::symlink_metadata(self.path(rel)).unwrap().nlink()
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.path(rel)).unwrap()
+    }
+
+    /// Every entry below the root (files, symlinks, FIFOs; not directories), by relative path.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Snap> {
+        snapshot(self.root())
+    }
+
+    /// Relative paths of linkdup temp names left anywhere in the tree.
+    pub fn temp_names(&self) -> Vec<PathBuf> {
+        self.snapshot()
+            .into_keys()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.as_bytes().starts_with(b".linkdup-"))
+            })
+            .collect()
+    }
+}
+
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Snap> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        for e in rd {
+            let e = e.unwrap();
+            let p = e.path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let content = if m.file_type().is_symlink() {
+                fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec()
+            } else if m.is_file() {
+                fs::read(&p).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            out.insert(
+                p.strip_prefix(root).unwrap().to_path_buf(),
+                Snap {
+                    ino: m.ino(),
+                    dev: m.dev(),
+                    nlink: m.nlink(),
+                    mode: m.mode(),
+                    uid: m.uid(),
+                    gid: m.gid(),
+                    mtime: (m.mtime(), m.mtime_nsec()),
+                    ctime: (m.ctime(), m.ctime_nsec()),
+                    content,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Paths in the tree (relative) that differ between two snapshots, besides the listed ones.
+pub fn assert_same_bytes(before: &BTreeMap<PathBuf, Snap>, after: &BTreeMap<PathBuf, Snap>) {
+    let b: Vec<_> = before.keys().collect();
+    let a: Vec<_> = after.keys().collect();
+    assert_eq!(b, a, "the set of paths changed");
+    for (p, s) in before {
+        assert_eq!(
+            s.content,
+            after[p].content,
+            "{} changed content",
+            p.display()
+        );
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// A JSON path field, decoded losslessly (`<key>_bytes` wins when present).
+pub fn json_path(v: &Value, key: &str) -> PathBuf {
+    if let Some(bytes) = v.get(format!("{key}_bytes")) {
+        let b: Vec<u8> = bytes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as u8)
+            .collect();
+        return PathBuf::from(OsStr::from_bytes(&b));
+    }
+    PathBuf::from(v[key].as_str().unwrap())
+}
+
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A tmpfs mounted at `at` for the life of the guard (needs root); `None` (with a printed
+/// reason) where mounting is not possible.
+pub struct Mount {
+    pub at: PathBuf,
+}
+
+impl Mount {
+    pub fn tmpfs(at: &Path, opts: &str) -> Option<Mount> {
+        fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                opts,
+                "linkdup-test",
+                at.to_str().unwrap(),
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            Some(Mount {
+                at: at.to_path_buf(),
+            })
+        } else {
+            eprintln!("SKIP: cannot mount tmpfs at {} (needs root)", at.display());
+            None
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.at).status();
+    }
+}
+
+/// Is a tool on PATH?
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A tree with every shape the scanner must get right.
+pub fn edge_tree() -> TestEnv {
+    let t = TestEnv::new();
+    let pair = b"pair content\n".repeat(10);
+    let triple = b"triple!".repeat(50);
+    t.write("p1/a.txt", &pair);
+    t.write("p2/a.txt", &pair);
+    t.write("n/1/2/3/4/5/deep.txt", &pair);
+    for d in ["t1", "t2", "t3"] {
+        t.write(format!("{d}/t.bin"), &triple);
+    }
+    for i in 0..50 {
+        t.write(format!("fifty/f{i:02}.dat"), b"fifty copies of this");
+    }
+    // Same size, differing only in the first, a middle or the last byte: small and multi-block.
+    for len in [100usize, 20_000] {
+        let base: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        t.write(format!("near{len}/base"), &base);
+        t.write(format!("near{len}/copy"), &base);
+        for (name, at) in [("first", 0), ("middle", len / 2), ("last", len - 1)] {
+            let mut v = base.clone();
+            v[at] ^= 0xff;
+            t.write(format!("near{len}/{name}"), &v);
+        }
+    }
+    // Empty files are never duplicates (min size 1).
+    for i in 0..3 {
+        t.write(format!("empty/e{i}"), b"");
+    }
+    // Existing hard links: one inode with two names, plus a real copy.
+    t.write("h/x", b"hard linked content");
+    t.hard_link("h/x", "h/y");
+    t.write("h/z", b"hard linked content");
+    // A set that is already fully linked is not a group.
+    t.write("done/a", b"already linked set");
+    t.hard_link("done/a", "done/b");
+    // Symlinks of every kind: never followed, never reported.
+    t.symlink("../p1/a.txt", "s/link");
+    t.symlink("nowhere", "s/dangling");
+    t.symlink("loop", "s/loop");
+    t.symlink("../p1", "s/dirlink");
+    t.write("with space/file name.txt", &pair);
+    t.write(
+        Path::new(OsStr::from_bytes(b"odd/bad\xffname.txt")),
+        &triple,
+    );
+    t.write("odd/new\nline.txt", &triple);
+    t.write("unique/u1", b"nothing like me");
+    t
+}
+
+/// Groups as sets of relative paths, computed without linkdup.
+pub fn expected_groups(root: &Path) -> BTreeSet<BTreeSet<PathBuf>> {
+    // sha256 → (dev, ino) → paths
+    type Inodes = BTreeMap<(u64, u64), Vec<PathBuf>>;
+    let mut by_hash: BTreeMap<Vec<u8>, Inodes> = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file() && m.len() > 0 {
+                let h = Sha256::digest(fs::read(&p).unwrap()).to_vec();
+                by_hash
+                    .entry(h)
+                    .or_default()
+                    .entry((m.dev(), m.ino()))
+                    .or_default()
+                    .push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    by_hash
+        .into_values()
+        .filter(|inodes| inodes.len() >= 2)
+        .map(|inodes| inodes.into_values().flatten().collect())
+        .collect()
+}

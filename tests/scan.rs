@@ -1,0 +1,224 @@
+//! `linkdup scan`: the groups it reports equal an independent computation (sha256 of every
+//! regular file), whatever the thread count, and it never modifies or opens what it must not.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn reported_groups(v: &serde_json::Value, root: &Path) -> BTreeSet<BTreeSet<PathBuf>> {
+    v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            g["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let p = json_path(f, "path");
+                    p.strip_prefix(root).unwrap_or(&p).to_path_buf()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn groups_equal_an_independent_sha256_computation() {
+    let t = edge_tree();
+    let before = t.snapshot();
+    let (v, out) = t.json(&["scan", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let want = expected_groups(t.root());
+    let got = reported_groups(&v, Path::new("."));
+    assert_eq!(got, want);
+    // Spot checks of the shapes above.
+    assert!(want.iter().any(|g| g.len() == 50));
+    assert!(
+        want.iter()
+            .any(|g| g.contains(Path::new("h/x")) && g.contains(Path::new("h/y")))
+    );
+    assert!(!want.iter().flatten().any(|p| p.starts_with("done")));
+    assert!(!want.iter().flatten().any(|p| p.starts_with("s")));
+    // Summary: redundant inodes and their bytes.
+    let redundant: u64 = want
+        .iter()
+        .map(|g| {
+            let inodes: BTreeSet<u64> = g
+                .iter()
+                .map(|p| fs::symlink_metadata(t.path(p)).unwrap().ino())
+                .collect();
+            inodes.len() as u64 - 1
+        })
+        .sum();
+    assert_eq!(v["summary"]["groups"], want.len() as u64);
+    assert_eq!(v["summary"]["redundant_files"], redundant);
+    assert_eq!(v["summary"]["errors"], 0);
+    // Scanning changes nothing, not even a ctime.
+    assert_eq!(before, t.snapshot());
+}
+
+#[test]
+fn non_utf8_paths_round_trip_losslessly_in_json() {
+    let t = edge_tree();
+    let (v, _) = t.json(&["scan", "-f", "json", "."]);
+    let all: Vec<PathBuf> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| json_path(f, "path"))
+        })
+        .collect();
+    let odd = Path::new(OsStr::from_bytes(b"./odd/bad\xffname.txt"));
+    assert!(all.iter().any(|p| p == odd), "{all:?}");
+    assert!(all.iter().any(|p| p == Path::new("./odd/new\nline.txt")));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let t = edge_tree();
+    let one = t.run(&["scan", "-f", "json", "-j", "1", "."]);
+    let four = t.run(&["scan", "-f", "json", "-j", "4", "."]);
+    assert!(!one.stdout.is_empty());
+    assert_eq!(stdout(&one), stdout(&four));
+    let text1 = t.run(&["scan", "-j", "1", "."]);
+    let text4 = t.run(&["scan", "-j", "4", "."]);
+    assert_eq!(stdout(&text1), stdout(&text4));
+}
+
+#[test]
+fn text_report_escapes_names_that_could_forge_lines() {
+    let t = edge_tree();
+    let out = t.run(&["scan", "."]);
+    let s = stdout(&out);
+    assert!(s.contains("./odd/new\\nline.txt"), "{s}");
+    assert!(s.contains("./odd/bad\\xffname.txt"), "{s}");
+    assert!(!s.lines().any(|l| l == "line.txt"));
+}
+
+#[test]
+fn overlapping_roots_count_each_file_once() {
+    let t = TestEnv::new();
+    t.write("a/x", b"same");
+    t.write("a/b/y", b"same");
+    t.write("a/b/z", b"other");
+    for args in [
+        vec!["a", "a/b"],
+        vec!["a/b", "a"],
+        vec!["a", "a/."],
+        vec!["a", "a/b/y"],
+        vec!["a/b/y", "a", "a"],
+    ] {
+        let mut full = vec!["scan", "-f", "json"];
+        full.extend(&args);
+        let (v, out) = t.json(&full);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(v["summary"]["files_scanned"], 3, "{args:?}");
+        let groups = v["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 1, "{args:?}");
+        assert_eq!(groups[0]["files"].as_array().unwrap().len(), 2, "{args:?}");
+    }
+}
+
+#[test]
+fn fifo_socket_and_symlink_loop_cause_no_hang_and_are_not_reported() {
+    let t = TestEnv::new();
+    t.write("a", b"data");
+    t.write("b", b"data");
+    let fifo = t.path("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _sock = std::os::unix::net::UnixListener::bind(t.path("sock")).unwrap();
+    t.symlink("loop", "loop");
+    let start = Instant::now();
+    let mut child = t
+        .cmd()
+        .args(["scan", "-f", "json", "."])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A scan that opened the FIFO would block forever: give it ten seconds.
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("scan hung on a FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["files_scanned"], 2);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn missing_path_is_named_and_the_rest_is_still_scanned() {
+    let t = TestEnv::new();
+    t.write("a/x", b"same");
+    t.write("a/y", b"same");
+    let (v, out) = t.json(&["scan", "-f", "json", "nope", "a"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("linkdup: nope: No such file or directory"),
+        "{err}"
+    );
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(v["summary"]["errors"], 1);
+}
+
+#[test]
+fn size_limits_select_files() {
+    let t = TestEnv::new();
+    t.write("s1", b"12345");
+    t.write("s2", b"12345");
+    t.write("b1", vec![7u8; 3000]);
+    t.write("b2", vec![7u8; 3000]);
+    let count = |args: &[&str]| -> usize {
+        let mut full = vec!["scan", "-f", "json"];
+        full.extend(args);
+        full.push(".");
+        let (v, _) = t.json(&full);
+        v["groups"].as_array().unwrap().len()
+    };
+    assert_eq!(count(&[]), 2);
+    assert_eq!(count(&["--min-size", "1K"]), 1);
+    assert_eq!(count(&["--max-size", "1K"]), 1);
+    assert_eq!(count(&["--min-size", "4K"]), 0);
+    let out = t.run(&["scan", "--min-size", "lots", "."]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("is not a size"), "{}", stderr(&out));
+}
+
+#[test]
+fn shipped_fixture_scan_matches_expected_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdup"))
+        .current_dir(root)
+        .args(["scan", "fixtures/photos"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let want = fs::read_to_string(root.join("fixtures/photos.scan.txt")).unwrap();
+    assert_eq!(stdout(&out), want);
+}
