@@ -65,7 +65,20 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()
         let mut outcomes = r.outcomes.iter();
         for g in &r.plan.groups {
             let kpath = tree.path(&g.keeper.loc);
-            writeln!(w, "keep     {}  {}", size(g.len.0), Escaped(&kpath))?;
+            let retimed = g
+                .actions
+                .iter()
+                .filter(|a| a.victim.expect.mtime != a.keeper.expect.mtime)
+                .count() as u64;
+            let note = if retimed > 0 {
+                format!(
+                    "  ({} take its modification time)",
+                    plural(retimed, "path", "paths")
+                )
+            } else {
+                String::new()
+            };
+            writeln!(w, "keep     {}  {}{note}", size(g.len.0), Escaped(&kpath))?;
             for action in &g.actions {
                 let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
                 let (word, why) = match outcome {
@@ -80,9 +93,6 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()
                         "frees nothing: {} outside the scanned paths",
                         plural(action.outside_links, "link", "links")
                     ));
-                }
-                if action.victim.expect.mtime != action.keeper.expect.mtime {
-                    notes.push("takes the keeper's mtime".to_string());
                 }
                 let notes = if notes.is_empty() {
                     String::new()

@@ -1,0 +1,114 @@
+//! The command line as a person and a script meet it: help, version, usage errors, and the
+//! confirmation prompt in a real terminal (a pty from `script`).
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn help_and_version() {
+    let t = TestEnv::new();
+    let out = t.run(&["--help"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("scan"));
+    assert!(stdout(&out).contains("link"));
+    let out = t.run(&["link", "--help"]);
+    assert!(stdout(&out).contains("--dry-run"));
+    assert!(stdout(&out).contains("Examples"));
+    let out = t.run(&["--version"]);
+    assert!(stdout(&out).starts_with("linkdup "));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let t = TestEnv::new();
+    for args in [
+        vec!["scan"],
+        vec!["link"],
+        vec!["frobnicate", "."],
+        vec!["scan", "-j", "x", "."],
+    ] {
+        let out = t.run(&args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(!stderr(&out).is_empty());
+        assert!(!stderr(&out).contains("panicked"));
+    }
+}
+
+/// Run `linkdup link .` in a pty, typing `keys` once the prompt is up.
+fn in_terminal(t: &TestEnv, keys: &[u8]) -> Option<(String, i32)> {
+    if !have("script") {
+        eprintln!("SKIP: script (util-linux) is not installed");
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let mut child = Command::new("script")
+        .current_dir(t.root())
+        .env("TERM", "xterm")
+        .args(["-qefc", &format!("'{bin}' link ."), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    child.stdin.as_mut().unwrap().write_all(keys).unwrap();
+    child.stdin.as_mut().unwrap().flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(child.stdin.take());
+    // A prompt that never returns is a failure, not a hung test run.
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("linkdup still waiting after {keys:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Some((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    ))
+}
+
+fn tree() -> TestEnv {
+    let t = TestEnv::new();
+    t.write("a/photo.jpg", b"jpeg bytes");
+    t.write("b/photo.jpg", b"jpeg bytes");
+    t
+}
+
+#[test]
+fn terminal_yes_links() {
+    let t = tree();
+    let Some((screen, rc)) = in_terminal(&t, b"y") else {
+        return;
+    };
+    assert!(
+        screen.contains("Replace 1 duplicate with hard links, reclaiming 10 B?"),
+        "{screen}"
+    );
+    assert_eq!(rc, 0, "{screen}");
+    assert!(screen.contains("Replaced 1 duplicate"), "{screen}");
+    assert_eq!(t.ino("a/photo.jpg"), t.ino("b/photo.jpg"));
+}
+
+#[test]
+fn terminal_no_enter_and_ctrl_c_change_nothing() {
+    // "n", Enter (the default is no) and Ctrl-C.
+    for keys in [&b"n"[..], b"\r", b"\x03"] {
+        let t = tree();
+        let before = t.snapshot();
+        let Some((screen, rc)) = in_terminal(&t, keys) else {
+            return;
+        };
+        assert!(screen.contains("[y/N]"), "{keys:?}: {screen}");
+        assert_ne!(rc, 0, "{keys:?}: {screen}");
+        assert_eq!(before, t.snapshot(), "{keys:?}");
+    }
+}
