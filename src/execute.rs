@@ -11,12 +11,13 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
 use crate::model::{DirIdx, FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
+use crate::report::escape::Escaped;
 use crate::sys::{self, Errno, Stat};
 
 /// Prefix of every temporary name linkdup creates; recognisable for recovery.
@@ -160,33 +161,35 @@ impl Executor<'_> {
     fn open_member(
         &mut self,
         m: &Member,
-        path: &PathBuf,
+        path: &Path,
     ) -> Result<(Rc<OwnedFd>, File, Stat), Problem> {
         let dir = self.dir(m.loc.dir)?;
-        let file = match sys::open_file_at(dir.as_fd(), &m.loc.name) {
-            Ok(f) => f,
-            Err(e) => {
-                return Err(match Errno::from_io_error(&e) {
-                    Some(Errno::NOENT) => Problem::Skip("deleted since the scan".into()),
-                    Some(Errno::LOOP) => {
-                        Problem::Skip("replaced by a symlink since the scan".into())
-                    }
-                    _ => Problem::Fail(step(path, "opening", e)),
-                });
+        match sys::open_regular_at(dir.as_fd(), &m.loc.name) {
+            Ok((Some(file), st)) => Ok((dir, file, st)),
+            Ok((None, st)) => Err(Problem::Skip(format!(
+                "now a {} instead of a regular file",
+                sys::kind_name(st.kind)
+            ))),
+            Err(e) if Errno::from_io_error(&e) == Some(Errno::NOENT) => {
+                Err(Problem::Skip("deleted since the scan".into()))
             }
-        };
-        let st = sys::stat_fd(file.as_fd()).map_err(|e| Error::io(path, e))?;
-        Ok((dir, file, st))
+            Err(e) => Err(Problem::Fail(step(path, "opening", e))),
+        }
     }
 
     fn swap(&mut self, keeper: &Member, victim: &Member) -> Result<(), Problem> {
         let kpath = self.tree.path(&keeper.loc);
         let vpath = self.tree.path(&victim.loc);
-        let (_kdir, kfile, kst) = self.open_member(keeper, &kpath)?;
+        let (_kdir, kfile, kst) = match self.open_member(keeper, &kpath) {
+            Err(Problem::Skip(why)) => {
+                return Err(Problem::Skip(format!("keeper {}: {why}", Escaped(&kpath))));
+            }
+            r => r?,
+        };
         if !self.unchanged(&kst, &keeper.expect) {
             return Err(Problem::Skip(format!(
                 "keeper {} changed since the scan",
-                crate::report::escape::Escaped(&kpath)
+                Escaped(&kpath)
             )));
         }
         let (vdir, vfile, vst) = self.open_member(victim, &vpath)?;
@@ -196,8 +199,7 @@ impl Executor<'_> {
         if !self.unchanged(&vst, &victim.expect) {
             return Err(Problem::Skip("changed since the scan".into()));
         }
-        let len = victim.expect.len.0;
-        match self.same_bytes(&kfile, &vfile, len) {
+        match self.same_bytes(&kfile, &vfile, victim.expect.len.0) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::Skip("content differs from the keeper".into())),
             Err(e) => return Err(Problem::Fail(step(&vpath, "comparing with the keeper", e))),
@@ -205,7 +207,6 @@ impl Executor<'_> {
 
         // From here to the end nothing is printed and every exit leaves no temp name behind.
         let dir = vdir.as_fd();
-        let name: &OsStr = &victim.loc.name;
         let tmp = match create_temp_link(kfile.as_fd(), dir) {
             Ok(t) => t,
             Err(e) if Errno::from_io_error(&e) == Some(Errno::MLINK) => {
@@ -219,66 +220,36 @@ impl Executor<'_> {
                 )));
             }
         };
-        let exchanged = match sys::exchange_at(dir, &tmp, name) {
-            Ok(()) => true,
+        let swap = Swap {
+            dir,
+            tmp: &tmp,
+            name: &victim.loc.name,
+            keeper: kst.ident.id,
+            victim: &vst,
+            vpath: &vpath,
+        };
+        let result = match sys::exchange_at(dir, &tmp, swap.name) {
+            Ok(()) => swap.after_exchange(),
             // No RENAME_EXCHANGE on this filesystem: an atomic replace is the fallback.
             Err(e) if Errno::from_io_error(&e) == Some(Errno::INVAL) => {
-                if let Err(e) = sys::rename_at(dir, &tmp, name) {
-                    let _ = remove_temp(dir, &tmp, kst.ident.id, &vpath);
-                    return Err(Problem::Fail(step(&vpath, "renaming over it", e)));
-                }
-                false
+                swap.replace(|st| self.unchanged(st, &victim.expect))
             }
             Err(e) => {
-                remove_temp(dir, &tmp, kst.ident.id, &vpath)?;
-                return Err(match Errno::from_io_error(&e) {
+                swap.remove_temp()?;
+                Err(match Errno::from_io_error(&e) {
                     Some(Errno::NOENT) => Problem::Skip("deleted since the scan".into()),
                     _ => Problem::Fail(step(&vpath, "exchanging with the link", e)),
-                });
+                })
             }
         };
-        if exchanged {
-            // The temp name now holds what was at the duplicate's path: it must be the file we
-            // verified, unchanged, and the path must now be the keeper.
-            let displaced = sys::stat_at(dir, &tmp);
-            let now = sys::stat_at(dir, name);
-            let ok = matches!((&displaced, &now), (Ok(d), Ok(n))
-                if d.is_file() && d.ident.id == vst.ident.id && d.ident.len == vst.ident.len
-                    && d.ident.mtime == vst.ident.mtime && n.ident.id == kst.ident.id);
-            if !ok {
-                return Err(match sys::exchange_at(dir, &tmp, name) {
-                    Ok(()) => {
-                        remove_temp(dir, &tmp, kst.ident.id, &vpath)?;
-                        Problem::Skip("changed during the swap; put back as it was".into())
-                    }
-                    Err(e) => Problem::Fail(Error::Changed {
-                        path: vpath,
-                        what: format!(
-                            "changed during the swap and could not be put back ({e}); its previous file is at {}",
-                            crate::report::escape::Escaped(&tmp)
-                        ),
-                    }),
-                });
+        // Our own link, rename and unlink changed both ctimes, whatever happened after the link:
+        // remember them so that later paths of these inodes don't read as "changed".
+        for f in [&kfile, &vfile] {
+            if let Ok(st) = sys::stat_fd(f.as_fd()) {
+                self.ctimes.insert(st.ident.id, st.ident.ctime);
             }
         }
-        if let Err(e) = sys::unlink_at(dir, &tmp) {
-            // The old copy is still there under the temp name (identical to the keeper).
-            return Err(Problem::Fail(Error::Changed {
-                path: vpath,
-                what: format!(
-                    "linked, but removing the temporary name {} failed: {e}",
-                    crate::report::escape::Escaped(&tmp)
-                ),
-            }));
-        }
-        // Our own link and unlink changed both ctimes; remember them for later paths.
-        if let Ok(st) = sys::stat_fd(kfile.as_fd()) {
-            self.ctimes.insert(st.ident.id, st.ident.ctime);
-        }
-        if let Ok(st) = sys::stat_fd(vfile.as_fd()) {
-            self.ctimes.insert(st.ident.id, st.ident.ctime);
-        }
-        Ok(())
+        result
     }
 
     /// Compare two open files byte for byte.
@@ -324,26 +295,115 @@ fn create_temp_link(keeper: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> io::Result<O
     Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
-/// The one cleanup path for a temp name: remove it only if it still is a link of the keeper.
-fn remove_temp(
-    dir: BorrowedFd<'_>,
-    tmp: &OsStr,
+/// The names of one swap once the temp link exists.
+struct Swap<'a> {
+    dir: BorrowedFd<'a>,
+    tmp: &'a OsStr,
+    name: &'a OsStr,
     keeper: FileId,
-    vpath: &Path,
-) -> Result<(), Error> {
-    let what = match sys::stat_at(dir, tmp) {
-        Ok(st) if st.ident.id == keeper => match sys::unlink_at(dir, tmp) {
-            Ok(()) => return Ok(()),
-            Err(e) => format!("could not remove the temporary name {}: {e}", tmp.display()),
-        },
-        Ok(_) => format!(
-            "the temporary name {} no longer holds the keeper; left in place",
-            tmp.display()
-        ),
-        Err(e) => format!("could not check the temporary name {}: {e}", tmp.display()),
-    };
-    Err(Error::Changed {
-        path: vpath.to_path_buf(),
-        what,
-    })
+    /// The duplicate as verified before the link.
+    victim: &'a Stat,
+    vpath: &'a Path,
+}
+
+impl Swap<'_> {
+    /// Is `st` the duplicate we verified? (Its ctime moves with the rename, so it is not compared.)
+    fn is_victim(&self, st: &io::Result<Stat>) -> bool {
+        let v = &self.victim.ident;
+        matches!(st, Ok(d) if d.is_file() && d.ident.id == v.id && d.ident.len == v.len
+            && d.ident.mtime == v.mtime)
+    }
+
+    /// After the exchange the temp name must hold the verified duplicate, and the path the
+    /// keeper. Anything else is put back, or left for the person with a message.
+    fn after_exchange(&self) -> Result<(), Problem> {
+        let displaced = sys::stat_at(self.dir, self.tmp);
+        let now = sys::stat_at(self.dir, self.name);
+        let path_is_keeper = matches!(&now, Ok(n) if n.ident.id == self.keeper);
+        match (path_is_keeper, self.is_victim(&displaced)) {
+            (true, true) => sys::unlink_at(self.dir, self.tmp).map_err(|e| {
+                // The old copy stays under the temp name; it is identical to the keeper.
+                Problem::Fail(self.left(format!(
+                    "linked, but removing the temporary name failed: {e}"
+                )))
+            }),
+            (true, false) => match sys::exchange_at(self.dir, self.tmp, self.name) {
+                Ok(()) => {
+                    self.remove_temp()?;
+                    Err(Problem::Skip(
+                        "changed during the swap; put back as it was".into(),
+                    ))
+                }
+                Err(e) => Err(Problem::Fail(self.left(format!(
+                    "changed during the swap and could not be put back ({e})"
+                )))),
+            },
+            // Someone else replaced the path after our exchange: their file stays. The temp
+            // holds the verified old copy, identical to the keeper: nothing is lost removing it.
+            (false, true) => {
+                sys::unlink_at(self.dir, self.tmp).map_err(|e| {
+                    Problem::Fail(self.left(format!("removing the temporary name: {e}")))
+                })?;
+                Err(Problem::Skip(
+                    "replaced by another file during the swap; left as it is".into(),
+                ))
+            }
+            (false, false) => Err(Problem::Fail(self.left(
+                "changed by someone else during the swap; nothing more was done".into(),
+            ))),
+        }
+    }
+
+    /// Fallback without `RENAME_EXCHANGE`: re-check the name, then rename the temp over it.
+    fn replace(&self, unchanged: impl Fn(&Stat) -> bool) -> Result<(), Problem> {
+        match sys::stat_at(self.dir, self.name) {
+            Ok(st) if unchanged(&st) => {}
+            _ => {
+                self.remove_temp()?;
+                return Err(Problem::Skip("changed since the scan".into()));
+            }
+        }
+        if let Err(e) = sys::rename_at(self.dir, self.tmp, self.name) {
+            self.remove_temp()?;
+            return Err(Problem::Fail(step(self.vpath, "renaming over it", e)));
+        }
+        // A rename between two names of one inode does nothing: then the temp is still there.
+        match sys::stat_at(self.dir, self.tmp) {
+            Err(e) if Errno::from_io_error(&e) == Some(Errno::NOENT) => Ok(()),
+            _ => Ok(self.remove_temp()?),
+        }
+    }
+
+    /// An error that names the temp name left in place.
+    fn left(&self, what: String) -> Error {
+        Error::Changed {
+            path: self.vpath.to_path_buf(),
+            what: format!(
+                "{what}; see the temporary name {}",
+                Escaped(Path::new(self.tmp))
+            ),
+        }
+    }
+
+    /// The one cleanup path for a temp name: remove it only if it still is a link of the
+    /// keeper.
+    fn remove_temp(&self) -> Result<(), Error> {
+        let what = match sys::stat_at(self.dir, self.tmp) {
+            Ok(st) if st.ident.id == self.keeper => match sys::unlink_at(self.dir, self.tmp) {
+                Ok(()) => return Ok(()),
+                Err(e) => format!("could not remove the temporary name: {e}"),
+            },
+            Ok(_) => "the temporary name no longer holds the keeper; left in place".to_string(),
+            Err(e) => format!("could not check the temporary name: {e}"),
+        };
+        Err(self.left(what))
+    }
+}
+
+/// Is `name` one of linkdup's temporary names (`.linkdup-` and 8 letters or digits)?
+pub fn is_temp_name(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    b.len() == TEMP_PREFIX.len() + 8
+        && b.starts_with(TEMP_PREFIX.as_bytes())
+        && b[TEMP_PREFIX.len()..].iter().all(u8::is_ascii_alphanumeric)
 }

@@ -252,3 +252,153 @@ fn temp_names_of_others_are_never_touched() {
     let names: Vec<PathBuf> = t.temp_names();
     assert_eq!(names, vec![PathBuf::from("dir/.linkdup-AAAAAAAA")]);
 }
+
+/// Run `linkdup link -y -f json .` under strace with one injection.
+fn with_injection(t: &TestEnv, inject: &str) -> Option<(serde_json::Value, std::process::Output)> {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return None;
+    }
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", inject])
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(["link", "-y", "-f", "json", "-j", "1", "."])
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{inject}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    Some((v, out))
+}
+
+fn three_copies() -> TestEnv {
+    let t = TestEnv::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        t.write(format!("d/{name}"), b"three copies");
+        t.set_mtime(&format!("d/{name}"), 1_000 + i as i64);
+    }
+    t
+}
+
+#[test]
+fn without_rename_exchange_the_fallback_links_safely() {
+    let t = three_copies();
+    let before = t.snapshot();
+    let Some((v, out)) = with_injection(&t, "inject=renameat2:error=EINVAL") else {
+        return;
+    };
+    assert_eq!(common::code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 2, "{v}");
+    assert_same_bytes(&before, &t.snapshot());
+    assert_eq!(t.ino("d/a"), t.ino("d/b"));
+    assert_eq!(t.ino("d/a"), t.ino("d/c"));
+    assert!(t.temp_names().is_empty());
+}
+
+#[test]
+fn every_injected_errno_leaves_every_path_with_its_bytes_and_no_temp_name() {
+    let cases = [
+        // EPERM on AT_EMPTY_PATH falls back to the /proc form: fail both tries.
+        "inject=linkat:error=EPERM:when=1..2",
+        "inject=linkat:error=ENOSPC:when=1",
+        "inject=linkat:error=EDQUOT:when=1",
+        "inject=linkat:error=EIO:when=1",
+        "inject=linkat:error=EXDEV:when=1",
+        "inject=linkat:error=EACCES:when=1",
+        "inject=renameat2:error=EIO:when=1",
+        "inject=renameat2:error=EPERM:when=1",
+        "inject=renameat2:error=ENOSPC:when=1",
+        "inject=renameat2:error=EXDEV:when=1",
+    ];
+    for inject in cases {
+        let t = three_copies();
+        let b = t.ino("d/b");
+        let before = t.snapshot();
+        let Some((v, out)) = with_injection(&t, inject) else {
+            return;
+        };
+        assert_eq!(common::code(&out), 1, "{inject}: {}", stderr(&out));
+        assert_eq!(v["summary"]["failed"], 1, "{inject}: {v}");
+        assert_eq!(v["summary"]["linked"], 1, "{inject}: the run goes on: {v}");
+        assert!(stderr(&out).contains("d/b"), "{inject}: {}", stderr(&out));
+        assert_same_bytes(&before, &t.snapshot());
+        assert_eq!(
+            t.ino("d/b"),
+            b,
+            "{inject}: the failed duplicate is untouched"
+        );
+        assert!(t.temp_names().is_empty(), "{inject}: {:?}", t.temp_names());
+        // A rerun finishes the job.
+        let out = t.run(&["link", "-y", "."]);
+        assert_eq!(common::code(&out), 0, "{inject}");
+        assert_eq!(t.ino("d/a"), t.ino("d/b"), "{inject}");
+        assert_same_bytes(&before, &t.snapshot());
+    }
+}
+
+#[test]
+fn real_emlink_rotates_the_keeper() {
+    let t = three_copies();
+    let before = t.snapshot();
+    let Some((v, out)) = with_injection(&t, "inject=linkat:error=EMLINK:when=1") else {
+        return;
+    };
+    assert_eq!(common::code(&out), 0, "{}", stderr(&out));
+    // b could not be linked to a (limit): b becomes the keeper and c is linked to it.
+    assert_eq!(v["actions"][0]["status"], "skipped", "{v}");
+    assert_eq!(v["actions"][1]["status"], "linked", "{v}");
+    assert_eq!(t.ino("d/c"), t.ino("d/b"));
+    assert_ne!(t.ino("d/a"), t.ino("d/b"));
+    assert_same_bytes(&before, &t.snapshot());
+    assert!(t.temp_names().is_empty());
+}
+
+#[test]
+fn failed_temp_removal_is_reported_and_the_temp_holds_identical_bytes() {
+    let t = three_copies();
+    let before = t.snapshot();
+    let Some((v, out)) = with_injection(&t, "inject=unlinkat:error=EIO:when=1") else {
+        return;
+    };
+    assert_eq!(common::code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("temporary name"), "{}", stderr(&out));
+    assert_eq!(v["summary"]["failed"], 1, "{v}");
+    // Every original path holds its bytes; the one leftover holds the same bytes too.
+    let after = t.snapshot();
+    for (p, s) in &before {
+        assert_eq!(after[p].content, s.content);
+    }
+    let temps = t.temp_names();
+    assert_eq!(temps.len(), 1);
+    assert_eq!(after[&temps[0]].content, b"three copies");
+}
+
+#[test]
+fn a_symlink_given_as_a_root_is_not_counted_twice_or_replaced() {
+    let t = TestEnv::new();
+    t.write("real/a", b"payload!");
+    t.write("real/b", b"payload!");
+    t.symlink("real/a", "alias");
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "alias", "real"]);
+    assert_eq!(common::code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["files_scanned"], 2, "{v}");
+    assert_eq!(v["summary"]["linked"], 1);
+    assert_eq!(t.ino("real/a"), t.ino("real/b"));
+    assert_eq!(
+        fs::read_link(t.path("alias")).unwrap(),
+        PathBuf::from("real/a")
+    );
+}
+
+#[test]
+fn leftover_temp_names_are_never_candidates() {
+    let t = TestEnv::new();
+    t.write("x", b"same");
+    t.write(".linkdup-Ab3dE6gH", b"same");
+    let before = t.snapshot();
+    let out = t.run(&["link", "-y", "."]);
+    assert_eq!(common::code(&out), 0);
+    assert!(stderr(&out).contains("temporary name"), "{}", stderr(&out));
+    assert_eq!(before, t.snapshot());
+}

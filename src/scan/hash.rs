@@ -124,14 +124,16 @@ fn split(
 
 fn hash_inode(tree: &Tree, inode: &Inode, part: Part) -> Result<u128, Error> {
     let path = tree.path(&inode.paths[0]);
-    let file = sys::open_file(&path).map_err(|e| Error::io(&path, e))?;
-    let st = sys::stat_fd(sys::fd_of(&file)).map_err(|e| Error::io(&path, e))?;
-    if !st.is_file() || st.ident.id != inode.ident.id || st.ident.len != inode.ident.len {
-        return Err(Error::Changed {
-            path,
-            what: "changed during the scan".into(),
-        });
-    }
+    let (file, st) = sys::open_regular(&path).map_err(|e| Error::io(&path, e))?;
+    let file = match file {
+        Some(f) if st.ident.id == inode.ident.id && st.ident.len == inode.ident.len => f,
+        _ => {
+            return Err(Error::Changed {
+                path,
+                what: "changed during the scan".into(),
+            });
+        }
+    };
     let len = inode.ident.len.0;
     BUFFER
         .with_borrow_mut(|buf| match part {

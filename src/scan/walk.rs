@@ -79,7 +79,14 @@ impl Walker<'_> {
         if st.is_dir() {
             self.walk_dir(root);
         } else if st.is_file() {
-            self.file_root(root, st);
+            // A symlink to a file: link its target, by the target's real name.
+            match sys::stat_path(root, false) {
+                Ok(l) if l.is_file() => self.file_root(root, st),
+                _ => match std::fs::canonicalize(root) {
+                    Ok(real) => self.file_root(&real, st),
+                    Err(e) => self.error(Error::io(root, e)),
+                },
+            }
         } else {
             self.error(Error::Changed {
                 path: root.to_path_buf(),
@@ -196,6 +203,16 @@ impl Walker<'_> {
                 stack.truncate(depth);
                 stack.push(idx);
             } else if st.is_file() && depth > 0 {
+                if crate::execute::is_temp_name(entry.file_name()) {
+                    // Left by an interrupted run (or made to look like it): never a candidate.
+                    self.listener.warn(&Error::Changed {
+                        path: entry.path().to_path_buf(),
+                        what:
+                            "looks like a temporary name of an interrupted linkdup run; left alone"
+                                .into(),
+                    });
+                    continue;
+                }
                 self.add_file(stack[depth - 1], entry.file_name(), st);
             }
         }

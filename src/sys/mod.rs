@@ -123,22 +123,78 @@ pub fn open_dir_at(parent: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> 
     )?)
 }
 
-/// Open a file for reading without following a symlink, without blocking on a FIFO that was
-/// swapped in, and without touching atime where we may.
-pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<File> {
-    let flags =
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let fd = match rustix::fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty()) {
-        // O_NOATIME is only allowed to the owner (or with CAP_FOWNER).
-        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, name, flags, Mode::empty())?,
-        r => r?,
-    };
-    Ok(File::from(fd))
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NOCTTY);
+
+/// Open for reading, without touching atime where we may (O_NOATIME is only allowed to the
+/// owner or with CAP_FOWNER).
+fn open_read(dir: BorrowedFd<'_>, path: &OsStr, extra: OFlags) -> rustix::io::Result<OwnedFd> {
+    match rustix::fs::openat(
+        dir,
+        path,
+        READ_FLAGS | extra | OFlags::NOATIME,
+        Mode::empty(),
+    ) {
+        Err(rustix::io::Errno::PERM) => {
+            rustix::fs::openat(dir, path, READ_FLAGS | extra, Mode::empty())
+        }
+        r => r,
+    }
 }
 
-/// Open a file by path for reading, with the same flags as [`open_file_at`].
-pub fn open_file(path: &Path) -> io::Result<File> {
-    open_file_at(CWD, path.as_os_str())
+/// Open `name` in `dir` for reading only if it is a regular file: it is first opened with
+/// `O_PATH|O_NOFOLLOW` (which opens nothing: no FIFO, device or symlink target is touched) and
+/// checked, then reopened for reading through `/proc/self/fd`. Returns `None` and what the name
+/// is when it is not a regular file.
+pub fn open_regular_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(Option<File>, Stat)> {
+    let path_fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let st = stat_fd(path_fd.as_fd())?;
+    if !st.is_file() {
+        return Ok((None, st));
+    }
+    let proc = format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&path_fd)
+    );
+    let fd = match open_read(CWD, OsStr::new(&proc), OFlags::empty()) {
+        Ok(fd) => fd,
+        // No /proc: open the name itself, then make sure it is still the file we checked.
+        Err(rustix::io::Errno::NOENT) => {
+            let fd = open_read(dir, name, OFlags::NOFOLLOW)?;
+            let now = stat_fd(fd.as_fd())?;
+            if !now.is_file() || now.ident.id != st.ident.id {
+                return Ok((None, now));
+            }
+            fd
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((Some(File::from(fd)), st))
+}
+
+/// [`open_regular_at`] for a path (relative to the current directory).
+pub fn open_regular(path: &Path) -> io::Result<(Option<File>, Stat)> {
+    open_regular_at(CWD, path.as_os_str())
+}
+
+/// A word for a file type, for messages.
+pub fn kind_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice | FileType::BlockDevice => "device",
+        FileType::Unknown => "file of unknown type",
+    }
 }
 
 /// Create `name` in `dir` as a new hard link to the open file `fd`. Never overwrites: fails with
@@ -180,16 +236,6 @@ pub fn rename_at(dir: BorrowedFd<'_>, from: &OsStr, to: &OsStr) -> io::Result<()
 /// Remove a (non-directory) name.
 pub fn unlink_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
     Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
-}
-
-/// Borrow the fd of an open file.
-pub fn fd_of(file: &File) -> BorrowedFd<'_> {
-    file.as_fd()
-}
-
-/// Errno of an I/O error, for deciding on a retry or fallback.
-pub fn errno(err: &io::Error) -> Option<i32> {
-    err.raw_os_error()
 }
 
 pub use rustix::io::Errno;
