@@ -1,4 +1,5 @@
-//! Orchestration: scan → plan → report | confirm → execute → report, and the exit code.
+//! Orchestration: scan → plan → report | confirm → execute → report, recovery of leftover temp
+//! names, and the exit code.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use crate::config::{Config, Format, Mode};
 use crate::error::Error;
 use crate::execute::execute;
 use crate::listener::Listener;
-use crate::model::{Outcome, Summary};
+use crate::model::{Outcome, ScanOutput, Summary};
 use crate::plan::{PlanOptions, plan};
+use crate::recover::{Recovered, recover};
 use crate::report::{self, LinkReport};
 use crate::scan::scan;
 use crate::ui::Confirm;
@@ -55,17 +57,78 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         .num_threads(cfg.threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
-    let scanned = pool.install(|| scan(cfg, io.listener));
+    let scan_now = || pool.install(|| scan(cfg, io.listener));
+    let mut scanned = scan_now();
+    match cfg.mode {
+        Mode::Scan => {
+            let summary = report::summarize(&scanned, None);
+            write_report(io.out, |w| match cfg.format {
+                Format::Text => report::text::scan(w, &scanned, cfg.quiet),
+                Format::Json => report::json::scan(w, &scanned),
+            })?;
+            Ok(exit_code(&summary, None))
+        }
+        Mode::Recover { dry_run } => {
+            let results = recover(&scanned.tree, &scanned.temps, !dry_run);
+            write_report(io.out, |w| match cfg.format {
+                Format::Text => report::text::recover(w, &scanned, &results, dry_run, cfg.quiet),
+                Format::Json => report::json::recover(w, &scanned, &results, dry_run),
+            })?;
+            let unresolved = results
+                .iter()
+                .any(|r| !matches!(r, Recovered::Removed { .. }));
+            Ok(if unresolved || scanned.errors > 0 {
+                exit::PARTIAL
+            } else {
+                exit::OK
+            })
+        }
+        Mode::Link { dry_run, yes } => {
+            if !scanned.temps.is_empty() {
+                let results = recover(&scanned.tree, &scanned.temps, !dry_run);
+                note_recovery(io.listener, &scanned, &results, dry_run);
+                if !dry_run
+                    && results
+                        .iter()
+                        .any(|r| matches!(r, Recovered::Removed { .. }))
+                {
+                    // Removing a name changed link counts and ctimes the plan relies on.
+                    scanned = scan_now();
+                }
+            }
+            link(cfg, io, &scanned, dry_run, yes)
+        }
+    }
+}
 
-    let Mode::Link { dry_run, yes } = cfg.mode else {
-        let summary = report::summarize(&scanned, None);
-        write_report(io.out, |w| match cfg.format {
-            Format::Text => report::text::scan(w, &scanned, cfg.quiet),
-            Format::Json => report::json::scan(w, &scanned),
-        })?;
-        return Ok(exit_code(&summary, None));
-    };
+/// Tell the person what happened to each leftover temp name before a link run.
+fn note_recovery(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], dry_run: bool) {
+    for (t, r) in scanned.temps.iter().zip(results) {
+        let path = scanned.tree.path(&t.file.loc);
+        match r {
+            Recovered::Removed { why } if dry_run => l.note(
+                &path,
+                &format!("leftover temporary name; would be removed: {why}"),
+            ),
+            Recovered::Removed { why } => {
+                l.note(&path, &format!("leftover temporary name removed: {why}"))
+            }
+            Recovered::Left { why } => l.note(
+                &path,
+                &format!("leftover temporary name left in place: {why}"),
+            ),
+            Recovered::Failed(e) => l.error(e),
+        }
+    }
+}
 
+fn link(
+    cfg: &Config,
+    io: Io<'_>,
+    scanned: &ScanOutput,
+    dry_run: bool,
+    yes: bool,
+) -> Result<u8, Error> {
     let plan = plan(
         &scanned.tree,
         &scanned.groups,
@@ -74,7 +137,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             max_links: cfg.max_links,
         },
     );
-    let planned_summary = report::summarize(&scanned, Some((&plan, &[])));
+    let planned = report::summarize(scanned, Some((&plan, &[])));
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut signal = None;
     if dry_run || plan.action_count() == 0 {
@@ -83,15 +146,15 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         if !yes {
             let summary = format!(
                 "{} in {} can be replaced with hard links, reclaiming {} ({} skipped).",
-                count(planned_summary.planned, "duplicate"),
-                count(planned_summary.groups, "group"),
-                format_size(planned_summary.reclaimable_bytes, BINARY),
+                count(planned.planned, "duplicate"),
+                count(planned.groups, "group"),
+                format_size(planned.reclaimable_bytes, BINARY),
                 plan.skipped.len(),
             );
             let question = format!(
                 "Replace {} with hard links, reclaiming {}?",
-                count(planned_summary.planned, "duplicate"),
-                format_size(planned_summary.reclaimable_bytes, BINARY)
+                count(planned.planned, "duplicate"),
+                format_size(planned.reclaimable_bytes, BINARY)
             );
             if !io.confirm.ask(&summary, &question) {
                 return Err(Error::Usage("not confirmed; nothing was changed".into()));
@@ -100,11 +163,13 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         let stop = Arc::new(AtomicBool::new(false));
         let term = Arc::new(AtomicBool::new(false));
         // Signals only set flags, checked between swaps: a swap is never cut in half.
-        let _int = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
-            .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
-        let _term = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
-            .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone()))
-            .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+        let register = |sig, flag: &Arc<AtomicBool>| {
+            signal_hook::flag::register(sig, flag.clone())
+                .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))
+        };
+        let _int = register(signal_hook::consts::SIGINT, &stop)?;
+        let _term = register(signal_hook::consts::SIGTERM, &stop)?;
+        let _term_kind = register(signal_hook::consts::SIGTERM, &term)?;
         outcomes = execute(&scanned.tree, &plan, &stop);
         if stop.load(Ordering::Relaxed) {
             signal = Some(if term.load(Ordering::Relaxed) {
@@ -119,10 +184,10 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             }
         }
     }
-    let mut summary = report::summarize(&scanned, Some((&plan, &outcomes)));
+    let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
     summary.interrupted = signal.is_some();
     let r = LinkReport {
-        scan: &scanned,
+        scan: scanned,
         plan: &plan,
         outcomes: &outcomes,
         summary: &summary,

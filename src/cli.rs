@@ -33,6 +33,31 @@ enum Command {
         after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
     )]
     Link(LinkArgs),
+    /// Resolve temporary names (.linkdup-XXXXXXXX) left by an interrupted run: each is removed
+    /// only when its content provably lives on under another name, else left and reported.
+    #[command(
+        after_help = "Examples:\n  linkdup recover --dry-run /srv/backup\n  linkdup recover /srv/backup"
+    )]
+    Recover(RecoverArgs),
+}
+
+#[derive(Args, Debug)]
+struct RecoverArgs {
+    /// Directories to search (symlinks below them are never followed).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Say what would be done; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    /// Report format on stdout.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+
+    /// Print only the summary line.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +129,17 @@ impl Cli {
     pub fn into_config(self) -> Config {
         let (common, mode, link) = match self.command {
             Command::Scan(c) => (c, Mode::Scan, None),
+            Command::Recover(r) => {
+                let common = Common {
+                    paths: r.paths,
+                    min_size: 1,
+                    max_size: None,
+                    format: r.format,
+                    quiet: r.quiet,
+                    threads: None,
+                };
+                (common, Mode::Recover { dry_run: r.dry_run }, None)
+            }
             Command::Link(l) => {
                 let mode = Mode::Link {
                     dry_run: l.dry_run,

@@ -30,6 +30,8 @@ pub enum Mode {
     Scan,
     /// Plan and (unless `dry_run`) replace duplicates by hard links.
     Link { dry_run: bool, yes: bool },
+    /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be done).
+    Recover { dry_run: bool },
 }
 
 #[derive(Clone, Debug)]

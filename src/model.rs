@@ -144,6 +144,16 @@ pub struct ScanOutput {
     pub files_scanned: u64,
     /// Files and directories that could not be read (already reported to the listener).
     pub errors: u64,
+    /// Leftover temporary names of an interrupted run (never candidates).
+    pub temps: Vec<TempFile>,
+}
+
+/// A name of linkdup's temp pattern found by the scan, with the files of its directory that have
+/// its size (where its content may also live).
+#[derive(Clone, Debug)]
+pub struct TempFile {
+    pub file: FileEntry,
+    pub twins: Vec<Loc>,
 }
 
 /// A path together with the identity its inode had at scan time.

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{LinkReport, redundancy};
 use crate::model::{Outcome, ScanOutput};
+use crate::recover::Recovered;
 
 /// Insert `key` (and `key_bytes` when needed) for `path`.
 fn put_path(map: &mut Map<String, Value>, key: &str, path: &Path) {
@@ -131,6 +132,44 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
                 "errors": s.scan_errors,
                 "interrupted": s.interrupted,
             }
+        }),
+    )
+}
+
+pub fn recover(
+    w: &mut dyn Write,
+    scan: &ScanOutput,
+    results: &[Recovered],
+    dry_run: bool,
+) -> io::Result<()> {
+    let mut removed = 0;
+    let temps: Vec<Value> = scan
+        .temps
+        .iter()
+        .zip(results)
+        .map(|(t, r)| {
+            let mut m = Map::new();
+            put_path(&mut m, "path", &scan.tree.path(&t.file.loc));
+            let (status, reason) = match r {
+                Recovered::Removed { why } => {
+                    removed += 1;
+                    (if dry_run { "removable" } else { "removed" }, why.clone())
+                }
+                Recovered::Left { why } => ("left", why.clone()),
+                Recovered::Failed(e) => ("failed", e.to_string()),
+            };
+            m.insert("status".into(), json!(status));
+            m.insert("reason".into(), json!(reason));
+            Value::Object(m)
+        })
+        .collect();
+    let total = temps.len();
+    finish(
+        w,
+        &json!({
+            "dry_run": dry_run,
+            "temps": temps,
+            "summary": {"found": total, "removed": removed, "left": total - removed, "errors": scan.errors}
         }),
     )
 }

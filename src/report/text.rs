@@ -8,6 +8,7 @@ use humansize::{BINARY, format_size};
 use super::escape::Escaped;
 use super::{LinkReport, redundancy};
 use crate::model::{Outcome, ScanOutput};
+use crate::recover::Recovered;
 
 fn size(n: u64) -> String {
     format_size(n, BINARY)
@@ -142,4 +143,48 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()
             if s.interrupted { "; interrupted" } else { "" },
         )
     }
+}
+
+/// What recovery did with each leftover temp name.
+pub fn recover(
+    w: &mut dyn Write,
+    scan: &ScanOutput,
+    results: &[Recovered],
+    dry_run: bool,
+    quiet: bool,
+) -> io::Result<()> {
+    let (mut removed, mut left) = (0u64, 0u64);
+    for (t, r) in scan.temps.iter().zip(results) {
+        let path = scan.tree.path(&t.file.loc);
+        let (word, why) = match r {
+            Recovered::Removed { why } => {
+                removed += 1;
+                (if dry_run { "remove" } else { "removed" }, why.clone())
+            }
+            Recovered::Left { why } => {
+                left += 1;
+                ("left", why.clone())
+            }
+            Recovered::Failed(e) => {
+                left += 1;
+                ("FAILED", e.to_string())
+            }
+        };
+        if !quiet {
+            writeln!(w, "{word:<8} {}: {why}", Escaped(&path))?;
+        }
+    }
+    writeln!(
+        w,
+        "{} {} of {}; {} left in place{}.",
+        if dry_run { "Would remove" } else { "Removed" },
+        removed,
+        plural(
+            removed + left,
+            "leftover temporary name",
+            "leftover temporary names"
+        ),
+        left,
+        if dry_run { ". Nothing was changed" } else { "" },
+    )
 }

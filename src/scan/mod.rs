@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::Config;
 use crate::listener::Listener;
-use crate::model::{ScanOutput, path_bytes};
+use crate::model::{ScanOutput, TempFile, path_bytes};
 
 /// Find every group of two or more distinct inodes with identical content under `cfg.paths`.
 ///
@@ -24,7 +24,30 @@ use crate::model::{ScanOutput, path_bytes};
 /// Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
     let walked = walk::walk(cfg, listener);
+    let temps = walked
+        .temps
+        .into_iter()
+        .map(|t| {
+            let twins = walked
+                .files
+                .iter()
+                .filter(|f| f.loc.dir == t.loc.dir && f.ident.len == t.ident.len)
+                .map(|f| f.loc.clone())
+                .collect();
+            TempFile { file: t, twins }
+        })
+        .collect();
     let tree = walked.tree;
+    if let crate::config::Mode::Recover { .. } = cfg.mode {
+        // Recovery needs the temp names and their neighbours, not the duplicate groups.
+        return ScanOutput {
+            tree,
+            files_scanned: walked.files_seen,
+            errors: walked.errors,
+            temps,
+            ..ScanOutput::default()
+        };
+    }
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&tree, walked.files);
     let by_partial = hash::by_partial(&tree, by_size, listener, &errors);
@@ -40,5 +63,6 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
         groups,
         files_scanned: walked.files_seen,
         errors: errors.load(Ordering::Relaxed),
+        temps,
     }
 }

@@ -22,6 +22,8 @@ pub struct Walked {
     pub tree: Tree,
     /// Regular files within the size limits.
     pub files: Vec<FileEntry>,
+    /// Names of linkdup's temp pattern: never candidates; resolved by [`crate::recover`].
+    pub temps: Vec<FileEntry>,
     /// Regular files seen, whatever their size.
     pub files_seen: u64,
     pub errors: u64,
@@ -139,16 +141,7 @@ impl Walker<'_> {
         if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
             return;
         }
-        self.out.files.push(FileEntry {
-            loc: Loc {
-                dir,
-                name: name.into(),
-                mnt: st.mnt,
-            },
-            ident: st.ident,
-            nlink: st.nlink,
-            attrs: st.attrs,
-        });
+        self.out.files.push(entry_of(dir, name, st));
     }
 
     fn walk_dir(&mut self, root: &Path) {
@@ -203,18 +196,27 @@ impl Walker<'_> {
                 stack.truncate(depth);
                 stack.push(idx);
             } else if st.is_file() && depth > 0 {
+                let dir = stack[depth - 1];
                 if crate::execute::is_temp_name(entry.file_name()) {
                     // Left by an interrupted run (or made to look like it): never a candidate.
-                    self.listener.warn(&Error::Changed {
-                        path: entry.path().to_path_buf(),
-                        what:
-                            "looks like a temporary name of an interrupted linkdup run; left alone"
-                                .into(),
-                    });
+                    self.out.temps.push(entry_of(dir, entry.file_name(), st));
                     continue;
                 }
-                self.add_file(stack[depth - 1], entry.file_name(), st);
+                self.add_file(dir, entry.file_name(), st);
             }
         }
+    }
+}
+
+fn entry_of(dir: DirIdx, name: &OsStr, st: Stat) -> FileEntry {
+    FileEntry {
+        loc: Loc {
+            dir,
+            name: name.into(),
+            mnt: st.mnt,
+        },
+        ident: st.ident,
+        nlink: st.nlink,
+        attrs: st.attrs,
     }
 }

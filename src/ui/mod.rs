@@ -4,9 +4,11 @@
 pub mod confirm;
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::error::Error;
 use crate::listener::Listener;
+use crate::report::escape::Escaped;
 
 pub use confirm::{Confirm, TermConfirm};
 
@@ -19,5 +21,12 @@ impl Listener for StderrListener {
     }
     fn warn(&self, err: &Error) {
         let _ = writeln!(std::io::stderr().lock(), "linkdup: warning: {err}");
+    }
+    fn note(&self, path: &Path, msg: &str) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "linkdup: {}: {msg}",
+            Escaped(path)
+        );
     }
 }

@@ -10,21 +10,21 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub mod dirs;
+
 use crate::error::Error;
-use crate::model::{DirIdx, FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
+use crate::model::{FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
 use crate::report::escape::Escaped;
 use crate::sys::{self, Errno, Stat};
+use dirs::{CompareBufs, DirFds, same_bytes};
 
 /// Prefix of every temporary name linkdup creates; recognisable for recovery.
 pub const TEMP_PREFIX: &str = ".linkdup-";
 const TEMP_TRIES: usize = 16;
-const DIR_CACHE: usize = 256;
-const CMP_BUF: usize = 128 * 1024;
 
 /// Run every action of `plan` in order; returns one outcome per action, in plan order.
 ///
@@ -33,10 +33,10 @@ const CMP_BUF: usize = 128 * 1024;
 pub fn execute(tree: &Tree, plan: &Plan, stop: &AtomicBool) -> Vec<Outcome> {
     let mut ex = Executor {
         tree,
-        dirs: HashMap::new(),
+        dirs: DirFds::new(tree),
         ctimes: HashMap::new(),
         incomplete: HashSet::new(),
-        bufs: (vec![0; CMP_BUF], vec![0; CMP_BUF]),
+        bufs: CompareBufs::default(),
     };
     let mut out = Vec::with_capacity(plan.action_count());
     for group in &plan.groups {
@@ -94,12 +94,12 @@ impl From<Error> for Problem {
 
 struct Executor<'a> {
     tree: &'a Tree,
-    dirs: HashMap<DirIdx, Rc<OwnedFd>>,
+    dirs: DirFds<'a>,
     /// ctimes that our own links and renames changed, so they don't read as "changed since scan".
     ctimes: HashMap<FileId, Timestamp>,
     /// Victim inodes of which some path was not replaced (their bytes are not freed).
     incomplete: HashSet<FileId>,
-    bufs: (Vec<u8>, Vec<u8>),
+    bufs: CompareBufs,
 }
 
 fn step(path: &Path, step: &'static str, err: io::Error) -> Error {
@@ -111,36 +111,6 @@ fn step(path: &Path, step: &'static str, err: io::Error) -> Error {
 }
 
 impl Executor<'_> {
-    /// A verified fd of a scanned directory: roots are opened by path, every other directory
-    /// relative to its parent without following symlinks; each must still be the scanned one.
-    fn dir(&mut self, idx: DirIdx) -> Result<Rc<OwnedFd>, Error> {
-        if let Some(fd) = self.dirs.get(&idx) {
-            return Ok(fd.clone());
-        }
-        let d = self.tree.dir(idx);
-        let fd = match d.parent {
-            None => sys::open_root_dir(&d.path),
-            Some(p) => {
-                let parent = self.dir(p)?;
-                sys::open_dir_at(parent.as_fd(), &d.name)
-            }
-        };
-        let fd = fd.map_err(|e| step(&d.path, "opening directory", e))?;
-        let st = sys::stat_fd(fd.as_fd()).map_err(|e| Error::io(&d.path, e))?;
-        if st.ident.id != d.id {
-            return Err(Error::Changed {
-                path: d.path.clone(),
-                what: "directory was replaced or moved since the scan".into(),
-            });
-        }
-        if self.dirs.len() >= DIR_CACHE {
-            self.dirs.clear();
-        }
-        let fd = Rc::new(fd);
-        self.dirs.insert(idx, fd.clone());
-        Ok(fd)
-    }
-
     fn expected_ctime(&self, expect: &Identity) -> Timestamp {
         self.ctimes.get(&expect.id).copied().unwrap_or(expect.ctime)
     }
@@ -163,7 +133,7 @@ impl Executor<'_> {
         m: &Member,
         path: &Path,
     ) -> Result<(Rc<OwnedFd>, File, Stat), Problem> {
-        let dir = self.dir(m.loc.dir)?;
+        let dir = self.dirs.open(m.loc.dir)?;
         match sys::open_regular_at(dir.as_fd(), &m.loc.name) {
             Ok((Some(file), st)) => Ok((dir, file, st)),
             Ok((None, st)) => Err(Problem::Skip(format!(
@@ -199,7 +169,7 @@ impl Executor<'_> {
         if !self.unchanged(&vst, &victim.expect) {
             return Err(Problem::Skip("changed since the scan".into()));
         }
-        match self.same_bytes(&kfile, &vfile, victim.expect.len.0) {
+        match same_bytes(&kfile, &vfile, victim.expect.len.0, &mut self.bufs) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::Skip("content differs from the keeper".into())),
             Err(e) => return Err(Problem::Fail(step(&vpath, "comparing with the keeper", e))),
@@ -250,24 +220,6 @@ impl Executor<'_> {
             }
         }
         result
-    }
-
-    /// Compare two open files byte for byte.
-    fn same_bytes(&mut self, a: &File, b: &File, len: u64) -> io::Result<bool> {
-        let (ba, bb) = (&mut self.bufs.0, &mut self.bufs.1);
-        let mut off = 0u64;
-        while off < len {
-            let n = (len - off).min(ba.len() as u64) as usize;
-            a.read_exact_at(&mut ba[..n], off)?;
-            b.read_exact_at(&mut bb[..n], off)?;
-            if ba[..n] != bb[..n] {
-                return Ok(false);
-            }
-            off += n as u64;
-        }
-        // Neither may have grown past the length we compared.
-        let mut one = [0u8; 1];
-        Ok(a.read_at(&mut one, len)? == 0 && b.read_at(&mut one, len)? == 0)
     }
 }
 
