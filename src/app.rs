@@ -53,6 +53,15 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 .into(),
         ));
     }
+    if let Mode::Link { dry_run: false, .. } = cfg.mode
+        && let Some(ro) = all_read_only(&cfg.paths)
+    {
+        return Err(Error::Usage(format!(
+            "{}: read-only filesystem; nothing can be linked there (--dry-run shows the plan). \
+             Nothing was changed.",
+            crate::report::escape::Escaped(ro)
+        )));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
@@ -198,6 +207,12 @@ fn link(
         Format::Json => report::json::link(w, &r),
     })?;
     Ok(exit_code(&summary, signal))
+}
+
+/// The first root, when every root is on a read-only mount (a real link run can do nothing).
+fn all_read_only(paths: &[std::path::PathBuf]) -> Option<&std::path::Path> {
+    let ro = |p: &std::path::PathBuf| crate::sys::fs_facts(p).is_ok_and(|f| f.readonly);
+    paths.iter().all(ro).then(|| paths[0].as_path())
 }
 
 fn count(n: u64, what: &str) -> String {

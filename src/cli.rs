@@ -113,6 +113,11 @@ struct LinkArgs {
     #[arg(long)]
     same_mtime: bool,
 
+    /// Also merge files whose extended attributes (ACLs, SELinux labels, user attributes)
+    /// differ (the keeper's win). Files with capabilities are never merged.
+    #[arg(long)]
+    ignore_xattrs: bool,
+
     /// Never let an inode reach more than N links (for filesystems that misreport the limit);
     /// a new keeper takes over beyond it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
@@ -149,6 +154,7 @@ impl Cli {
                     ignore_owner: l.ignore_owner,
                     ignore_mode: l.ignore_mode,
                     same_mtime: l.same_mtime,
+                    ignore_xattrs: l.ignore_xattrs,
                 };
                 (l.common, mode, Some((gates, l.max_links)))
             }

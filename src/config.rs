@@ -12,6 +12,8 @@ pub struct Gates {
     pub ignore_mode: bool,
     /// Require equal modification times.
     pub same_mtime: bool,
+    /// Merge files whose extended attributes (ACLs, labels, user attributes) differ.
+    pub ignore_xattrs: bool,
 }
 
 /// Output format of the report on stdout.

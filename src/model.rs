@@ -51,12 +51,26 @@ pub struct Dir {
     pub parent: Option<DirIdx>,
     /// The name inside the parent (empty for roots).
     pub name: OsString,
+    /// Immutable / append-only flags of the directory itself (no link can be swapped in).
+    pub attrs: Attrs,
+    /// The mount it was seen through (`statx` mount id).
+    pub mnt: u64,
+}
+
+/// What the scan learnt about a mount.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountInfo {
+    pub readonly: bool,
+    /// The filesystem's name when it has no hard links (vfat, exfat).
+    pub no_hard_links: Option<&'static str>,
 }
 
 /// Every directory the scan entered; files refer to them by [`DirIdx`].
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
     pub dirs: Vec<Dir>,
+    /// Facts about every mount the scan entered, by mount id.
+    pub mounts: std::collections::BTreeMap<u64, MountInfo>,
 }
 
 impl Tree {
@@ -107,8 +121,18 @@ pub struct Inode {
     /// Link count at scan time; more than `paths.len()` means links outside the scanned paths.
     pub nlink: u64,
     pub attrs: Attrs,
+    /// Extended attributes (read for duplicate candidates only).
+    pub xattrs: XattrSum,
     /// Sorted by full path, byte order.
     pub paths: Vec<Loc>,
+}
+
+/// What the gates need of a file's extended attributes (ACLs, SELinux labels, capabilities,
+/// user attributes): a digest of all names and values, and whether it has file capabilities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct XattrSum {
+    pub digest: u64,
+    pub capability: bool,
 }
 
 impl Inode {
@@ -203,6 +227,17 @@ pub enum SkipReason {
     SetId,
     Immutable,
     AppendOnly,
+    /// Has `security.capability`: linking would hand its privileges to another path.
+    Capability,
+    /// In an immutable or append-only directory: a link can't be swapped in (or cleaned up).
+    DirFlags {
+        dir: PathBuf,
+        what: &'static str,
+    },
+    ReadOnly,
+    NoHardLinks {
+        fs: &'static str,
+    },
     /// On a different mount than every keeper candidate (a bind mount of the same filesystem).
     OtherMount {
         keeper: PathBuf,
@@ -228,6 +263,14 @@ impl std::fmt::Display for SkipReason {
             SkipReason::SetId => f.write_str("setuid/setgid file (never linked)"),
             SkipReason::Immutable => f.write_str("immutable file"),
             SkipReason::AppendOnly => f.write_str("append-only file"),
+            SkipReason::Capability => {
+                f.write_str("has file capabilities (security.capability; never linked)")
+            }
+            SkipReason::DirFlags { dir, what } => {
+                write!(f, "its directory {} is {what}", Escaped(dir))
+            }
+            SkipReason::ReadOnly => f.write_str("on a read-only filesystem"),
+            SkipReason::NoHardLinks { fs } => write!(f, "{fs} has no hard links"),
             SkipReason::OtherMount { keeper } => write!(
                 f,
                 "on another mount than {} (links can't cross bind mounts)",

@@ -57,7 +57,18 @@ fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
             }
             continue;
         }
-        plan_part(tree, g, inodes, opts, plan);
+        let mount = tree.mounts.get(&key.1).copied().unwrap_or_default();
+        if let Some(fs) = mount.no_hard_links {
+            inodes
+                .iter()
+                .for_each(|i| skip_inode(plan, i, &SkipReason::NoHardLinks { fs }));
+        } else if mount.readonly {
+            inodes
+                .iter()
+                .for_each(|i| skip_inode(plan, i, &SkipReason::ReadOnly));
+        } else {
+            plan_part(tree, g, inodes, opts, plan);
+        }
     }
 }
 
@@ -70,8 +81,14 @@ fn skip_inode(plan: &mut Plan, inode: &Inode, reason: &SkipReason) {
     }
 }
 
-/// The part of the identity that the gates compare: owner and group, mode bits, mtime.
-type GateKey = (Option<(u32, u32)>, Option<u32>, Option<(i64, u32)>);
+/// The part of the identity that the gates compare: owner and group, mode bits, mtime,
+/// extended attributes.
+type GateKey = (
+    Option<(u32, u32)>,
+    Option<u32>,
+    Option<(i64, u32)>,
+    Option<u64>,
+);
 
 fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
     let i = &inode.ident;
@@ -79,10 +96,12 @@ fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
         (!gates.ignore_owner).then_some((i.uid, i.gid)),
         (!gates.ignore_mode).then_some(i.mode & 0o7777),
         gates.same_mtime.then_some((i.mtime.sec, i.mtime.nsec)),
+        (!gates.ignore_xattrs).then_some(inode.xattrs.digest),
     )
 }
 
 fn describe_diff(a: &Inode, keeper: &Inode, gates: &Gates) -> String {
+    let (a_x, k_x) = (&a.xattrs, &keeper.xattrs);
     let (a, k) = (&a.ident, &keeper.ident);
     let mut parts = Vec::new();
     if !gates.ignore_owner && a.uid != k.uid {
@@ -101,6 +120,9 @@ fn describe_diff(a: &Inode, keeper: &Inode, gates: &Gates) -> String {
     if gates.same_mtime && a.mtime != k.mtime {
         parts.push("modification time".to_string());
     }
+    if !gates.ignore_xattrs && a_x.digest != k_x.digest {
+        parts.push("extended attributes (ACLs, labels)".to_string());
+    }
     format!("different {}", parts.join(", "))
 }
 
@@ -114,6 +136,8 @@ fn plan_part(tree: &Tree, g: &DupGroup, inodes: &[&Inode], opts: &PlanOptions, p
             Some(SkipReason::Immutable)
         } else if inode.attrs.append_only {
             Some(SkipReason::AppendOnly)
+        } else if inode.xattrs.capability {
+            Some(SkipReason::Capability)
         } else {
             None
         };
@@ -199,6 +223,22 @@ fn plan_class(tree: &Tree, g: &DupGroup, class: &[&Inode], opts: &PlanOptions, p
         }
         let mut planned = 0;
         for (pi, loc) in victim.paths.iter().enumerate() {
+            let dir = tree.dir(loc.dir);
+            if dir.attrs.immutable || dir.attrs.append_only {
+                let what = if dir.attrs.immutable {
+                    "immutable"
+                } else {
+                    "append-only"
+                };
+                plan.skipped.push(Skip {
+                    loc: loc.clone(),
+                    reason: SkipReason::DirFlags {
+                        dir: dir.path.clone(),
+                        what,
+                    },
+                });
+                continue;
+            }
             let Some(kloc) = keeper.paths.iter().find(|k| k.mnt == loc.mnt) else {
                 plan.skipped.push(Skip {
                     loc: loc.clone(),

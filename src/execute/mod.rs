@@ -177,6 +177,16 @@ impl Executor<'_> {
 
         // From here to the end nothing is printed and every exit leaves no temp name behind.
         let dir = vdir.as_fd();
+        match sys::stat_fd(dir) {
+            // A link made here could not be exchanged or removed again.
+            Ok(d) if d.attrs.immutable || d.attrs.append_only => {
+                return Err(Problem::Skip(
+                    "its directory is now immutable or append-only".into(),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Problem::Fail(step(&vpath, "checking its directory", e))),
+        }
         let tmp = match create_temp_link(kfile.as_fd(), dir) {
             Ok(t) => t,
             Err(e) if Errno::from_io_error(&e) == Some(Errno::MLINK) => {

@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::model::{FileEntry, FileLen, Inode, Loc, SizeGroup, Tree, path_bytes};
+use crate::model::{FileEntry, FileLen, Inode, Loc, SizeGroup, Tree, XattrSum, path_bytes};
 
 /// Compare two locations by their full path, byte for byte.
 pub fn cmp_loc(tree: &Tree, a: &Loc, b: &Loc) -> Ordering {
@@ -42,6 +42,7 @@ pub fn size_groups(tree: &Tree, mut files: Vec<FileEntry>) -> Vec<SizeGroup> {
                 ident: f.ident,
                 nlink: f.nlink,
                 attrs: f.attrs,
+                xattrs: XattrSum::default(),
                 paths: vec![f.loc],
             }),
         }

@@ -3,6 +3,7 @@
 pub mod group;
 pub mod hash;
 pub mod walk;
+pub mod xattr;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,7 +15,8 @@ use crate::model::{ScanOutput, TempFile, path_bytes};
 ///
 /// # Algorithm
 /// walk (regular files only, symlinks never followed) → fold hard links into inodes and group by
-/// size, dropping unique sizes → split by partial hash → split by full xxh3-128.
+/// size, dropping unique sizes → split by partial hash → split by full xxh3-128 → read the
+/// extended attributes of what is left (for the planner's gates).
 ///
 /// # Threading
 /// The walk is sequential; hashing runs on the current rayon pool. The result is sorted (largest
@@ -51,7 +53,8 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&tree, walked.files);
     let by_partial = hash::by_partial(&tree, by_size, listener, &errors);
-    let mut groups = hash::by_full(&tree, by_partial, listener, &errors);
+    let by_full = hash::by_full(&tree, by_partial, listener, &errors);
+    let mut groups = xattr::read(&tree, by_full, listener, &errors);
     groups.sort_by(|a, b| {
         b.len.cmp(&a.len).then_with(|| {
             path_bytes(&tree.path(&a.inodes[0].paths[0]))

@@ -13,7 +13,7 @@ use walkdir::WalkDir;
 use crate::config::Config;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{Dir, DirIdx, FileEntry, FileId, Loc, Tree};
+use crate::model::{Dir, DirIdx, FileEntry, FileId, Loc, MountInfo, Tree};
 use crate::sys::{self, Stat};
 
 /// What the walk found.
@@ -109,18 +109,57 @@ impl Walker<'_> {
             Ok(s) => s,
             Err(e) => return self.error(Error::io(parent, e)),
         };
-        let dir = self.register_dir(parent, pst.ident.id, None, OsStr::new(""));
+        if !self.check_mount(&parent, &pst, true) {
+            return;
+        }
+        let dir = self.register_dir(parent, &pst, None, OsStr::new(""));
         self.any_file_root = true;
         self.add_file(dir, name, st);
+    }
+
+    /// Learn about the mount of a directory the first time it is seen. Returns false (after
+    /// saying why) for a pseudo filesystem, which is never scanned.
+    fn check_mount(&mut self, path: &Path, st: &Stat, is_root: bool) -> bool {
+        if self.out.tree.mounts.contains_key(&st.mnt) {
+            return true;
+        }
+        let facts = match sys::fs_facts(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.error(Error::io(path, e));
+                return false;
+            }
+        };
+        if let Some(name) = sys::pseudo_fs_name(facts.magic) {
+            let err = Error::Changed {
+                path: path.to_path_buf(),
+                what: format!("{name} is a pseudo filesystem; not scanned"),
+            };
+            if is_root {
+                self.error(err);
+            } else {
+                self.listener.warn(&err);
+            }
+            return false;
+        }
+        self.out.tree.mounts.insert(
+            st.mnt,
+            MountInfo {
+                readonly: facts.readonly,
+                no_hard_links: sys::no_hard_links_fs_name(facts.magic),
+            },
+        );
+        true
     }
 
     fn register_dir(
         &mut self,
         path: PathBuf,
-        id: FileId,
+        st: &Stat,
         parent: Option<DirIdx>,
         name: &OsStr,
     ) -> DirIdx {
+        let id = st.ident.id;
         if let Some(&idx) = self.known.get(&id) {
             return idx;
         }
@@ -130,6 +169,8 @@ impl Walker<'_> {
             id,
             parent,
             name: name.to_owned(),
+            attrs: st.attrs,
+            mnt: st.mnt,
         });
         self.known.insert(id, idx);
         idx
@@ -192,7 +233,11 @@ impl Walker<'_> {
                 } else {
                     entry.file_name()
                 };
-                let idx = self.register_dir(entry.path().to_path_buf(), st.ident.id, parent, name);
+                if !self.check_mount(entry.path(), &st, depth == 0) {
+                    it.skip_current_dir();
+                    continue;
+                }
+                let idx = self.register_dir(entry.path().to_path_buf(), &st, parent, name);
                 stack.truncate(depth);
                 stack.push(idx);
             } else if st.is_file() && depth > 0 {

@@ -6,6 +6,7 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RenameFlags, StatxAttributes, StatxFlags};
@@ -239,3 +240,83 @@ pub fn unlink_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
 }
 
 pub use rustix::io::Errno;
+
+/// Extended attributes of a path (a final symlink is not followed), as sorted (name, value)
+/// pairs. A filesystem without xattrs has none.
+pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut list = vec![0u8; 64 * 1024];
+    let n = match rustix::fs::llistxattr(path, &mut list[..]) {
+        Ok(n) => n,
+        Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    let mut value = vec![0u8; 64 * 1024];
+    for name in list[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
+        let name_os = OsStr::from_bytes(name);
+        match rustix::fs::lgetxattr(path, name_os, &mut value[..]) {
+            Ok(len) => out.push((name.to_vec(), value[..len].to_vec())),
+            // Removed between the list and the read.
+            Err(rustix::io::Errno::NODATA) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What the filesystem holding `path` is: its `statfs` magic and whether it is mounted
+/// read-only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsFacts {
+    pub magic: u64,
+    pub readonly: bool,
+}
+
+pub fn fs_facts(path: &Path) -> io::Result<FsFacts> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let fs = rustix::fs::statfs(path)?;
+    let vfs = rustix::fs::statvfs(path)?;
+    Ok(FsFacts {
+        magic: fs.f_type as u64,
+        readonly: vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+    })
+}
+
+/// Kernel pseudo filesystems: never scanned (their files are not data and reading some has
+/// effects).
+pub fn pseudo_fs_name(magic: u64) -> Option<&'static str> {
+    Some(match magic {
+        0x9fa0 => "proc",
+        0x6265_6572 => "sysfs",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x0027_e0eb => "cgroup",
+        0x6367_7270 => "cgroup2",
+        0x7363_6673 => "securityfs",
+        0xcafe_4a11 => "bpf",
+        0x6165_676c => "pstore",
+        0x6265_6570 => "configfs",
+        0x1cd1 => "devpts",
+        0xde5e_81e4 => "efivarfs",
+        0x6573_5543 => "fusectl",
+        0xf97c_ff8c => "selinuxfs",
+        0x4249_4e4d => "binfmt_misc",
+        0x1980_0202 => "mqueue",
+        0x6e73_6673 => "nsfs",
+        _ => return None,
+    })
+}
+
+/// Filesystems without hard links.
+pub fn no_hard_links_fs_name(magic: u64) -> Option<&'static str> {
+    Some(match magic {
+        0x4d44 => "vfat",
+        0x2011_bab0 => "exfat",
+        _ => return None,
+    })
+}

@@ -1,0 +1,221 @@
+//! The gates that need the system's help to set up: extended attributes, file capabilities,
+//! append-only directories, read-only mounts and pseudo filesystems. Each asserts on the tree.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn run_ok(cmd: &mut Command) -> bool {
+    cmd.status().map(|s| s.success()).unwrap_or(false)
+}
+
+fn skip_reasons(v: &serde_json::Value) -> Vec<String> {
+    v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s["path"].as_str().unwrap(),
+                s["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn different_extended_attributes_are_not_merged_unless_asked() {
+    let t = TestEnv::new();
+    t.write("a", b"tagged");
+    t.write("b", b"tagged");
+    t.write("c", b"tagged");
+    for (f, v) in [("a", "red"), ("b", "red"), ("c", "blue")] {
+        if rustix::fs::lsetxattr(
+            t.path(f),
+            "user.colour",
+            v.as_bytes(),
+            rustix::fs::XattrFlags::empty(),
+        )
+        .is_err()
+        {
+            eprintln!("SKIP: this filesystem has no user xattrs");
+            return;
+        }
+    }
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("a"), t.ino("b"));
+    assert_ne!(t.ino("a"), t.ino("c"));
+    let reasons = skip_reasons(&v);
+    assert!(
+        reasons[0].contains("./c: different extended attributes"),
+        "{reasons:?}"
+    );
+    let out = t.run(&["link", "-y", "--ignore-xattrs", "."]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(t.ino("a"), t.ino("c"));
+}
+
+#[test]
+fn files_with_capabilities_are_never_linked() {
+    if !is_root() || !have("setcap") {
+        eprintln!("SKIP: setcap needs root and libcap2-bin");
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("ping1", b"binary");
+    t.write("ping2", b"binary");
+    t.write("plain", b"binary");
+    for f in ["ping1", "ping2"] {
+        assert!(run_ok(
+            Command::new("setcap").arg("cap_net_raw+ep").arg(t.path(f))
+        ));
+    }
+    let before = t.snapshot();
+    let (v, out) = t.json(&["link", "-y", "--ignore-xattrs", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(before, t.snapshot());
+    let reasons = skip_reasons(&v);
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| r.contains("capabilities")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn append_only_directories_get_no_temp_link() {
+    if !is_root() || !have("chattr") {
+        eprintln!("SKIP: chattr needs root and e2fsprogs");
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("keep/a", b"abc");
+    t.set_mtime("keep/a", 1);
+    t.write("log/b", b"abc");
+    if !run_ok(Command::new("chattr").arg("+a").arg(t.path("log"))) {
+        eprintln!("SKIP: no append-only flag on this filesystem");
+        return;
+    }
+    let before = t.snapshot();
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
+    let _ = Command::new("chattr").arg("-a").arg(t.path("log")).status();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(before, t.snapshot());
+    assert!(t.temp_names().is_empty());
+    let reasons = skip_reasons(&v);
+    assert!(
+        reasons[0].contains("./log/b: its directory ./log is append-only"),
+        "{reasons:?}"
+    );
+}
+
+/// A read-only bind mount of `dir` onto itself, undone on drop.
+struct RoBind(std::path::PathBuf);
+
+impl RoBind {
+    fn new(dir: &std::path::Path) -> Option<RoBind> {
+        if !is_root() {
+            eprintln!("SKIP: bind mounts need root");
+            return None;
+        }
+        if !run_ok(Command::new("mount").arg("--bind").arg(dir).arg(dir)) {
+            eprintln!("SKIP: cannot bind mount");
+            return None;
+        }
+        let guard = RoBind(dir.to_path_buf());
+        run_ok(
+            Command::new("mount")
+                .args(["-o", "remount,bind,ro"])
+                .arg(dir),
+        )
+        .then_some(guard)
+    }
+}
+
+impl Drop for RoBind {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn read_only_mounts_are_skipped_and_refused_up_front() {
+    let t = TestEnv::new();
+    t.write("rw/a", b"same");
+    t.write("rw/b", b"same");
+    t.write("ro/c", b"same");
+    t.write("ro/d", b"same");
+    let Some(_ro) = RoBind::new(&t.path("ro")) else {
+        return;
+    };
+    let before = t.snapshot();
+    // A read-only root alone: a real run refuses before scanning; a dry run works.
+    let out = t.run(&["link", "-y", "ro"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("ro: read-only filesystem"),
+        "{}",
+        stderr(&out)
+    );
+    let (v, out) = t.json(&["link", "-n", "-f", "json", "ro"]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        skip_reasons(&v).iter().all(|r| r.contains("read-only")),
+        "{v}"
+    );
+    // Mixed: the writable part is linked, the read-only part skipped with the reason.
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("rw/a"), t.ino("rw/b"));
+    assert_ne!(t.ino("ro/c"), t.ino("ro/d"));
+    assert_eq!(before[std::path::Path::new("ro/c")].ino, t.ino("ro/c"));
+    let reasons = skip_reasons(&v);
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| r.contains("read-only filesystem")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn pseudo_filesystems_are_refused() {
+    let t = TestEnv::new();
+    let out = t.run(&["scan", "/sys/kernel"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("/sys/kernel: sysfs is a pseudo filesystem; not scanned"),
+        "{}",
+        stderr(&out)
+    );
+    // One mounted inside a tree is passed over with a warning; the rest is scanned.
+    if !is_root() {
+        return;
+    }
+    t.write("a", b"x");
+    t.write("b", b"x");
+    std::fs::create_dir(t.path("proc")).unwrap();
+    if !run_ok(
+        Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(t.path("proc")),
+    ) {
+        eprintln!("SKIP: cannot mount proc");
+        return;
+    }
+    let (v, out) = t.json(&["scan", "-f", "json", "."]);
+    let _ = Command::new("umount")
+        .arg("-l")
+        .arg(t.path("proc"))
+        .status();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("proc is a pseudo filesystem"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(v["summary"]["files_scanned"], 2);
+}
