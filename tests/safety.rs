@@ -415,3 +415,54 @@ fn leftover_temp_names_are_never_candidates() {
     assert_eq!(t.read("y"), b"other");
     assert_eq!(t.ino("x"), x);
 }
+
+#[test]
+fn files_open_for_writing_are_skipped() {
+    for held in ["dir/d", "dir/k"] {
+        let t = pair();
+        let before = t.snapshot();
+        let _writer = fs::OpenOptions::new()
+            .append(true)
+            .open(t.path(held))
+            .unwrap();
+        let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
+        assert_eq!(common::code(&out), 0, "{}", stderr(&out));
+        assert_eq!(v["actions"][0]["status"], "skipped", "{held}: {v}");
+        assert!(
+            v["actions"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("open for writing"),
+            "{held}: {v}"
+        );
+        assert_eq!(before, t.snapshot(), "{held}");
+    }
+}
+
+#[test]
+fn a_file_opened_for_writing_during_the_swap_is_put_back() {
+    let t = pair();
+    let d = t.ino("dir/d");
+    let path = t.path("dir/d");
+    let writer = std::sync::Mutex::new(None);
+    let Some(out) = race_in_swap(&t, |_| {
+        // This open blocks until linkdup lets go of its lease (after putting the file back).
+        let p = path.clone();
+        *writer.lock().unwrap() = Some(std::thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+            std::io::Write::write_all(&mut f, b"+appended").unwrap();
+            f.metadata().unwrap().ino()
+        }));
+        std::thread::sleep(Duration::from_millis(100));
+    }) else {
+        return;
+    };
+    let written_ino = writer.into_inner().unwrap().unwrap().join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["actions"][0]["status"], "skipped", "{v}");
+    assert_eq!(written_ino, d, "the writer got the duplicate's own inode");
+    assert_eq!(t.ino("dir/d"), d);
+    assert_eq!(t.read("dir/d"), b"original content+appended");
+    assert_eq!(t.read("dir/k"), b"original content");
+    assert!(t.temp_names().is_empty());
+}

@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub mod dirs;
@@ -19,6 +20,7 @@ pub mod dirs;
 use crate::error::Error;
 use crate::model::{FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
 use crate::report::escape::Escaped;
+use crate::sys::lease::{self, Lease};
 use crate::sys::{self, Errno, Stat};
 use dirs::{CompareBufs, DirFds, same_bytes};
 
@@ -31,7 +33,12 @@ const TEMP_TRIES: usize = 16;
 /// `stop` is checked between actions (never during a swap): once set, the remaining actions are
 /// skipped.
 pub fn execute(tree: &Tree, plan: &Plan, stop: &AtomicBool) -> Vec<Outcome> {
+    // A broken lease is signalled with SIGIO, whose default action would end the process in
+    // the middle of a swap: handle it (the flag is not needed; F_GETLEASE tells).
+    let sigio = Arc::new(AtomicBool::new(false));
+    let leases = signal_hook::flag::register(signal_hook::consts::SIGIO, sigio).is_ok();
     let mut ex = Executor {
+        leases,
         tree,
         dirs: DirFds::new(tree),
         ctimes: HashMap::new(),
@@ -100,6 +107,8 @@ struct Executor<'a> {
     /// Victim inodes of which some path was not replaced (their bytes are not freed).
     incomplete: HashSet<FileId>,
     bufs: CompareBufs,
+    /// Leases can be used: the lease-break signal is handled (its default action kills).
+    leases: bool,
 }
 
 fn step(path: &Path, step: &'static str, err: io::Error) -> Error {
@@ -169,6 +178,23 @@ impl Executor<'_> {
         if !self.unchanged(&vst, &victim.expect) {
             return Err(Problem::Skip("changed since the scan".into()));
         }
+        // A file open for writing is skipped; the leases, held across the swap, tell us if
+        // anyone opens either file for writing meanwhile.
+        let mut leased = Vec::with_capacity(2);
+        if self.leases {
+            for (f, who) in [(&kfile, "the keeper is"), (&vfile, "it is")] {
+                match lease::take_read(f) {
+                    Lease::Held => leased.push(f),
+                    Lease::Busy => {
+                        return Err(Problem::Skip(format!(
+                            "{who} open for writing by another process"
+                        )));
+                    }
+                    Lease::Unsupported => {}
+                }
+            }
+        }
+        let leases_intact = || leased.iter().all(|f| lease::intact(f));
         match same_bytes(&kfile, &vfile, victim.expect.len.0, &mut self.bufs) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::Skip("content differs from the keeper".into())),
@@ -186,6 +212,11 @@ impl Executor<'_> {
             }
             Ok(_) => {}
             Err(e) => return Err(Problem::Fail(step(&vpath, "checking its directory", e))),
+        }
+        if !leases_intact() {
+            return Err(Problem::Skip(
+                "opened for writing by another process during the check".into(),
+            ));
         }
         let tmp = match create_temp_link(kfile.as_fd(), dir) {
             Ok(t) => t,
@@ -207,6 +238,7 @@ impl Executor<'_> {
             keeper: kst.ident.id,
             victim: &vst,
             vpath: &vpath,
+            leases_intact: &leases_intact,
         };
         let result = match sys::exchange_at(dir, &tmp, swap.name) {
             Ok(()) => swap.after_exchange(),
@@ -266,6 +298,8 @@ struct Swap<'a> {
     /// The duplicate as verified before the link.
     victim: &'a Stat,
     vpath: &'a Path,
+    /// Nobody opened keeper or duplicate for writing since the leases were taken.
+    leases_intact: &'a dyn Fn() -> bool,
 }
 
 impl Swap<'_> {
@@ -282,7 +316,9 @@ impl Swap<'_> {
         let displaced = sys::stat_at(self.dir, self.tmp);
         let now = sys::stat_at(self.dir, self.name);
         let path_is_keeper = matches!(&now, Ok(n) if n.ident.id == self.keeper);
-        match (path_is_keeper, self.is_victim(&displaced)) {
+        // A writer that opened either file during the swap gets the old state back.
+        let untouched = self.is_victim(&displaced) && (self.leases_intact)();
+        match (path_is_keeper, untouched) {
             (true, true) => sys::unlink_at(self.dir, self.tmp).map_err(|e| {
                 // The old copy stays under the temp name; it is identical to the keeper.
                 Problem::Fail(self.left(format!(
@@ -293,7 +329,7 @@ impl Swap<'_> {
                 Ok(()) => {
                     self.remove_temp()?;
                     Err(Problem::Skip(
-                        "changed during the swap; put back as it was".into(),
+                        "changed or opened for writing during the swap; put back as it was".into(),
                     ))
                 }
                 Err(e) => Err(Problem::Fail(self.left(format!(
@@ -324,6 +360,12 @@ impl Swap<'_> {
                 self.remove_temp()?;
                 return Err(Problem::Skip("changed since the scan".into()));
             }
+        }
+        if !(self.leases_intact)() {
+            self.remove_temp()?;
+            return Err(Problem::Skip(
+                "opened for writing by another process during the swap".into(),
+            ));
         }
         if let Err(e) = sys::rename_at(self.dir, self.tmp, self.name) {
             self.remove_temp()?;

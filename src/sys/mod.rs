@@ -2,6 +2,8 @@
 //! `unlinkat`. One small function per platform fact; everything is relative to a directory fd
 //! except opening a root, which is then checked by identity.
 
+pub mod lease;
+
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
