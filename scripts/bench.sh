@@ -79,7 +79,14 @@ fi
 [ "$MODE" = link ] || command -v hyperfine >/dev/null || die "hyperfine is required: apt-get install hyperfine"
 
 # ------------------------------------------------------------------ no timing during a build
-if [ -z "${FORCE:-}" ] && pgrep -x 'cargo|rustc|cc1|cc1plus|ld|ld\.bfd|ld\.gold|ld\.lld|mold' >/dev/null; then
+building() {
+  local p
+  for p in cargo rustc cc1 cc1plus ld ld.bfd ld.gold ld.lld mold; do
+    pgrep -x "$p" >/dev/null && return 0
+  done
+  return 1
+}
+if [ -z "${FORCE:-}" ] && building; then
   die "a build (cargo/rustc/cc/ld) is running: timings would be invalid; wait, or set FORCE=1" 3
 fi
 
