@@ -177,9 +177,10 @@ fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(!t.temp_names().is_empty(), "never reached the first swap");
-    // Signal linkdup itself (strace's child), not strace.
+    // Signal linkdup itself (strace's child, not strace, nor other tests' linkdup processes).
+    let parent = child.id().to_string();
     assert!(run_ok(
-        Command::new("pkill").args(["-INT", "-x", "linkdup"])
+        Command::new("pkill").args(["-INT", "-P", &parent, "-x", "linkdup"])
     ));
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{}", stderr(&out));
