@@ -63,6 +63,8 @@ pub struct MountInfo {
     pub readonly: bool,
     /// The filesystem's name when it has no hard links (vfat, exfat).
     pub no_hard_links: Option<&'static str>,
+    /// The most links an inode can have there, where known.
+    pub link_max: Option<u64>,
 }
 
 /// Every directory the scan entered; files refer to them by [`DirIdx`].

@@ -67,7 +67,13 @@ fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
                 .iter()
                 .for_each(|i| skip_inode(plan, i, &SkipReason::ReadOnly));
         } else {
-            plan_part(tree, g, inodes, opts, plan);
+            // Plan within the filesystem's own link limit, or the user's if lower.
+            let max_links = match (opts.max_links, mount.link_max) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let opts = PlanOptions { max_links, ..*opts };
+            plan_part(tree, g, inodes, &opts, plan);
         }
     }
 }
@@ -209,8 +215,10 @@ fn plan_class(tree: &Tree, g: &DupGroup, class: &[&Inode], opts: &PlanOptions, p
     let budget = |k: &Inode| opts.max_links.map(|m| m.saturating_sub(k.nlink));
     let mut room = budget(keeper);
     let mut current = new_group(g, keeper);
+    // Every inode that has been a keeper stays as it is (a full keeper is not a victim either).
+    let mut keepers: Vec<&Inode> = vec![keeper];
     for &victim in class {
-        if std::ptr::eq(victim, keeper) {
+        if keepers.iter().any(|k| std::ptr::eq(*k, victim)) {
             continue;
         }
         let needed = victim.paths.len() as u64;
@@ -218,6 +226,7 @@ fn plan_class(tree: &Tree, g: &DupGroup, class: &[&Inode], opts: &PlanOptions, p
             // The keeper would exceed the link limit: this copy becomes the next keeper.
             push_nonempty(plan, std::mem::replace(&mut current, new_group(g, victim)));
             keeper = victim;
+            keepers.push(keeper);
             room = budget(keeper);
             continue;
         }

@@ -41,6 +41,15 @@ fn usage_errors_exit_2() {
 
 /// Run `linkdup link .` in a pty, typing `keys` once the prompt is up.
 fn in_terminal(t: &TestEnv, keys: &[u8]) -> Option<(String, i32)> {
+    in_terminal_after(t, keys, |_| {})
+}
+
+/// Like [`in_terminal`], with `meanwhile` run while the prompt waits.
+fn in_terminal_after(
+    t: &TestEnv,
+    keys: &[u8],
+    meanwhile: impl FnOnce(&TestEnv),
+) -> Option<(String, i32)> {
     if !have("script") {
         eprintln!("SKIP: script (util-linux) is not installed");
         return None;
@@ -56,6 +65,7 @@ fn in_terminal(t: &TestEnv, keys: &[u8]) -> Option<(String, i32)> {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
+    meanwhile(t);
     child.stdin.as_mut().unwrap().write_all(keys).unwrap();
     child.stdin.as_mut().unwrap().flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -111,4 +121,21 @@ fn terminal_no_enter_and_ctrl_c_change_nothing() {
         assert_ne!(rc, 0, "{keys:?}: {screen}");
         assert_eq!(before, t.snapshot(), "{keys:?}");
     }
+}
+
+#[test]
+fn a_plan_confirmed_after_the_tree_changed_is_reverified() {
+    let t = tree();
+    t.set_mtime("a/photo.jpg", 1); // the keeper
+    let b = t.ino("b/photo.jpg");
+    let Some((screen, rc)) = in_terminal_after(&t, b"y", |t| {
+        // While the person reads the prompt, the duplicate is rewritten (same size).
+        std::fs::write(t.path("b/photo.jpg"), b"JPEG BYTES").unwrap();
+    }) else {
+        return;
+    };
+    assert_eq!(rc, 0, "{screen}");
+    assert!(screen.contains("changed since the scan"), "{screen}");
+    assert_eq!(t.ino("b/photo.jpg"), b);
+    assert_eq!(t.read("b/photo.jpg"), b"JPEG BYTES");
 }

@@ -147,6 +147,7 @@ impl Walker<'_> {
             MountInfo {
                 readonly: facts.readonly,
                 no_hard_links: sys::no_hard_links_fs_name(facts.magic),
+                link_max: sys::link_max(facts.magic),
             },
         );
         true

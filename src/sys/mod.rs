@@ -322,3 +322,16 @@ pub fn no_hard_links_fs_name(magic: u64) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The most links one inode can have on a filesystem, where known (`pathconf(_PC_LINK_MAX)`
+/// gives the same numbers, but per path; the magic is already at hand).
+pub fn link_max(magic: u64) -> Option<u64> {
+    Some(match magic {
+        0xef53 => 65_000,               // ext2/3/4
+        0x9123_683e => 65_535,          // btrfs
+        0x5846_5342 => (1 << 31) - 1,   // xfs
+        0x0102_1994 => u32::MAX as u64, // tmpfs
+        0x6969 => return None,          // nfs: the server decides (use --max-links)
+        _ => return None,
+    })
+}
