@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use humansize::{BINARY, format_size};
 
@@ -38,6 +39,7 @@ pub struct Io<'a> {
 
 /// Run the whole job; returns the exit code.
 pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
+    let started = Instant::now();
     if cfg.paths.is_empty() {
         return Err(Error::Usage("no PATH given".into()));
     }
@@ -67,21 +69,25 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
     let scan_now = || pool.install(|| scan(cfg, io.listener));
-    let mut scanned = scan_now();
+    let mut scanned = scan_now()?;
     match cfg.mode {
         Mode::Scan => {
             let summary = report::summarize(&scanned, None);
+            io.listener.quiet_down();
             write_report(io.out, |w| match cfg.format {
-                Format::Text => report::text::scan(w, &scanned, cfg.quiet),
+                Format::Text => report::text::scan(w, &scanned, look(cfg), started.elapsed()),
                 Format::Json => report::json::scan(w, &scanned),
+                Format::Csv => report::csv::scan(w, &scanned),
+                Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null),
             })?;
             Ok(exit_code(&summary, None))
         }
         Mode::Recover { dry_run } => {
             let results = recover(&scanned.tree, &scanned.temps, !dry_run);
+            io.listener.quiet_down();
             write_report(io.out, |w| match cfg.format {
-                Format::Text => report::text::recover(w, &scanned, &results, dry_run, cfg.quiet),
                 Format::Json => report::json::recover(w, &scanned, &results, dry_run),
+                _ => report::text::recover(w, &scanned, &results, dry_run, cfg.quiet),
             })?;
             let unresolved = results
                 .iter()
@@ -102,10 +108,10 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                         .any(|r| matches!(r, Recovered::Removed { .. }))
                 {
                     // Removing a name changed link counts and ctimes the plan relies on.
-                    scanned = scan_now();
+                    scanned = scan_now()?;
                 }
             }
-            link(cfg, io, &scanned, dry_run, yes)
+            link(cfg, io, &scanned, dry_run, yes, started)
         }
     }
 }
@@ -137,6 +143,7 @@ fn link(
     scanned: &ScanOutput,
     dry_run: bool,
     yes: bool,
+    started: Instant,
 ) -> Result<u8, Error> {
     let plan = plan(
         &scanned.tree,
@@ -144,8 +151,11 @@ fn link(
         &PlanOptions {
             gates: cfg.gates,
             max_links: cfg.max_links,
+            keep: cfg.keep,
+            preferred: crate::scan::prefer::dirs_under(&scanned.tree, &cfg.keep_under)?,
         },
     );
+    io.listener.quiet_down();
     let planned = report::summarize(scanned, Some((&plan, &[])));
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut signal = None;
@@ -179,7 +189,7 @@ fn link(
         let _int = register(signal_hook::consts::SIGINT, &stop)?;
         let _term = register(signal_hook::consts::SIGTERM, &stop)?;
         let _term_kind = register(signal_hook::consts::SIGTERM, &term)?;
-        outcomes = execute(&scanned.tree, &plan, &stop);
+        outcomes = execute(&scanned.tree, &plan, &stop, io.listener.progress());
         if stop.load(Ordering::Relaxed) {
             signal = Some(if term.load(Ordering::Relaxed) {
                 exit::SIGTERM
@@ -195,6 +205,8 @@ fn link(
     }
     let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
     summary.interrupted = signal.is_some();
+    summary.elapsed = started.elapsed();
+    io.listener.quiet_down();
     let r = LinkReport {
         scan: scanned,
         plan: &plan,
@@ -203,8 +215,10 @@ fn link(
         dry_run,
     };
     write_report(io.out, |w| match cfg.format {
-        Format::Text => report::text::link(w, &r, cfg.quiet),
+        Format::Text => report::text::link(w, &r, look(cfg)),
         Format::Json => report::json::link(w, &r),
+        Format::Csv => report::csv::link(w, &r),
+        Format::Fdupes => report::fdupes::link(w, &r, cfg.null),
     })?;
     Ok(exit_code(&summary, signal))
 }
@@ -213,6 +227,14 @@ fn link(
 fn all_read_only(paths: &[std::path::PathBuf]) -> Option<&std::path::Path> {
     let ro = |p: &std::path::PathBuf| crate::sys::fs_facts(p).is_ok_and(|f| f.readonly);
     paths.iter().all(ro).then(|| paths[0].as_path())
+}
+
+fn look(cfg: &Config) -> report::Look {
+    report::Look {
+        quiet: cfg.quiet,
+        color: cfg.color,
+        null: cfg.null,
+    }
 }
 
 fn count(n: u64, what: &str) -> String {

@@ -1,11 +1,12 @@
 //! The command line (clap derive). The only file that knows clap: it turns arguments into a plain
 //! [`Config`].
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, Format, Gates, Mode};
+use crate::config::{Config, Filters, Format, Gates, KeepPolicy, Mode};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -14,7 +15,7 @@ use crate::config::{Config, Format, Gates, Mode};
     about = "Find duplicate files and replace them with hard links, safely",
     long_about = "Find duplicate files and replace the redundant copies with hard links to one kept \
 copy. Every swap is atomic: at every instant each path names a file with its original content.",
-    after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup link --dry-run ~/Photos /backup/Photos\n  linkdup link ~/Photos /backup/Photos\n  linkdup link --yes --format json /srv/mirror > report.json"
+    after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup link --dry-run ~/Photos /backup/Photos\n  linkdup link --keep-under ~/Photos ~/Photos /backup/Photos\n  linkdup link --yes --format json /srv/mirror > report.json"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,12 +26,12 @@ pub struct Cli {
 enum Command {
     /// Find groups of identical files and report them. Never modifies anything.
     #[command(
-        after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup scan -f json --min-size 1M /srv/data"
+        after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup scan -f json --min-size 1M /srv/data\n  linkdup scan -f fdupes --exclude '*.tmp' ."
     )]
     Scan(Common),
     /// Replace duplicates with hard links to one kept copy (asks first unless --yes).
     #[command(
-        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
+        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
     )]
     Link(LinkArgs),
     /// Resolve temporary names (.linkdup-XXXXXXXX) left by an interrupted run: each is removed
@@ -39,25 +40,40 @@ enum Command {
         after_help = "Examples:\n  linkdup recover --dry-run /srv/backup\n  linkdup recover /srv/backup"
     )]
     Recover(RecoverArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  linkdup completions bash > ~/.local/share/bash-completion/completions/linkdup\n  linkdup completions zsh > ~/.zfunc/_linkdup"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  linkdup man | man -l -")]
+    Man,
 }
 
 #[derive(Args, Debug)]
-struct RecoverArgs {
-    /// Directories to search (symlinks below them are never followed).
-    #[arg(required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
-
-    /// Say what would be done; change nothing.
-    #[arg(short = 'n', long)]
-    dry_run: bool,
-
-    /// Report format on stdout.
+struct Output {
+    /// Report format on stdout (messages and errors go to stderr).
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
 
-    /// Print only the summary line.
+    /// Print only the summary line (errors still go to stderr); no progress.
     #[arg(short, long)]
     quiet: bool,
+
+    /// Show progress on stderr (only ever on a terminal).
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    progress: When,
+
+    /// Colour the text report (NO_COLOR is respected with auto).
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    color: When,
+
+    /// Separate paths with NUL instead of newline (text and fdupes formats).
+    #[arg(short = '0', long)]
+    null: bool,
 }
 
 #[derive(Args, Debug)]
@@ -74,17 +90,28 @@ struct Common {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_size: Option<u64>,
 
-    /// Report format on stdout (messages and errors go to stderr).
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    /// Leave out paths matching GLOB (against the path below its root, and the name); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
 
-    /// Print only the summary line (errors still go to stderr).
-    #[arg(short, long)]
-    quiet: bool,
+    /// Only consider files matching GLOB (against the path below its root, and the name); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+
+    /// Stay on the filesystem of each root.
+    #[arg(short = 'x', long)]
+    one_file_system: bool,
+
+    /// Descend at most N directories below each root.
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
 
     /// Worker threads for hashing [default: one per core].
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Args, Debug)]
@@ -101,6 +128,14 @@ struct LinkArgs {
     #[arg(short, long)]
     yes: bool,
 
+    /// Which copy of a group is kept.
+    #[arg(long, value_enum, default_value_t = KeepArg::MostLinks, value_name = "POLICY")]
+    keep: KeepArg,
+
+    /// Prefer keepers below DIR (e.g. the original library over its backup); repeatable.
+    #[arg(long, value_name = "DIR")]
+    keep_under: Vec<PathBuf>,
+
     /// Also merge files whose owner or group differ (the keeper's owner wins).
     #[arg(long)]
     ignore_owner: bool,
@@ -109,14 +144,14 @@ struct LinkArgs {
     #[arg(long)]
     ignore_mode: bool,
 
-    /// Only merge files with equal modification times.
-    #[arg(long)]
-    same_mtime: bool,
-
     /// Also merge files whose extended attributes (ACLs, SELinux labels, user attributes)
     /// differ (the keeper's win). Files with capabilities are never merged.
     #[arg(long)]
     ignore_xattrs: bool,
+
+    /// Only merge files with equal modification times.
+    #[arg(long)]
+    same_mtime: bool,
 
     /// Never let an inode reach more than N links (for filesystems that misreport the limit);
     /// a new keeper takes over beyond it.
@@ -124,24 +159,82 @@ struct LinkArgs {
     max_links: Option<u64>,
 }
 
+#[derive(Args, Debug)]
+struct RecoverArgs {
+    /// Directories to search (symlinks below them are never followed).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Say what would be done; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    #[command(flatten)]
+    output: Output,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum FormatArg {
     Text,
     Json,
+    Csv,
+    Fdupes,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum KeepArg {
+    MostLinks,
+    Oldest,
+    Newest,
+    First,
+}
+
+/// What the binary does besides running a [`Config`].
+pub enum Action {
+    Run {
+        config: Config,
+        /// Draw progress bars on stderr.
+        progress: bool,
+    },
+    /// Print this text to stdout and exit 0 (completions, man page).
+    Print(Vec<u8>),
 }
 
 impl Cli {
-    pub fn into_config(self) -> Config {
+    /// Turn the arguments into what to do; errors are usage errors (exit 2).
+    pub fn into_action(self) -> Result<Action, String> {
         let (common, mode, link) = match self.command {
+            Command::Completions { shell } => {
+                let mut out = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "linkdup", &mut out);
+                return Ok(Action::Print(out));
+            }
+            Command::Man => {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut out)
+                    .map_err(|e| e.to_string())?;
+                return Ok(Action::Print(out));
+            }
             Command::Scan(c) => (c, Mode::Scan, None),
             Command::Recover(r) => {
                 let common = Common {
                     paths: r.paths,
                     min_size: 1,
                     max_size: None,
-                    format: r.format,
-                    quiet: r.quiet,
+                    exclude: Vec::new(),
+                    include: Vec::new(),
+                    one_file_system: false,
+                    max_depth: None,
                     threads: None,
+                    output: r.output,
                 };
                 (common, Mode::Recover { dry_run: r.dry_run }, None)
             }
@@ -150,31 +243,82 @@ impl Cli {
                     dry_run: l.dry_run,
                     yes: l.yes,
                 };
-                let gates = Gates {
-                    ignore_owner: l.ignore_owner,
-                    ignore_mode: l.ignore_mode,
-                    same_mtime: l.same_mtime,
-                    ignore_xattrs: l.ignore_xattrs,
+                let link = LinkOnly {
+                    gates: Gates {
+                        ignore_owner: l.ignore_owner,
+                        ignore_mode: l.ignore_mode,
+                        same_mtime: l.same_mtime,
+                        ignore_xattrs: l.ignore_xattrs,
+                    },
+                    max_links: l.max_links,
+                    keep: match l.keep {
+                        KeepArg::MostLinks => KeepPolicy::MostLinks,
+                        KeepArg::Oldest => KeepPolicy::Oldest,
+                        KeepArg::Newest => KeepPolicy::Newest,
+                        KeepArg::First => KeepPolicy::First,
+                    },
+                    keep_under: l.keep_under,
                 };
-                (l.common, mode, Some((gates, l.max_links)))
+                (l.common, mode, Some(link))
             }
         };
-        let (gates, max_links) = link.unwrap_or_default();
-        Config {
+        for glob in common.exclude.iter().chain(&common.include) {
+            globset::Glob::new(glob).map_err(|e| format!("invalid glob {glob:?}: {e}"))?;
+        }
+        let out = &common.output;
+        let stderr_tty = std::io::stderr().is_terminal();
+        let progress = !out.quiet
+            && match out.progress {
+                When::Never => false,
+                When::Always => true,
+                When::Auto => stderr_tty,
+            };
+        let color = match out.color {
+            When::Never => false,
+            When::Always => true,
+            When::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let link = link.unwrap_or_default();
+        let config = Config {
             paths: common.paths,
             mode,
             min_size: common.min_size.max(1),
             max_size: common.max_size,
-            format: match common.format {
+            format: match out.format {
                 FormatArg::Text => Format::Text,
                 FormatArg::Json => Format::Json,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Fdupes => Format::Fdupes,
             },
-            quiet: common.quiet,
+            quiet: out.quiet,
             threads: common.threads.unwrap_or(0),
-            gates,
-            max_links,
-        }
+            gates: link.gates,
+            max_links: link.max_links,
+            filters: Filters {
+                exclude: common.exclude,
+                include: common.include,
+                one_file_system: common.one_file_system,
+                max_depth: common.max_depth,
+            },
+            keep: link.keep,
+            keep_under: link.keep_under,
+            color,
+            null: out.null,
+        };
+        Ok(Action::Run { config, progress })
     }
+}
+
+/// The options only `link` has.
+#[derive(Default)]
+struct LinkOnly {
+    gates: Gates,
+    max_links: Option<u64>,
+    keep: KeepPolicy,
+    keep_under: Vec<PathBuf>,
 }
 
 /// Parse `123`, `10K`, `1.5M`, `2GiB`, `3MB`: K/M/G/T and KiB/MiB... are powers of 1024,

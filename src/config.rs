@@ -22,6 +22,37 @@ pub enum Format {
     #[default]
     Text,
     Json,
+    /// One row per file: group, size, path, dev, ino, role.
+    Csv,
+    /// fdupes-style: the paths of each group one per line, groups separated by a blank line.
+    Fdupes,
+}
+
+/// Which inode of a group is kept (before `keep_under`, which always comes first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeepPolicy {
+    /// The most links, then the oldest, then the first path.
+    #[default]
+    MostLinks,
+    /// The oldest modification time, then the first path.
+    Oldest,
+    /// The newest modification time, then the first path.
+    Newest,
+    /// The first path in byte order.
+    First,
+}
+
+/// What the walk takes in.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    /// Globs for paths to leave out (matched against the path below the root and the name).
+    pub exclude: Vec<String>,
+    /// When not empty, only files matching one of these globs are considered.
+    pub include: Vec<String>,
+    /// Do not cross into other filesystems below a root.
+    pub one_file_system: bool,
+    /// Do not descend more than this many directories below a root.
+    pub max_depth: Option<usize>,
 }
 
 /// What to do after the scan.
@@ -50,6 +81,14 @@ pub struct Config {
     pub gates: Gates,
     /// Largest link count to plan for on any filesystem (`None`: rely on `EMLINK` at run time).
     pub max_links: Option<u64>,
+    pub filters: Filters,
+    pub keep: KeepPolicy,
+    /// Prefer keepers below these directories (e.g. the original library over its backup).
+    pub keep_under: Vec<PathBuf>,
+    /// Colour in the text report.
+    pub color: bool,
+    /// Separate paths in the text and fdupes reports with NUL instead of newlines.
+    pub null: bool,
 }
 
 impl Default for Config {
@@ -64,6 +103,11 @@ impl Default for Config {
             threads: 0,
             gates: Gates::default(),
             max_links: None,
+            filters: Filters::default(),
+            keep: KeepPolicy::MostLinks,
+            keep_under: Vec::new(),
+            color: false,
+            null: false,
         }
     }
 }

@@ -246,6 +246,46 @@ pub enum SkipReason {
     },
 }
 
+impl SkipReason {
+    /// A short name for the kind of reason, for the summary line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::OtherFilesystem { .. } => "other filesystem",
+            SkipReason::Metadata { diff, .. } if diff.contains("owner") => "different owner",
+            SkipReason::Metadata { diff, .. } if diff.contains("group") => "different group",
+            SkipReason::Metadata { diff, .. } if diff.contains("mode") => "different mode",
+            SkipReason::Metadata { diff, .. } if diff.contains("modification") => "different mtime",
+            SkipReason::Metadata { .. } => "different xattrs",
+            SkipReason::SetId => "setuid/setgid",
+            SkipReason::Immutable | SkipReason::AppendOnly => "immutable or append-only",
+            SkipReason::Capability => "capabilities",
+            SkipReason::DirFlags { .. } => "locked directory",
+            SkipReason::OtherMount { .. } => "other mount",
+            SkipReason::ReadOnly => "read-only",
+            SkipReason::NoHardLinks { .. } => "no hard links",
+        }
+    }
+}
+
+/// A short name for the kind of a run-time skip reason, for the summary line.
+pub fn run_skip_kind(why: &str) -> &'static str {
+    if why.contains("open") && why.contains("writing") {
+        "open for writing"
+    } else if why.starts_with("keeper") {
+        "keeper changed"
+    } else if why.contains("interrupted") {
+        "interrupted"
+    } else if why.contains("link limit") {
+        "link limit"
+    } else if why.contains("already a link") {
+        "already linked"
+    } else if why.contains("deleted") {
+        "deleted since scan"
+    } else {
+        "changed since scan"
+    }
+}
+
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use crate::report::escape::Escaped;
@@ -341,6 +381,10 @@ pub struct Summary {
     /// Errors during the scan (unreadable files and directories, missing paths).
     pub scan_errors: u64,
     pub interrupted: bool,
+    /// Files skipped by the plan or at run time, counted by kind of reason.
+    pub skip_kinds: std::collections::BTreeMap<&'static str, u64>,
+    /// Wall time of the whole run so far.
+    pub elapsed: std::time::Duration,
 }
 
 /// Bytes of a name, for sorting paths in byte order.

@@ -5,18 +5,21 @@
 //! never merged). In each class of two or more inodes it picks the keeper (most links, then the
 //! oldest, then the first path) and plans one [`LinkAction`] per path of every other inode.
 
-use crate::config::Gates;
+use crate::config::{Gates, KeepPolicy};
 use crate::model::{
     DupGroup, GroupPlan, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
 };
 use crate::scan::group::cmp_loc;
 
 /// What the planner needs besides the groups.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
     pub gates: Gates,
     /// Highest link count an inode may reach (rotate to a new keeper beyond it).
     pub max_links: Option<u64>,
+    pub keep: KeepPolicy,
+    /// Per [`Tree::dirs`] entry: prefer keepers there (`--keep-under`). Empty: no preference.
+    pub preferred: Vec<bool>,
 }
 
 /// Turn duplicate groups into a plan.
@@ -72,8 +75,7 @@ fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let opts = PlanOptions { max_links, ..*opts };
-            plan_part(tree, g, inodes, &opts, plan);
+            plan_part(tree, g, inodes, opts, max_links, plan);
         }
     }
 }
@@ -132,7 +134,14 @@ fn describe_diff(a: &Inode, keeper: &Inode, gates: &Gates) -> String {
     format!("different {}", parts.join(", "))
 }
 
-fn plan_part(tree: &Tree, g: &DupGroup, inodes: &[&Inode], opts: &PlanOptions, plan: &mut Plan) {
+fn plan_part(
+    tree: &Tree,
+    g: &DupGroup,
+    inodes: &[&Inode],
+    opts: &PlanOptions,
+    max_links: Option<u64>,
+    plan: &mut Plan,
+) {
     // 2. Files that are never merged.
     let mut eligible: Vec<&Inode> = Vec::new();
     for &inode in inodes {
@@ -162,16 +171,16 @@ fn plan_part(tree: &Tree, g: &DupGroup, inodes: &[&Inode], opts: &PlanOptions, p
         }
     }
     classes.sort_by_key(|c| std::cmp::Reverse(c.1.len())); // stable: path order breaks ties
-    let Some(main_keeper) = classes.first().map(|(_, c)| pick_keeper(tree, c)) else {
+    let Some(main_keeper) = classes.first().map(|(_, c)| pick_keeper(tree, c, opts)) else {
         return;
     };
     for (ci, (_, class)) in classes.iter().enumerate() {
         if class.len() >= 2 {
-            plan_class(tree, g, class, opts, plan);
+            plan_class(tree, g, class, opts, max_links, plan);
         } else {
             // Compare with the main class's keeper, or (if that is this file) with the next class.
             let other = if ci == 0 {
-                classes.get(1).map(|(_, c)| pick_keeper(tree, c))
+                classes.get(1).map(|(_, c)| pick_keeper(tree, c, opts))
             } else {
                 Some(main_keeper)
             };
@@ -186,14 +195,31 @@ fn plan_part(tree: &Tree, g: &DupGroup, inodes: &[&Inode], opts: &PlanOptions, p
     }
 }
 
-/// The keeper: most links, then the oldest modification time, then the first path.
-fn pick_keeper<'a>(tree: &Tree, class: &[&'a Inode]) -> &'a Inode {
+/// The keeper: one below a `--keep-under` directory if any, then by the policy (default: most
+/// links, then the oldest modification time, then the first path).
+fn pick_keeper<'a>(tree: &Tree, class: &[&'a Inode], opts: &PlanOptions) -> &'a Inode {
+    let preferred = |i: &Inode| {
+        i.paths.iter().any(|p| {
+            opts.preferred
+                .get(p.dir.0 as usize)
+                .copied()
+                .unwrap_or(false)
+        })
+    };
     let mut best = class[0];
     for &c in &class[1..] {
-        let better = c
-            .nlink
-            .cmp(&best.nlink)
-            .then_with(|| best.ident.mtime.cmp(&c.ident.mtime))
+        let by_policy = match opts.keep {
+            KeepPolicy::MostLinks => c
+                .nlink
+                .cmp(&best.nlink)
+                .then_with(|| best.ident.mtime.cmp(&c.ident.mtime)),
+            KeepPolicy::Oldest => best.ident.mtime.cmp(&c.ident.mtime),
+            KeepPolicy::Newest => c.ident.mtime.cmp(&best.ident.mtime),
+            KeepPolicy::First => std::cmp::Ordering::Equal,
+        };
+        let better = preferred(c)
+            .cmp(&preferred(best))
+            .then(by_policy)
             .then_with(|| cmp_loc(tree, &best.paths[0], &c.paths[0]));
         if better.is_gt() {
             best = c;
@@ -210,9 +236,16 @@ fn member(inode: &Inode, loc: &Loc) -> Member {
     }
 }
 
-fn plan_class(tree: &Tree, g: &DupGroup, class: &[&Inode], opts: &PlanOptions, plan: &mut Plan) {
-    let mut keeper = pick_keeper(tree, class);
-    let budget = |k: &Inode| opts.max_links.map(|m| m.saturating_sub(k.nlink));
+fn plan_class(
+    tree: &Tree,
+    g: &DupGroup,
+    class: &[&Inode],
+    opts: &PlanOptions,
+    max_links: Option<u64>,
+    plan: &mut Plan,
+) {
+    let mut keeper = pick_keeper(tree, class, opts);
+    let budget = |k: &Inode| max_links.map(|m| m.saturating_sub(k.nlink));
     let mut room = budget(keeper);
     let mut current = new_group(g, keeper);
     // Every inode that has been a keeper stays as it is (a full keeper is not a victim either).

@@ -104,7 +104,7 @@ fn terminal_yes_links() {
         "{screen}"
     );
     assert_eq!(rc, 0, "{screen}");
-    assert!(screen.contains("Replaced 1 duplicate"), "{screen}");
+    assert!(screen.contains("by linking 1 duplicate"), "{screen}");
     assert_eq!(t.ino("a/photo.jpg"), t.ino("b/photo.jpg"));
 }
 

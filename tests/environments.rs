@@ -258,10 +258,10 @@ fn keeper_deleted_before_its_turn_links_nothing_to_a_ghost() {
         paths: vec![t.root().to_path_buf()],
         ..linkdup::Config::default()
     };
-    let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent);
+    let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).unwrap();
     let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
     fs::remove_file(t.path("k")).unwrap();
-    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false));
+    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None);
     assert!(
         matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("keeper")),
         "{o:?}"

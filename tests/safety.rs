@@ -25,11 +25,11 @@ fn stale_plan_run(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Vec<Outcome> {
         paths: vec![t.root().to_path_buf()],
         ..Config::default()
     };
-    let scanned = scan(&cfg, &Silent);
+    let scanned = scan(&cfg, &Silent).unwrap();
     let p = plan(&scanned.tree, &scanned.groups, &PlanOptions::default());
     assert_eq!(p.action_count(), 1, "the test tree must plan one action");
     change(t);
-    execute(&scanned.tree, &p, &AtomicBool::new(false))
+    execute(&scanned.tree, &p, &AtomicBool::new(false), None)
 }
 
 /// keeper `k` (older, so it is kept) and duplicate `d`.

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub mod dirs;
 
 use crate::error::Error;
+use crate::listener::{Progress, Stage};
 use crate::model::{FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
 use crate::report::escape::Escaped;
 use crate::sys::lease::{self, Lease};
@@ -32,7 +33,15 @@ const TEMP_TRIES: usize = 16;
 ///
 /// `stop` is checked between actions (never during a swap): once set, the remaining actions are
 /// skipped.
-pub fn execute(tree: &Tree, plan: &Plan, stop: &AtomicBool) -> Vec<Outcome> {
+pub fn execute(
+    tree: &Tree,
+    plan: &Plan,
+    stop: &AtomicBool,
+    progress: Option<&Progress>,
+) -> Vec<Outcome> {
+    if let Some(p) = progress {
+        p.start(Stage::Link, plan.action_count() as u64);
+    }
     // A broken lease is signalled with SIGIO, whose default action would end the process in
     // the middle of a swap: handle it (the flag is not needed; F_GETLEASE tells).
     let sigio = Arc::new(AtomicBool::new(false));
@@ -76,6 +85,9 @@ pub fn execute(tree: &Tree, plan: &Plan, stop: &AtomicBool) -> Vec<Outcome> {
                 Err(Problem::Skip(why)) => Outcome::Skipped(why),
                 Err(Problem::Fail(err)) => Outcome::Failed(err),
             };
+            if let Some(p) = progress {
+                p.add(1);
+            }
             if !matches!(outcome, Outcome::Linked { .. }) {
                 ex.incomplete.insert(action.victim.expect.id);
             }

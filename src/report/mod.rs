@@ -1,11 +1,23 @@
 //! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON for
 //! scripts. Renderers only format; the numbers come from [`summarize`].
 
+pub mod csv;
 pub mod escape;
+pub mod fdupes;
 pub mod json;
 pub mod text;
 
-use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::model::{Outcome, Plan, ScanOutput, Summary, run_skip_kind};
+
+/// How the text-like reports look.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Look {
+    /// Only the summary line.
+    pub quiet: bool,
+    pub color: bool,
+    /// Raw paths separated by NUL (text and fdupes).
+    pub null: bool,
+}
 
 /// Everything a link report shows. `outcomes` has one entry per action, in plan order.
 pub struct LinkReport<'a> {
@@ -29,6 +41,9 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     };
     s.groups = plan.groups.len() as u64;
     s.planned = plan.action_count() as u64;
+    for skip in &plan.skipped {
+        *s.skip_kinds.entry(skip.reason.kind()).or_default() += 1;
+    }
     s.reclaimable_bytes = plan.reclaimable();
     for (action, outcome) in plan.actions().zip(outcomes) {
         match outcome {
@@ -39,7 +54,10 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
                     s.reclaimed_bytes += action.victim.expect.len.0;
                 }
             }
-            Outcome::Skipped(_) => s.skipped += 1,
+            Outcome::Skipped(why) => {
+                s.skipped += 1;
+                *s.skip_kinds.entry(run_skip_kind(why)).or_default() += 1;
+            }
             Outcome::Failed(_) => s.failed += 1,
         }
     }

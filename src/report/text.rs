@@ -1,44 +1,94 @@
 //! The text report: one line per file, sizes in human units, names escaped so that no file name
-//! can forge a line.
+//! can forge a line, colour when asked, and a summary line a person reads first.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
+use console::Style;
 use humansize::{BINARY, format_size};
 
 use super::escape::Escaped;
-use super::{LinkReport, redundancy};
-use crate::model::{Outcome, ScanOutput};
+use super::{LinkReport, Look, redundancy};
+use crate::model::{Outcome, ScanOutput, Summary};
 use crate::recover::Recovered;
 
 fn size(n: u64) -> String {
     format_size(n, BINARY)
 }
 
+/// 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn style(&self, s: Style) -> Style {
+        s.force_styling(self.on)
+    }
+    fn bold(&self, t: impl std::fmt::Display) -> String {
+        self.style(Style::new().bold()).apply_to(t).to_string()
+    }
+    fn green(&self, t: impl std::fmt::Display) -> String {
+        self.style(Style::new().green()).apply_to(t).to_string()
+    }
+    fn yellow(&self, t: impl std::fmt::Display) -> String {
+        self.style(Style::new().yellow()).apply_to(t).to_string()
+    }
+    fn red(&self, t: impl std::fmt::Display) -> String {
+        self.style(Style::new().red().bold())
+            .apply_to(t)
+            .to_string()
+    }
+    fn dim(&self, t: impl std::fmt::Display) -> String {
+        let t = t.to_string();
+        if t.is_empty() {
+            return t;
+        }
+        self.style(Style::new().dim()).apply_to(t).to_string()
+    }
 }
 
 /// Duplicate groups, each file on its own line; extra hard links of one inode are marked.
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput, quiet: bool) -> io::Result<()> {
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, look: Look, elapsed: Duration) -> io::Result<()> {
+    if look.null {
+        return super::fdupes::scan(w, scan, true);
+    }
+    let p = Paint { on: look.color };
     let tree = &scan.tree;
-    if !quiet {
+    if !look.quiet {
         for g in &scan.groups {
-            writeln!(
-                w,
+            let head = format!(
                 "{} × {}",
                 size(g.len.0),
                 plural(g.inodes.len() as u64, "copy", "copies")
-            )?;
+            );
+            writeln!(w, "{}", p.bold(head))?;
             for inode in &g.inodes {
                 let first = tree.path(&inode.paths[0]);
                 writeln!(w, "  {}", Escaped(&first))?;
-                for p in &inode.paths[1..] {
-                    writeln!(
-                        w,
-                        "  {}  (hard link of {})",
-                        Escaped(&tree.path(p)),
-                        Escaped(&first)
-                    )?;
+                for path in &inode.paths[1..] {
+                    let note = format!("(hard link of {})", Escaped(&first));
+                    writeln!(w, "  {}  {}", Escaped(&tree.path(path)), p.dim(note))?;
                 }
             }
             writeln!(w)?;
@@ -47,7 +97,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, quiet: bool) -> io::Result<()>
     let (redundant, bytes) = redundancy(scan);
     writeln!(
         w,
-        "Found {} with {}, {} reclaimable ({} scanned).",
+        "Found {} with {}, {} reclaimable ({} scanned in {}).",
         plural(
             scan.groups.len() as u64,
             "duplicate group",
@@ -56,13 +106,18 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, quiet: bool) -> io::Result<()>
         plural(redundant, "redundant copy", "redundant copies"),
         size(bytes),
         plural(scan.files_scanned, "file", "files"),
+        secs(elapsed),
     )
 }
 
 /// Every action with its status, every skipped file with its reason, then the totals.
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()> {
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: Look) -> io::Result<()> {
+    if look.null {
+        return super::fdupes::link(w, r, true);
+    }
+    let p = Paint { on: look.color };
     let tree = &r.scan.tree;
-    if !quiet {
+    if !look.quiet {
         let mut outcomes = r.outcomes.iter();
         for g in &r.plan.groups {
             let kpath = tree.path(&g.keeper.loc);
@@ -79,30 +134,33 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()
             } else {
                 String::new()
             };
-            writeln!(w, "keep     {}  {}{note}", size(g.len.0), Escaped(&kpath))?;
+            writeln!(
+                w,
+                "{} {}  {}{}",
+                p.bold("keep    "),
+                size(g.len.0),
+                Escaped(&kpath),
+                p.dim(note)
+            )?;
             for action in &g.actions {
                 let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
                 let (word, why) = match outcome {
-                    Outcome::Planned => ("link", String::new()),
-                    Outcome::Linked { .. } => ("linked", String::new()),
-                    Outcome::Skipped(why) => ("skipped", format!(": {why}")),
-                    Outcome::Failed(e) => ("FAILED", format!(": {e}")),
+                    Outcome::Planned => (p.green("link    "), String::new()),
+                    Outcome::Linked { .. } => (p.green("linked  "), String::new()),
+                    Outcome::Skipped(why) => (p.yellow("skipped "), format!(": {why}")),
+                    Outcome::Failed(e) => (p.red("FAILED  "), format!(": {e}")),
                 };
-                let mut notes = Vec::new();
-                if action.outside_links > 0 && !action.frees {
-                    notes.push(format!(
-                        "frees nothing: {} outside the scanned paths",
+                let note = if action.outside_links > 0 && !action.frees {
+                    p.dim(format!(
+                        "  (frees nothing: {} outside the scanned paths)",
                         plural(action.outside_links, "link", "links")
-                    ));
-                }
-                let notes = if notes.is_empty() {
-                    String::new()
+                    ))
                 } else {
-                    format!("  ({})", notes.join("; "))
+                    String::new()
                 };
                 writeln!(
                     w,
-                    "{word:<8} {}  {} -> {}{notes}{why}",
+                    "{word} {}  {} -> {}{note}{why}",
                     size(g.len.0),
                     Escaped(&tree.path(&action.victim.loc)),
                     Escaped(&tree.path(&action.keeper.loc)),
@@ -111,38 +169,65 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, quiet: bool) -> io::Result<()
             writeln!(w)?;
         }
         if !r.plan.skipped.is_empty() {
-            writeln!(w, "Skipped:")?;
+            writeln!(w, "{}", p.bold("Skipped:"))?;
             for s in &r.plan.skipped {
-                writeln!(w, "  {}: {}", Escaped(&tree.path(&s.loc)), s.reason)?;
+                writeln!(
+                    w,
+                    "  {}: {}",
+                    Escaped(&tree.path(&s.loc)),
+                    p.yellow(&s.reason)
+                )?;
             }
             writeln!(w)?;
         }
     }
-    let s = r.summary;
-    let skipped = s.skipped + r.plan.skipped.len() as u64;
-    if r.dry_run {
-        writeln!(
-            w,
-            "Dry run: would replace {} in {} with hard links, reclaiming {} ({} scanned, {} skipped). Nothing was changed.",
+    writeln!(w, "{}", summary_line(r.summary, r.dry_run))
+}
+
+/// `Reclaimed 3.2 GiB by linking 1,204 duplicates in 310 groups (2,000,000 files scanned in
+/// 4.1 s); 12 skipped (different owner: 9, changed since scan: 3).`
+pub fn summary_line(s: &Summary, dry_run: bool) -> String {
+    let skipped: u64 = s.skip_kinds.values().sum();
+    let mut line = if dry_run {
+        format!(
+            "Dry run: would reclaim {} by linking {} in {}",
+            size(s.reclaimable_bytes),
             plural(s.planned, "duplicate", "duplicates"),
             plural(s.groups, "group", "groups"),
-            size(s.reclaimable_bytes),
-            plural(s.files_scanned, "file", "files"),
-            skipped,
         )
     } else {
-        writeln!(
-            w,
-            "Replaced {} in {} with hard links, reclaiming {} ({} scanned); {} skipped, {} failed{}.",
+        format!(
+            "Reclaimed {} by linking {} in {}",
+            size(s.reclaimed_bytes),
             plural(s.linked, "duplicate", "duplicates"),
             plural(s.groups, "group", "groups"),
-            size(s.reclaimed_bytes),
-            plural(s.files_scanned, "file", "files"),
-            skipped,
-            s.failed,
-            if s.interrupted { "; interrupted" } else { "" },
         )
+    };
+    line += &format!(
+        " ({} scanned in {})",
+        plural(s.files_scanned, "file", "files"),
+        secs(s.elapsed)
+    );
+    if skipped > 0 {
+        let kinds: Vec<String> = s
+            .skip_kinds
+            .iter()
+            .map(|(k, n)| format!("{k}: {}", thousands(*n)))
+            .collect();
+        line += &format!("; {} skipped ({})", thousands(skipped), kinds.join(", "));
     }
+    if s.failed > 0 {
+        line += &format!("; {} failed", thousands(s.failed));
+    }
+    if s.interrupted {
+        line += "; interrupted";
+    }
+    line += if dry_run {
+        ". Nothing was changed."
+    } else {
+        "."
+    };
+    line
 }
 
 /// What recovery did with each leftover temp name.
@@ -187,4 +272,21 @@ pub fn recover(
         left,
         if dry_run { ". Nothing was changed" } else { "" },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        for (n, s) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(thousands(n), s);
+        }
+    }
 }

@@ -2,12 +2,14 @@
 
 pub mod group;
 pub mod hash;
+pub mod prefer;
 pub mod walk;
 pub mod xattr;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::listener::Listener;
 use crate::model::{ScanOutput, TempFile, path_bytes};
 
@@ -23,9 +25,9 @@ use crate::model::{ScanOutput, TempFile, path_bytes};
 /// size first, then by path) and does not depend on the number of threads.
 ///
 /// # Errors
-/// Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
-pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
-    let walked = walk::walk(cfg, listener);
+/// Invalid filters are an error. Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
+pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> {
+    let walked = walk::walk(cfg, listener)?;
     let temps = walked
         .temps
         .into_iter()
@@ -42,13 +44,13 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
     let tree = walked.tree;
     if let crate::config::Mode::Recover { .. } = cfg.mode {
         // Recovery needs the temp names and their neighbours, not the duplicate groups.
-        return ScanOutput {
+        return Ok(ScanOutput {
             tree,
             files_scanned: walked.files_seen,
             errors: walked.errors,
             temps,
             ..ScanOutput::default()
-        };
+        });
     }
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&tree, walked.files);
@@ -61,11 +63,11 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> ScanOutput {
                 .cmp(path_bytes(&tree.path(&b.inodes[0].paths[0])))
         })
     });
-    ScanOutput {
+    Ok(ScanOutput {
         tree,
         groups,
         files_scanned: walked.files_seen,
         errors: errors.load(Ordering::Relaxed),
         temps,
-    }
+    })
 }

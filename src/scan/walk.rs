@@ -8,11 +8,12 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::listener::Listener;
+use crate::listener::{Listener, Stage};
 use crate::model::{Dir, DirIdx, FileEntry, FileId, Loc, MountInfo, Tree};
 use crate::sys::{self, Stat};
 
@@ -37,11 +38,58 @@ struct Walker<'a> {
     known: HashMap<FileId, DirIdx>,
     walked: HashSet<FileId>,
     any_file_root: bool,
+    globs: Globs,
+}
+
+/// `--exclude` / `--include`, matched against the path below the root and against the name.
+struct Globs {
+    exclude: GlobSet,
+    include: Option<GlobSet>,
+}
+
+impl Globs {
+    fn new(cfg: &Config) -> Result<Globs, Error> {
+        let build = |globs: &[String]| {
+            let mut b = GlobSetBuilder::new();
+            for g in globs {
+                b.add(Glob::new(g).map_err(|e| Error::Usage(format!("invalid glob {g:?}: {e}")))?);
+            }
+            b.build()
+                .map_err(|e| Error::Usage(format!("invalid globs: {e}")))
+        };
+        let f = &cfg.filters;
+        Ok(Globs {
+            exclude: build(&f.exclude)?,
+            include: if f.include.is_empty() {
+                None
+            } else {
+                Some(build(&f.include)?)
+            },
+        })
+    }
+
+    fn matches(set: &GlobSet, root: &Path, path: &Path) -> bool {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        set.is_match(rel) || path.file_name().is_some_and(|n| set.is_match(n))
+    }
+
+    /// Is this entry taken in? Directories are only ever excluded (includes select files).
+    fn wanted(&self, root: &Path, path: &Path, is_dir: bool) -> bool {
+        if !self.exclude.is_empty() && Self::matches(&self.exclude, root, path) {
+            return false;
+        }
+        is_dir
+            || self
+                .include
+                .as_ref()
+                .is_none_or(|inc| Self::matches(inc, root, path))
+    }
 }
 
 /// Walk every root of `cfg.paths`.
-pub fn walk(cfg: &Config, listener: &dyn Listener) -> Walked {
+pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
     let mut w = Walker {
+        globs: Globs::new(cfg)?,
         cfg,
         listener,
         out: Walked::default(),
@@ -49,6 +97,9 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Walked {
         walked: HashSet::new(),
         any_file_root: false,
     };
+    if let Some(p) = listener.progress() {
+        p.start(Stage::Walk, 0);
+    }
     for root in &cfg.paths {
         w.root(root);
     }
@@ -63,7 +114,7 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Walked {
             .dedup_by(|a, b| a.loc.dir == b.loc.dir && a.loc.name == b.loc.name);
         w.out.files_seen -= (before - w.out.files.len()) as u64;
     }
-    w.out
+    Ok(w.out)
 }
 
 impl Walker<'_> {
@@ -179,6 +230,9 @@ impl Walker<'_> {
 
     fn add_file(&mut self, dir: DirIdx, name: &OsStr, st: Stat) {
         self.out.files_seen += 1;
+        if let Some(p) = self.listener.progress() {
+            p.found(st.ident.len.0);
+        }
         let len = st.ident.len.0;
         if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
             return;
@@ -187,10 +241,16 @@ impl Walker<'_> {
     }
 
     fn walk_dir(&mut self, root: &Path) {
-        let mut it = WalkDir::new(root)
+        let f = &self.cfg.filters;
+        let mut walker = WalkDir::new(root)
             .follow_links(false)
-            .sort_by_file_name()
-            .into_iter();
+            .same_file_system(f.one_file_system)
+            .sort_by_file_name();
+        if let Some(d) = f.max_depth {
+            // Depth counts directories below the root; files sit one deeper.
+            walker = walker.max_depth(d + 1);
+        }
+        let mut it = walker.into_iter();
         // stack[d] = the directory at depth d on the current branch.
         let mut stack: Vec<DirIdx> = Vec::new();
         while let Some(next) = it.next() {
@@ -211,6 +271,12 @@ impl Walker<'_> {
             let ft = entry.file_type();
             if !(ft.is_dir() || ft.is_file()) {
                 continue; // symlinks, FIFOs, sockets, devices: never opened, never linked
+            }
+            if depth > 0 && !self.globs.wanted(root, entry.path(), ft.is_dir()) {
+                if ft.is_dir() {
+                    it.skip_current_dir();
+                }
+                continue;
             }
             let st = match sys::stat_path(entry.path(), depth == 0) {
                 Ok(st) => st,

@@ -1,0 +1,96 @@
+//! CSV, one row per file: `group,size,path,dev,ino,role` (link reports add `status,reason`).
+//! Paths are written as their raw bytes (quoted where needed), so they are exact; a reader that
+//! wants UTF-8 must decide what to do with names that are not.
+
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+
+use super::LinkReport;
+use crate::model::{Outcome, ScanOutput};
+
+fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new().from_writer(w)
+}
+
+fn done(mut w: csv::Writer<&mut dyn Write>) -> io::Result<()> {
+    w.flush()
+}
+
+/// Roles: `copy` for the first path of each inode, `hardlink` for its other paths.
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
+    let mut c = writer(w);
+    c.write_record(["group", "size", "path", "dev", "ino", "role"])?;
+    for (gi, g) in scan.groups.iter().enumerate() {
+        for inode in &g.inodes {
+            for (pi, p) in inode.paths.iter().enumerate() {
+                let path = scan.tree.path(p);
+                c.write_record([
+                    (gi + 1).to_string().as_bytes(),
+                    g.len.0.to_string().as_bytes(),
+                    path.as_os_str().as_bytes(),
+                    inode.ident.id.dev.to_string().as_bytes(),
+                    inode.ident.id.ino.to_string().as_bytes(),
+                    if pi == 0 { b"copy" } else { b"hardlink" },
+                ])?;
+            }
+        }
+    }
+    done(c)
+}
+
+/// Roles: `keeper`, `duplicate` (with the action's status and reason), `skipped`.
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
+    let tree = &r.scan.tree;
+    let mut c = writer(w);
+    c.write_record([
+        "group", "size", "path", "dev", "ino", "role", "status", "reason",
+    ])?;
+    let mut outcomes = r.outcomes.iter();
+    for (gi, g) in r.plan.groups.iter().enumerate() {
+        let group = (gi + 1).to_string();
+        let size = g.len.0.to_string();
+        let k = &g.keeper;
+        c.write_record([
+            group.as_bytes(),
+            size.as_bytes(),
+            tree.path(&k.loc).as_os_str().as_bytes(),
+            k.expect.id.dev.to_string().as_bytes(),
+            k.expect.id.ino.to_string().as_bytes(),
+            b"keeper",
+            b"",
+            b"",
+        ])?;
+        for a in &g.actions {
+            let (status, reason) = match outcomes.next().unwrap_or(&Outcome::Planned) {
+                Outcome::Planned => ("planned", String::new()),
+                Outcome::Linked { .. } => ("linked", String::new()),
+                Outcome::Skipped(why) => ("skipped", why.clone()),
+                Outcome::Failed(e) => ("failed", e.to_string()),
+            };
+            let v = &a.victim;
+            c.write_record([
+                group.as_bytes(),
+                size.as_bytes(),
+                tree.path(&v.loc).as_os_str().as_bytes(),
+                v.expect.id.dev.to_string().as_bytes(),
+                v.expect.id.ino.to_string().as_bytes(),
+                b"duplicate",
+                status.as_bytes(),
+                reason.as_bytes(),
+            ])?;
+        }
+    }
+    for s in &r.plan.skipped {
+        c.write_record([
+            b"".as_slice(),
+            b"",
+            tree.path(&s.loc).as_os_str().as_bytes(),
+            b"",
+            b"",
+            b"skipped",
+            b"skipped",
+            s.reason.to_string().as_bytes(),
+        ])?;
+    }
+    done(c)
+}
