@@ -13,11 +13,11 @@ use crate::error::Error;
 use crate::execute::execute;
 use crate::listener::Listener;
 use crate::model::{Outcome, ScanOutput, Summary};
-use crate::plan::{PlanOptions, plan};
+use crate::plan::{PlanOptions, plan, with_keeper};
 use crate::recover::{Recovered, recover};
 use crate::report::{self, LinkReport};
 use crate::scan::scan;
-use crate::ui::Confirm;
+use crate::ui::{Choice, Confirm, GroupChoice, GroupView};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -145,7 +145,7 @@ fn link(
     yes: bool,
     started: Instant,
 ) -> Result<u8, Error> {
-    let plan = plan(
+    let mut plan = plan(
         &scanned.tree,
         &scanned.groups,
         &PlanOptions {
@@ -175,8 +175,30 @@ fn link(
                 count(planned.planned, "duplicate"),
                 format_size(planned.reclaimable_bytes, BINARY)
             );
-            if !io.confirm.ask(&summary, &question) {
-                return Err(Error::Usage("not confirmed; nothing was changed".into()));
+            let (plan_text, views) = review_material(scanned, &plan, &planned);
+            match io.confirm.decide(&summary, &question, &plan_text, &views) {
+                Choice::All => {}
+                Choice::Quit => {
+                    return Err(Error::Usage("not confirmed; nothing was changed".into()));
+                }
+                Choice::Reviewed(choices) => {
+                    let before = plan.groups.len();
+                    plan.groups = std::mem::take(&mut plan.groups)
+                        .iter()
+                        .zip(choices)
+                        .filter_map(|(g, c)| match c {
+                            GroupChoice::Skip => None,
+                            GroupChoice::Link { keeper } => Some(with_keeper(g, keeper)),
+                        })
+                        .collect();
+                    let left_out = before - plan.groups.len();
+                    if left_out > 0 {
+                        io.listener.note(
+                            std::path::Path::new("review"),
+                            &format!("{} left out as chosen", count(left_out as u64, "group")),
+                        );
+                    }
+                }
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
@@ -227,6 +249,47 @@ fn link(
 fn all_read_only(paths: &[std::path::PathBuf]) -> Option<&std::path::Path> {
     let ro = |p: &std::path::PathBuf| crate::sys::fs_facts(p).is_ok_and(|f| f.readonly);
     paths.iter().all(ro).then(|| paths[0].as_path())
+}
+
+/// The full plan as text, and each group as the review shows it.
+fn review_material(
+    scanned: &ScanOutput,
+    plan: &crate::model::Plan,
+    planned: &Summary,
+) -> (String, Vec<GroupView>) {
+    let outcomes: Vec<Outcome> = plan.actions().map(|_| Outcome::Planned).collect();
+    let r = LinkReport {
+        scan: scanned,
+        plan,
+        outcomes: &outcomes,
+        summary: planned,
+        dry_run: true,
+    };
+    let mut text = Vec::new();
+    let look = report::Look {
+        quiet: false,
+        color: false,
+        null: false,
+    };
+    // Writing into a Vec can't fail.
+    let _written = report::text::link(&mut text, &r, look);
+    let tree = &scanned.tree;
+    let views = plan
+        .groups
+        .iter()
+        .map(|g| GroupView {
+            header: format!(
+                "{} each, {}",
+                format_size(g.len.0, BINARY),
+                count(g.actions.len() as u64 + 1, "file")
+            ),
+            members: std::iter::once(&g.keeper.loc)
+                .chain(g.actions.iter().map(|a| &a.victim.loc))
+                .map(|l| crate::report::escape::Escaped(&tree.path(l)).to_string())
+                .collect(),
+        })
+        .collect();
+    (String::from_utf8_lossy(&text).into_owned(), views)
 }
 
 fn look(cfg: &Config) -> report::Look {

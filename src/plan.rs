@@ -322,3 +322,53 @@ fn new_group(g: &DupGroup, keeper: &Inode) -> GroupPlan {
         actions: Vec::new(),
     }
 }
+
+/// The same group with another keeper: `member` indexes the group's paths as listed for
+/// review, the keeper first and then each action's duplicate. Pure, like the rest of the plan;
+/// the executor re-verifies everything anyway.
+pub fn with_keeper(g: &GroupPlan, member: usize) -> GroupPlan {
+    let Some(chosen) = member.checked_sub(1).and_then(|i| g.actions.get(i)) else {
+        return g.clone();
+    };
+    let new_keeper = chosen.victim.clone();
+    let new_id = new_keeper.expect.id;
+    let old = &g.keeper;
+    let old_paths: Vec<&Loc> = std::iter::once(&old.loc).chain(&g.keeper_links).collect();
+    let old_outside = old.nlink.saturating_sub(old_paths.len() as u64);
+    let mut actions: Vec<LinkAction> = old_paths
+        .iter()
+        .enumerate()
+        .map(|(i, loc)| LinkAction {
+            keeper: new_keeper.clone(),
+            victim: Member {
+                loc: (*loc).clone(),
+                expect: old.expect,
+                nlink: old.nlink,
+            },
+            frees: i + 1 == old_paths.len() && old_outside == 0,
+            outside_links: old_outside,
+        })
+        .collect();
+    actions.extend(
+        g.actions
+            .iter()
+            .filter(|a| a.victim.expect.id != new_id)
+            .map(|a| LinkAction {
+                keeper: new_keeper.clone(),
+                ..a.clone()
+            }),
+    );
+    GroupPlan {
+        len: g.len,
+        hash: g.hash,
+        dev: g.dev,
+        keeper_links: g
+            .actions
+            .iter()
+            .filter(|a| a.victim.expect.id == new_id && a.victim.loc != new_keeper.loc)
+            .map(|a| a.victim.loc.clone())
+            .collect(),
+        keeper: new_keeper,
+        actions,
+    }
+}

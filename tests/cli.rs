@@ -96,7 +96,8 @@ fn tree() -> TestEnv {
 #[test]
 fn terminal_yes_links() {
     let t = tree();
-    let Some((screen, rc)) = in_terminal(&t, b"y") else {
+    // The menu starts on "quit"; one step down wraps to "link all".
+    let Some((screen, rc)) = in_terminal(&t, b"j\r") else {
         return;
     };
     assert!(
@@ -110,14 +111,17 @@ fn terminal_yes_links() {
 
 #[test]
 fn terminal_no_enter_and_ctrl_c_change_nothing() {
-    // "n", Enter (the default is no) and Ctrl-C.
-    for keys in [&b"n"[..], b"\r", b"\x03"] {
+    // Enter (the default is quit), q, and Ctrl-C.
+    for keys in [&b"\r"[..], b"q", b"\x03"] {
         let t = tree();
         let before = t.snapshot();
         let Some((screen, rc)) = in_terminal(&t, keys) else {
             return;
         };
-        assert!(screen.contains("[y/N]"), "{keys:?}: {screen}");
+        assert!(
+            screen.contains("No, quit (change nothing)"),
+            "{keys:?}: {screen}"
+        );
         assert_ne!(rc, 0, "{keys:?}: {screen}");
         assert_eq!(before, t.snapshot(), "{keys:?}");
     }
@@ -128,7 +132,7 @@ fn a_plan_confirmed_after_the_tree_changed_is_reverified() {
     let t = tree();
     t.set_mtime("a/photo.jpg", 1); // the keeper
     let b = t.ino("b/photo.jpg");
-    let Some((screen, rc)) = in_terminal_after(&t, b"y", |t| {
+    let Some((screen, rc)) = in_terminal_after(&t, b"j\r", |t| {
         // While the person reads the prompt, the duplicate is rewritten (same size).
         std::fs::write(t.path("b/photo.jpg"), b"JPEG BYTES").unwrap();
     }) else {
@@ -138,4 +142,58 @@ fn a_plan_confirmed_after_the_tree_changed_is_reverified() {
     assert!(screen.contains("changed since the scan"), "{screen}");
     assert_eq!(t.ino("b/photo.jpg"), b);
     assert_eq!(t.read("b/photo.jpg"), b"JPEG BYTES");
+}
+
+fn two_groups() -> TestEnv {
+    let t = TestEnv::new();
+    t.write("a/one", b"first group");
+    t.write("b/one", b"first group");
+    t.write("a/two", b"second group!");
+    t.write("b/two", b"second group!");
+    t.write("c/two", b"second group!");
+    for p in ["a/one", "a/two"] {
+        t.set_mtime(p, 1); // the planned keepers
+    }
+    t
+}
+
+#[test]
+fn terminal_review_skips_one_group_and_chooses_another_keeper() {
+    let t = two_groups();
+    let before = t.snapshot();
+    // Menu: up twice to "Review". Group 1 (13-byte files come first: larger first):
+    // down to "Skip it". Group 2: down twice to "Choose a different keeper", down to the
+    // second path, Enter, then "Link it".
+    let Some((screen, rc)) = in_terminal(&t, b"kk\rj\rjj\rj\r\r") else {
+        return;
+    };
+    assert_eq!(rc, 0, "{screen}");
+    assert!(screen.contains("Group 1 of 2"), "{screen}");
+    assert!(screen.contains("Group 2 of 2"), "{screen}");
+    // Group 1 (second group!, 13 bytes) skipped: nothing shared.
+    let two: std::collections::BTreeSet<u64> = ["a/two", "b/two", "c/two"]
+        .iter()
+        .map(|p| t.ino(p))
+        .collect();
+    assert_eq!(two.len(), 3, "{screen}");
+    // Group 2 (first group, 11 bytes) linked to the chosen keeper b/one.
+    assert_eq!(t.ino("a/one"), t.ino("b/one"));
+    assert_eq!(t.ino("b/one"), before[std::path::Path::new("b/one")].ino);
+    assert_same_bytes(&before, &t.snapshot());
+}
+
+#[test]
+fn terminal_show_plan_then_quit_changes_nothing() {
+    let t = two_groups();
+    let before = t.snapshot();
+    // Up once to "Show the plan", Enter; the menu comes back on "quit": Enter.
+    let Some((screen, rc)) = in_terminal(&t, b"k\r\r") else {
+        return;
+    };
+    assert_eq!(rc, 2, "{screen}");
+    assert!(
+        screen.contains("link     13 B  ./b/two -> ./a/two"),
+        "{screen}"
+    );
+    assert_eq!(before, t.snapshot());
 }

@@ -4,5 +4,5 @@
 pub mod confirm;
 pub mod progress;
 
-pub use confirm::{Confirm, TermConfirm};
+pub use confirm::{Choice, Confirm, GroupChoice, GroupView, TermConfirm};
 pub use progress::StderrListener;
