@@ -197,3 +197,43 @@ fn terminal_show_plan_then_quit_changes_nothing() {
     );
     assert_eq!(before, t.snapshot());
 }
+
+/// Run `linkdup ARGS .` in a pty under strace (a delay in the walk so that a frame is drawn),
+/// stdout to a file; returns (screen, stdout).
+fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
+    if !have("script") || !have("strace") {
+        eprintln!("SKIP: needs script and strace");
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let out_file = t.path("report.out");
+    let cmd = format!(
+        "strace -f -qq -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=400000:when=2 '{bin}' {args} --exclude report.out . > '{}'",
+        out_file.display()
+    );
+    let out = Command::new("script")
+        .current_dir(t.root())
+        .env("TERM", "xterm")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&out_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_file);
+    Some((String::from_utf8_lossy(&out.stdout).into_owned(), report))
+}
+
+#[test]
+fn progress_shows_on_the_terminal_and_never_in_the_report() {
+    let t = two_groups();
+    let Some((screen, report)) = progress_screen(&t, "scan") else {
+        return;
+    };
+    assert!(screen.contains("1/4 walking"), "{screen:?}");
+    assert!(!report.contains("walking"), "{report}");
+    assert!(report.contains("Found 2 duplicate groups"), "{report}");
+    let (screen, _) = progress_screen(&t, "scan --progress never").unwrap();
+    assert!(!screen.contains("walking"), "{screen:?}");
+    let (screen, _) = progress_screen(&t, "scan -q").unwrap();
+    assert!(!screen.contains("walking"), "{screen:?}");
+}

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
 
 use crate::error::Error;
-use crate::listener::Listener;
+use crate::listener::{Listener, Stage};
 use crate::model::{DupGroup, Inode, SizeGroup, Tree};
 use crate::sys;
 
@@ -40,7 +40,7 @@ pub fn by_partial(
     listener: &dyn Listener,
     errors: &AtomicU64,
 ) -> Vec<DupGroup> {
-    split(tree, groups, listener, errors, |len| {
+    split(tree, groups, listener, errors, Stage::PartialHash, |len| {
         if len <= SMALL {
             Part::Whole
         } else {
@@ -64,7 +64,9 @@ pub fn by_full(
             inodes: g.inodes,
         })
         .collect();
-    out.extend(split(tree, todo, listener, errors, |_| Part::Whole));
+    out.extend(split(tree, todo, listener, errors, Stage::FullHash, |_| {
+        Part::Whole
+    }));
     out
 }
 
@@ -73,6 +75,7 @@ fn split(
     groups: Vec<SizeGroup>,
     listener: &dyn Listener,
     errors: &AtomicU64,
+    stage: Stage,
     part: impl Fn(u64) -> Part + Sync,
 ) -> Vec<DupGroup> {
     let jobs: Vec<(usize, &Inode)> = groups
@@ -80,18 +83,33 @@ fn split(
         .enumerate()
         .flat_map(|(gi, g)| g.inodes.iter().map(move |i| (gi, i)))
         .collect();
+    let progress = listener.progress();
+    let to_read = |len: u64| match part(len) {
+        Part::HeadTail => 2 * BLOCK,
+        Part::Whole => len,
+    };
+    if let Some(p) = progress {
+        p.start(
+            stage,
+            jobs.iter().map(|(_, i)| to_read(i.ident.len.0)).sum(),
+        );
+    }
     let hashes: Vec<Option<u128>> = jobs
         .par_iter()
-        .map(
-            |(_, inode)| match hash_inode(tree, inode, part(inode.ident.len.0)) {
+        .map(|(_, inode)| {
+            let result = hash_inode(tree, inode, part(inode.ident.len.0));
+            if let Some(p) = progress {
+                p.add(to_read(inode.ident.len.0));
+            }
+            match result {
                 Ok(h) => Some(h),
                 Err(e) => {
                     listener.error(&e);
                     errors.fetch_add(1, Ordering::Relaxed);
                     None
                 }
-            },
-        )
+            }
+        })
         .collect();
     drop(jobs);
 

@@ -4,7 +4,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,12 +28,13 @@ struct Shown {
 struct Shared {
     progress: Progress,
     shown: Mutex<Shown>,
-    stop: AtomicBool,
 }
 
 /// Writes problems to stderr as `linkdup: <path>: <reason>`, and (when enabled) shows progress.
 pub struct StderrListener {
     shared: Option<Arc<Shared>>,
+    /// Dropping the sender wakes the display thread at once to end it (no waiting for a tick).
+    stop: Mutex<Option<Sender<()>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -42,23 +44,26 @@ impl StderrListener {
         if !show_progress {
             return StderrListener {
                 shared: None,
+                stop: Mutex::new(None),
                 thread: Mutex::new(None),
             };
         }
         let shared = Arc::new(Shared {
             progress: Progress::default(),
             shown: Mutex::new(Shown::default()),
-            stop: AtomicBool::new(false),
         });
         let s = shared.clone();
+        let (stop, stopped) = channel::<()>();
         let thread = std::thread::spawn(move || {
-            while !s.stop.load(Ordering::Relaxed) {
+            while let Err(RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(100))
+            {
                 draw(&s);
-                std::thread::sleep(Duration::from_millis(100));
             }
         });
         StderrListener {
             shared: Some(shared),
+            stop: Mutex::new(Some(stop)),
             thread: Mutex::new(Some(thread)),
         }
     }
@@ -103,8 +108,8 @@ impl Listener for StderrListener {
 impl Drop for StderrListener {
     fn drop(&mut self) {
         self.quiet_down();
-        if let Some(s) = &self.shared {
-            s.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut stop) = self.stop.lock() {
+            drop(stop.take());
         }
         if let Ok(mut t) = self.thread.lock()
             && let Some(t) = t.take()
