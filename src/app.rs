@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use humansize::{BINARY, format_size};
 
@@ -70,12 +70,14 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
     let scan_now = || pool.install(|| scan(cfg, io.listener));
     let mut scanned = scan_now()?;
+    // What the summary reports: the scan's own time (not the time spent at a prompt).
+    let scan_time = started.elapsed();
     match cfg.mode {
         Mode::Scan => {
             let summary = report::summarize(&scanned, None);
             io.listener.quiet_down();
             write_report(io.out, |w| match cfg.format {
-                Format::Text => report::text::scan(w, &scanned, look(cfg), started.elapsed()),
+                Format::Text => report::text::scan(w, &scanned, look(cfg), scan_time),
                 Format::Json => report::json::scan(w, &scanned),
                 Format::Csv => report::csv::scan(w, &scanned),
                 Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null),
@@ -111,7 +113,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                     scanned = scan_now()?;
                 }
             }
-            link(cfg, io, &scanned, dry_run, yes, started)
+            link(cfg, io, &scanned, dry_run, yes, scan_time)
         }
     }
 }
@@ -143,7 +145,7 @@ fn link(
     scanned: &ScanOutput,
     dry_run: bool,
     yes: bool,
-    started: Instant,
+    scan_time: Duration,
 ) -> Result<u8, Error> {
     let mut plan = plan(
         &scanned.tree,
@@ -227,7 +229,7 @@ fn link(
     }
     let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
     summary.interrupted = signal.is_some();
-    summary.elapsed = started.elapsed();
+    summary.elapsed = scan_time;
     io.listener.quiet_down();
     let r = LinkReport {
         scan: scanned,

@@ -383,7 +383,7 @@ pub struct Summary {
     pub interrupted: bool,
     /// Files skipped by the plan or at run time, counted by kind of reason.
     pub skip_kinds: std::collections::BTreeMap<&'static str, u64>,
-    /// Wall time of the whole run so far.
+    /// Wall time of the scan.
     pub elapsed: std::time::Duration,
 }
 

@@ -128,8 +128,8 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: Look) -> io::Result<()>
                 .count() as u64;
             let note = if retimed > 0 {
                 format!(
-                    "  ({} take its modification time)",
-                    plural(retimed, "path", "paths")
+                    "  ({} its modification time)",
+                    plural(retimed, "path takes", "paths take")
                 )
             } else {
                 String::new()
