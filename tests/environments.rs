@@ -13,14 +13,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn run_ok(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 /// A small ext4 filesystem on a loop device, mounted at `at` for the life of the guard.
 struct Ext4(std::path::PathBuf);
 

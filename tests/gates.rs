@@ -7,10 +7,6 @@ use std::process::Command;
 
 use common::*;
 
-fn run_ok(cmd: &mut Command) -> bool {
-    cmd.status().map(|s| s.success()).unwrap_or(false)
-}
-
 fn skip_reasons(v: &serde_json::Value) -> Vec<String> {
     v["skipped"]
         .as_array()

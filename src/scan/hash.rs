@@ -21,6 +21,7 @@ const BLOCK: u64 = 4096;
 /// Files up to this size are hashed whole in the partial step.
 pub const SMALL: u64 = 2 * BLOCK;
 const BUF: usize = 128 * 1024;
+const CHANGED_SIZE: &str = "changed size during the scan";
 
 #[derive(Clone, Copy)]
 enum Part {
@@ -103,6 +104,12 @@ fn split(
             }
             match result {
                 Ok(h) => Some(h),
+                // A file replaced or rewritten while we scan (another program, another
+                // linkdup) is simply not a candidate: a warning, not a failure.
+                Err(e @ Error::Changed { .. }) => {
+                    listener.warn(&e);
+                    None
+                }
                 Err(e) => {
                     listener.error(&e);
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -158,7 +165,17 @@ fn hash_inode(tree: &Tree, inode: &Inode, part: Part) -> Result<u128, Error> {
             Part::HeadTail => head_tail(&file, len, buf),
             Part::Whole => whole(&file, len, buf),
         })
-        .map_err(|e| Error::io(&path, e))
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => Error::Changed {
+                path: path.clone(),
+                what: CHANGED_SIZE.into(),
+            },
+            io::ErrorKind::Other if e.to_string() == CHANGED_SIZE => Error::Changed {
+                path: path.clone(),
+                what: CHANGED_SIZE.into(),
+            },
+            _ => Error::io(&path, e),
+        })
 }
 
 fn head_tail(file: &File, len: u64, buf: &mut [u8]) -> io::Result<u128> {
@@ -185,7 +202,7 @@ fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<u128> {
         hasher.update(&buf[..n]);
     }
     if total != len {
-        return Err(io::Error::other("file changed size during the scan"));
+        return Err(io::Error::other(CHANGED_SIZE));
     }
     Ok(hasher.digest128())
 }

@@ -264,6 +264,15 @@ impl Drop for Mount {
     }
 }
 
+/// Run a helper command quietly; did it succeed?
+pub fn run_ok(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
 /// Is a tool on PATH?
 pub fn have(tool: &str) -> bool {
     Command::new("sh")
