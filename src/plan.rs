@@ -372,3 +372,205 @@ pub fn with_keeper(g: &GroupPlan, member: usize) -> GroupPlan {
         actions,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attrs, Dir, DirIdx, FileId, FileLen, Identity, Timestamp, XattrSum};
+
+    /// One directory, and inodes described by (name, nlink, mtime, uid, mode, dev).
+    fn group(files: &[(&str, u64, i64, u32, u32, u64)]) -> (Tree, DupGroup) {
+        let tree = Tree {
+            dirs: vec![Dir {
+                path: "d".into(),
+                id: FileId { dev: 1, ino: 1 },
+                parent: None,
+                name: Default::default(),
+                attrs: Attrs::default(),
+                mnt: 7,
+            }],
+            mounts: Default::default(),
+        };
+        let inodes = files
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, nlink, mtime, uid, mode, dev))| Inode {
+                ident: Identity {
+                    id: FileId {
+                        dev,
+                        ino: 100 + i as u64,
+                    },
+                    len: FileLen(10),
+                    mtime: Timestamp {
+                        sec: mtime,
+                        nsec: 0,
+                    },
+                    ctime: Timestamp::default(),
+                    mode: 0o100000 | mode,
+                    uid,
+                    gid: 0,
+                },
+                nlink,
+                attrs: Attrs::default(),
+                xattrs: XattrSum::default(),
+                paths: vec![Loc {
+                    dir: DirIdx(0),
+                    name: std::ffi::OsStr::new(name).into(),
+                    mnt: dev * 10,
+                }],
+            })
+            .collect();
+        (
+            tree,
+            DupGroup {
+                len: FileLen(10),
+                hash: 1,
+                inodes,
+            },
+        )
+    }
+
+    fn keeper_and_victims(plan: &Plan) -> Vec<(String, Vec<String>)> {
+        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
+        plan.groups
+            .iter()
+            .map(|g| {
+                (
+                    name(&g.keeper.loc),
+                    g.actions.iter().map(|a| name(&a.victim.loc)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keeper_choice_and_gates() {
+        let p = 0o644;
+        // (files, options, expected groups (keeper, victims), expected number of skips)
+        type Case<'a> = (
+            Vec<(&'a str, u64, i64, u32, u32, u64)>,
+            KeepPolicy,
+            Vec<(&'a str, Vec<&'a str>)>,
+            usize,
+        );
+        let cases: Vec<Case> = vec![
+            // Most links wins over age.
+            (
+                vec![("a", 1, 1, 0, p, 1), ("b", 3, 9, 0, p, 1)],
+                KeepPolicy::MostLinks,
+                vec![("b", vec!["a"])],
+                0,
+            ),
+            // Then the oldest.
+            (
+                vec![("a", 1, 5, 0, p, 1), ("b", 1, 2, 0, p, 1)],
+                KeepPolicy::MostLinks,
+                vec![("b", vec!["a"])],
+                0,
+            ),
+            // Then the first path.
+            (
+                vec![("a", 1, 5, 0, p, 1), ("b", 1, 5, 0, p, 1)],
+                KeepPolicy::MostLinks,
+                vec![("a", vec!["b"])],
+                0,
+            ),
+            (
+                vec![("a", 1, 1, 0, p, 1), ("b", 1, 9, 0, p, 1)],
+                KeepPolicy::Newest,
+                vec![("b", vec!["a"])],
+                0,
+            ),
+            (
+                vec![("a", 5, 9, 0, p, 1), ("b", 1, 1, 0, p, 1)],
+                KeepPolicy::First,
+                vec![("a", vec!["b"])],
+                0,
+            ),
+            // Owner gate: the odd one out is skipped, the rest linked.
+            (
+                vec![
+                    ("a", 1, 1, 0, p, 1),
+                    ("b", 1, 2, 0, p, 1),
+                    ("c", 1, 3, 9, p, 1),
+                ],
+                KeepPolicy::MostLinks,
+                vec![("a", vec!["b"])],
+                1,
+            ),
+            // Mode gate and setuid.
+            (
+                vec![
+                    ("a", 1, 1, 0, p, 1),
+                    ("b", 1, 2, 0, 0o600, 1),
+                    ("c", 1, 3, 0, 0o4755, 1),
+                ],
+                KeepPolicy::MostLinks,
+                vec![],
+                3,
+            ),
+            // Devices: nothing links across.
+            (
+                vec![("a", 1, 1, 0, p, 1), ("b", 1, 2, 0, p, 2)],
+                KeepPolicy::MostLinks,
+                vec![],
+                2,
+            ),
+        ];
+        for (files, keep, want, skips) in cases {
+            let (tree, g) = group(&files);
+            let opts = PlanOptions {
+                keep,
+                ..PlanOptions::default()
+            };
+            let plan = plan(&tree, &[g], &opts);
+            let want: Vec<(String, Vec<String>)> = want
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+                .collect();
+            assert_eq!(keeper_and_victims(&plan), want, "{files:?} {keep:?}");
+            assert_eq!(plan.skipped.len(), skips, "{files:?}: {:?}", plan.skipped);
+        }
+    }
+
+    #[test]
+    fn link_budget_rotates_keepers_and_never_victimizes_a_full_keeper() {
+        let p = 0o644;
+        let (tree, g) = group(&[
+            ("full", 5, 1, 0, p, 1),
+            ("a", 1, 2, 0, p, 1),
+            ("b", 1, 3, 0, p, 1),
+            ("c", 1, 4, 0, p, 1),
+        ]);
+        let opts = PlanOptions {
+            max_links: Some(5),
+            ..PlanOptions::default()
+        };
+        let plan = plan(&tree, &[g], &opts);
+        assert_eq!(
+            keeper_and_victims(&plan),
+            vec![("a".to_string(), vec!["b".to_string(), "c".to_string()])]
+        );
+    }
+
+    #[test]
+    fn another_keeper_after_review() {
+        let p = 0o644;
+        let (tree, g) = group(&[
+            ("a", 1, 1, 0, p, 1),
+            ("b", 1, 2, 0, p, 1),
+            ("c", 1, 3, 0, p, 1),
+        ]);
+        let plan = plan(&tree, &[g], &PlanOptions::default());
+        let g = with_keeper(&plan.groups[0], 2);
+        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
+        assert_eq!(name(&g.keeper.loc), "c");
+        let victims: Vec<String> = g.actions.iter().map(|a| name(&a.victim.loc)).collect();
+        assert_eq!(victims, ["a", "b"]);
+        assert!(
+            g.actions
+                .iter()
+                .all(|a| name(&a.keeper.loc) == "c" && a.frees)
+        );
+    }
+}
