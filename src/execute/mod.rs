@@ -19,7 +19,7 @@ pub mod dirs;
 
 use crate::error::Error;
 use crate::listener::{Progress, Stage};
-use crate::model::{FileId, Identity, Member, Outcome, Plan, Timestamp, Tree};
+use crate::model::{FileId, Identity, Loc, Member, Outcome, Plan, Timestamp, Tree};
 use crate::report::escape::Escaped;
 use crate::sys::lease::{self, Lease};
 use crate::sys::{self, Errno, Stat};
@@ -52,6 +52,7 @@ pub fn execute(
         dirs: DirFds::new(tree),
         ctimes: HashMap::new(),
         incomplete: HashSet::new(),
+        keeper: None,
         bufs: CompareBufs::default(),
     };
     let mut out = Vec::with_capacity(plan.action_count());
@@ -121,6 +122,19 @@ struct Executor<'a> {
     bufs: CompareBufs,
     /// Leases can be used: the lease-break signal is handled (its default action kills).
     leases: bool,
+    /// The current group's keeper, open.
+    keeper: Option<(Loc, Rc<File>)>,
+}
+
+/// Gives up a read lease when dropped.
+struct LeaseGuard<'a>(Option<&'a File>);
+
+impl Drop for LeaseGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0 {
+            lease::release(f);
+        }
+    }
 }
 
 fn step(path: &Path, step: &'static str, err: io::Error) -> Error {
@@ -168,16 +182,32 @@ impl Executor<'_> {
         }
     }
 
+    /// The keeper, opened once per group (and checked by `fstat` before every swap).
+    fn keeper_file(&mut self, keeper: &Member, path: &Path) -> Result<Rc<File>, Problem> {
+        if let Some((loc, file)) = &self.keeper
+            && *loc == keeper.loc
+        {
+            return Ok(file.clone());
+        }
+        self.keeper = None;
+        let (_dir, file, _st) = self.open_member(keeper, path)?;
+        let file = Rc::new(file);
+        self.keeper = Some((keeper.loc.clone(), file.clone()));
+        Ok(file)
+    }
+
     fn swap(&mut self, keeper: &Member, victim: &Member) -> Result<(), Problem> {
         let kpath = self.tree.path(&keeper.loc);
         let vpath = self.tree.path(&victim.loc);
-        let (_kdir, kfile, kst) = match self.open_member(keeper, &kpath) {
+        let kfile = match self.keeper_file(keeper, &kpath) {
             Err(Problem::Skip(why)) => {
                 return Err(Problem::Skip(format!("keeper {}: {why}", Escaped(&kpath))));
             }
             r => r?,
         };
+        let kst = sys::stat_fd(kfile.as_fd()).map_err(|e| Error::io(&kpath, e))?;
         if !self.unchanged(&kst, &keeper.expect) {
+            self.keeper = None;
             return Err(Problem::Skip(format!(
                 "keeper {} changed since the scan",
                 Escaped(&kpath)
@@ -194,7 +224,7 @@ impl Executor<'_> {
         // anyone opens either file for writing meanwhile.
         let mut leased = Vec::with_capacity(2);
         if self.leases {
-            for (f, who) in [(&kfile, "the keeper is"), (&vfile, "it is")] {
+            for (f, who) in [(&*kfile, "the keeper is"), (&vfile, "it is")] {
                 match lease::take_read(f) {
                     Lease::Held => leased.push(f),
                     Lease::Busy => {
@@ -207,6 +237,8 @@ impl Executor<'_> {
             }
         }
         let leases_intact = || leased.iter().all(|f| lease::intact(f));
+        // The keeper stays open for the rest of its group; its lease must not outlive the swap.
+        let _keeper_lease = LeaseGuard(leased.first().filter(|f| std::ptr::eq(**f, &*kfile)).copied());
         match same_bytes(&kfile, &vfile, victim.expect.len.0, &mut self.bufs) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::Skip("content differs from the keeper".into())),
@@ -268,7 +300,7 @@ impl Executor<'_> {
         };
         // Our own link, rename and unlink changed both ctimes, whatever happened after the link:
         // remember them so that later paths of these inodes don't read as "changed".
-        for f in [&kfile, &vfile] {
+        for f in [&*kfile, &vfile] {
             if let Ok(st) = sys::stat_fd(f.as_fd()) {
                 self.ctimes.insert(st.ident.id, st.ident.ctime);
             }
