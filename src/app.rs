@@ -76,46 +76,67 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         Mode::Scan => {
             let summary = report::summarize(&scanned, None);
             io.listener.quiet_down();
-            write_report(io.out, |w| match cfg.format {
-                Format::Text => report::text::scan(w, &scanned, look(cfg), scan_time),
-                Format::Json => report::json::scan(w, &scanned),
-                Format::Csv => report::csv::scan(w, &scanned),
-                Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null),
-            })?;
-            Ok(exit_code(&summary, None))
+            let code = exit_code(&summary, None);
+            Ok(write_report(io.out, io.listener, code, |w| {
+                match cfg.format {
+                    Format::Text => report::text::scan(w, &scanned, look(cfg), scan_time),
+                    Format::Json => report::json::scan(w, &scanned),
+                    Format::Csv => report::csv::scan(w, &scanned),
+                    Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null),
+                }
+            }))
         }
         Mode::Recover { dry_run } => {
             let results = recover(&scanned.tree, &scanned.temps, !dry_run);
             io.listener.quiet_down();
-            write_report(io.out, |w| match cfg.format {
-                Format::Json => report::json::recover(w, &scanned, &results, dry_run),
-                _ => report::text::recover(w, &scanned, &results, dry_run, cfg.quiet),
-            })?;
-            let unresolved = results
-                .iter()
-                .any(|r| !matches!(r, Recovered::Removed { .. }));
-            Ok(if unresolved || scanned.errors > 0 {
+            let code = if unresolved(&results) > 0 || scanned.errors > 0 {
                 exit::PARTIAL
             } else {
                 exit::OK
-            })
+            };
+            Ok(write_report(io.out, io.listener, code, |w| {
+                match cfg.format {
+                    Format::Json => report::json::recover(w, &scanned, &results, dry_run),
+                    _ => report::text::recover(w, &scanned, &results, dry_run, cfg.quiet),
+                }
+            }))
         }
         Mode::Link { dry_run, yes } => {
-            if !scanned.temps.is_empty() {
-                let results = recover(&scanned.tree, &scanned.temps, !dry_run);
-                note_recovery(io.listener, &scanned, &results, dry_run);
-                if !dry_run
-                    && results
-                        .iter()
-                        .any(|r| matches!(r, Recovered::Removed { .. }))
+            // Leftover temp names are resolved before the swaps, but only once the run is
+            // confirmed; the plan is made (for the dry run too) as if they were already gone.
+            let pending = recover(&scanned.tree, &scanned.temps, false);
+            for r in &pending {
+                if let Recovered::Removed {
+                    linked: Some((id, _)),
+                    ..
+                } = r
                 {
-                    // Removing a name changed link counts and ctimes the plan relies on.
-                    scanned = scan_now()?;
+                    discount_link(&mut scanned, *id);
                 }
             }
-            link(cfg, io, &scanned, dry_run, yes, scan_time)
+            if dry_run {
+                note_recovery(io.listener, &scanned, &pending, true);
+            }
+            link(cfg, io, &scanned, dry_run, yes, scan_time, &pending)
         }
     }
+}
+
+/// A temp name about to be removed is one link less of `id`.
+fn discount_link(scanned: &mut ScanOutput, id: crate::model::FileId) {
+    for inode in scanned.groups.iter_mut().flat_map(|g| g.inodes.iter_mut()) {
+        if inode.ident.id == id {
+            inode.nlink = inode.nlink.saturating_sub(1);
+        }
+    }
+}
+
+/// Temp names that could not be resolved (not counting those of a running linkdup).
+fn unresolved(results: &[Recovered]) -> u64 {
+    results
+        .iter()
+        .filter(|r| matches!(r, Recovered::Left { .. } | Recovered::Failed(_)))
+        .count() as u64
 }
 
 /// Tell the person what happened to each leftover temp name before a link run.
@@ -123,13 +144,14 @@ fn note_recovery(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], 
     for (t, r) in scanned.temps.iter().zip(results) {
         let path = scanned.tree.path(&t.file.loc);
         match r {
-            Recovered::Removed { why } if dry_run => l.note(
+            Recovered::Removed { why, .. } if dry_run => l.note(
                 &path,
                 &format!("leftover temporary name; would be removed: {why}"),
             ),
-            Recovered::Removed { why } => {
+            Recovered::Removed { why, .. } => {
                 l.note(&path, &format!("leftover temporary name removed: {why}"))
             }
+            Recovered::Busy => l.note(&path, "in use by a linkdup that is running; left alone"),
             Recovered::Left { why } => l.note(
                 &path,
                 &format!("leftover temporary name left in place: {why}"),
@@ -146,6 +168,7 @@ fn link(
     dry_run: bool,
     yes: bool,
     scan_time: Duration,
+    pending: &[Recovered],
 ) -> Result<u8, Error> {
     let mut plan = plan(
         &scanned.tree,
@@ -160,18 +183,29 @@ fn link(
     io.listener.quiet_down();
     let planned = report::summarize(scanned, Some((&plan, &[])));
     let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut temps_left = unresolved(pending);
     let mut signal = None;
-    if dry_run || plan.action_count() == 0 {
+    let removable = pending
+        .iter()
+        .filter(|r| matches!(r, Recovered::Removed { .. }))
+        .count() as u64;
+    if dry_run || (plan.action_count() == 0 && removable == 0) {
         outcomes.resize_with(plan.action_count(), || Outcome::Planned);
     } else {
         if !yes {
-            let summary = format!(
+            let mut summary = format!(
                 "{} in {} can be replaced with hard links, reclaiming {} ({} skipped).",
                 count(planned.planned, "duplicate"),
                 count(planned.groups, "group"),
                 format_size(planned.reclaimable_bytes, BINARY),
                 plan.skipped.len(),
             );
+            if removable > 0 {
+                summary += &format!(
+                    "\n{} left by an interrupted run will be removed first (their content lives on).",
+                    count(removable, "temporary name")
+                );
+            }
             let question = format!(
                 "Replace {} with hard links, reclaiming {}?",
                 count(planned.planned, "duplicate"),
@@ -203,6 +237,20 @@ fn link(
                 }
             }
         }
+        if !scanned.temps.is_empty() {
+            let done = recover(&scanned.tree, &scanned.temps, true);
+            note_recovery(io.listener, scanned, &done, false);
+            for r in &done {
+                if let Recovered::Removed {
+                    linked: Some((id, Some(ctime))),
+                    ..
+                } = r
+                {
+                    plan.update_ctime(*id, *ctime);
+                }
+            }
+            temps_left = unresolved(&done);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let term = Arc::new(AtomicBool::new(false));
         // Signals only set flags, checked between swaps: a swap is never cut in half.
@@ -230,6 +278,7 @@ fn link(
     let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
     summary.interrupted = signal.is_some();
     summary.elapsed = scan_time;
+    summary.temps_left = temps_left;
     io.listener.quiet_down();
     let r = LinkReport {
         scan: scanned,
@@ -238,13 +287,15 @@ fn link(
         summary: &summary,
         dry_run,
     };
-    write_report(io.out, |w| match cfg.format {
-        Format::Text => report::text::link(w, &r, look(cfg)),
-        Format::Json => report::json::link(w, &r),
-        Format::Csv => report::csv::link(w, &r),
-        Format::Fdupes => report::fdupes::link(w, &r, cfg.null),
-    })?;
-    Ok(exit_code(&summary, signal))
+    let code = exit_code(&summary, signal);
+    Ok(write_report(io.out, io.listener, code, |w| {
+        match cfg.format {
+            Format::Text => report::text::link(w, &r, look(cfg)),
+            Format::Json => report::json::link(w, &r),
+            Format::Csv => report::csv::link(w, &r),
+            Format::Fdupes => report::fdupes::link(w, &r, cfg.null),
+        }
+    }))
 }
 
 /// The first root, when every root is on a read-only mount (a real link run can do nothing).
@@ -306,24 +357,28 @@ fn count(n: u64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Write a report; a reader that went away (`| head`) is not an error.
+/// Write a report; a reader that went away (`| head`) is not an error. Any other failure is
+/// told to the listener and makes the exit code 1 (what was done is done).
 fn write_report(
     out: &mut dyn Write,
+    listener: &dyn Listener,
+    code: u8,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), Error> {
+) -> u8 {
     let mut w = io::BufWriter::new(out);
     match f(&mut w).and_then(|()| w.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::Usage(format!("writing the report: {e}")))
+            listener.error(&Error::Usage(format!("writing the report: {e}")));
+            code.max(exit::PARTIAL)
         }
-        _ => Ok(()),
+        _ => code,
     }
 }
 
 fn exit_code(s: &Summary, signal: Option<u8>) -> u8 {
     if let Some(code) = signal {
         code
-    } else if s.failed > 0 || s.scan_errors > 0 {
+    } else if s.failed > 0 || s.scan_errors > 0 || s.temps_left > 0 {
         exit::PARTIAL
     } else {
         exit::OK

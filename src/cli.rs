@@ -63,9 +63,9 @@ struct Output {
     #[arg(short, long)]
     quiet: bool,
 
-    /// Show progress on stderr (only ever on a terminal).
-    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
-    progress: When,
+    /// Show progress on stderr (auto: when stderr is a terminal; it never is drawn elsewhere).
+    #[arg(long, value_enum, default_value_t = ProgressWhen::Auto, value_name = "WHEN")]
+    progress: ProgressWhen,
 
     /// Colour the text report (NO_COLOR is respected with auto).
     #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
@@ -188,6 +188,12 @@ enum When {
     Never,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ProgressWhen {
+    Auto,
+    Never,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum KeepArg {
     MostLinks,
@@ -267,12 +273,7 @@ impl Cli {
         }
         let out = &common.output;
         let stderr_tty = std::io::stderr().is_terminal();
-        let progress = !out.quiet
-            && match out.progress {
-                When::Never => false,
-                When::Always => true,
-                When::Auto => stderr_tty,
-            };
+        let progress = !out.quiet && out.progress == ProgressWhen::Auto && stderr_tty;
         let color = match out.color {
             When::Never => false,
             When::Always => true,

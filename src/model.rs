@@ -343,6 +343,22 @@ impl Plan {
     pub fn action_count(&self) -> usize {
         self.groups.iter().map(|g| g.actions.len()).sum()
     }
+    /// Our own removal of a temp link changed this inode's ctime: keep the plan in step.
+    pub fn update_ctime(&mut self, id: FileId, ctime: Timestamp) {
+        for a in self.groups.iter_mut().flat_map(|g| g.actions.iter_mut()) {
+            for m in [&mut a.keeper, &mut a.victim] {
+                if m.expect.id == id {
+                    m.expect.ctime = ctime;
+                }
+            }
+        }
+        for g in &mut self.groups {
+            if g.keeper.expect.id == id {
+                g.keeper.expect.ctime = ctime;
+            }
+        }
+    }
+
     /// Bytes freed if every action succeeds.
     pub fn reclaimable(&self) -> u64 {
         self.groups
@@ -360,6 +376,8 @@ pub enum Outcome {
     Linked {
         /// Set when this swap freed the victim inode's bytes.
         freed: bool,
+        /// The keeper actually used, when it is not the planned one (after a link limit).
+        keeper: Option<Loc>,
     },
     /// Left alone on purpose, e.g. because it changed since the scan. Nothing was modified.
     Skipped(String),
@@ -385,6 +403,8 @@ pub struct Summary {
     pub skip_kinds: std::collections::BTreeMap<&'static str, u64>,
     /// Wall time of the scan.
     pub elapsed: std::time::Duration,
+    /// Leftover temp names that could not be resolved (each was named on stderr).
+    pub temps_left: u64,
 }
 
 /// Bytes of a name, for sorting paths in byte order.

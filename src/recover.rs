@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use crate::error::Error;
 use crate::execute::dirs::{CompareBufs, DirFds, same_bytes};
-use crate::model::{TempFile, Tree};
+use crate::model::{FileId, TempFile, Timestamp, Tree};
 use crate::report::escape::Escaped;
 use crate::sys;
 
@@ -22,7 +22,12 @@ pub enum Recovered {
     /// Removed (or removable): its content lives on, as `why` says.
     Removed {
         why: String,
+        /// When the temp was an extra link of another name's inode: that inode, and its ctime
+        /// after the removal (`None` in a dry run), so a plan can be kept in step.
+        linked: Option<(FileId, Option<Timestamp>)>,
     },
+    /// Made by a linkdup that is running right now (in the middle of a swap): not touched.
+    Busy,
     /// Left in place: nothing proves its content exists elsewhere.
     Left {
         why: String,
@@ -56,6 +61,9 @@ fn resolve(
             why: "changed since the scan".into(),
         });
     };
+    if crate::execute::owner_running(name) {
+        return Ok(Recovered::Busy);
+    }
     let why = if st.nlink >= 2 {
         format!(
             "an extra name of a file with {} other link(s)",
@@ -86,6 +94,7 @@ fn resolve(
             }
         }
     };
+    let mut after = None;
     if apply {
         // The one name removal of recovery: only if the name still is the inode we checked.
         match sys::stat_at(dir.as_fd(), name) {
@@ -98,6 +107,8 @@ fn resolve(
                 });
             }
         }
+        after = sys::stat_fd(file.as_fd()).ok().map(|s| s.ident.ctime);
     }
-    Ok(Recovered::Removed { why })
+    let linked = (st.nlink >= 2).then_some((st.ident.id, after));
+    Ok(Recovered::Removed { why, linked })
 }

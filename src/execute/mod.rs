@@ -69,7 +69,10 @@ pub fn execute(
             let outcome = match ex.swap(keeper, &action.victim) {
                 Ok(()) => {
                     let freed = action.frees && !ex.incomplete.contains(&action.victim.expect.id);
-                    Outcome::Linked { freed }
+                    Outcome::Linked {
+                        freed,
+                        keeper: keeper_override.as_ref().map(|m| m.loc.clone()),
+                    }
                 }
                 Err(Problem::LinkLimit(now)) => {
                     // This copy is identical to the keeper (just compared): it keeps the rest.
@@ -168,7 +171,26 @@ impl Executor<'_> {
         m: &Member,
         path: &Path,
     ) -> Result<(Rc<OwnedFd>, File, Stat), Problem> {
-        let dir = self.dirs.open(m.loc.dir)?;
+        let dir = match self.dirs.open(m.loc.dir) {
+            Ok(d) => d,
+            // Moved, replaced, deleted or swapped for a symlink since the scan: left alone.
+            Err(Error::Changed { .. }) => {
+                return Err(Problem::Skip(
+                    "its directory was moved or replaced since the scan".into(),
+                ));
+            }
+            Err(Error::Step { err, .. })
+                if matches!(
+                    Errno::from_io_error(&err),
+                    Some(Errno::NOENT | Errno::NOTDIR | Errno::LOOP)
+                ) =>
+            {
+                return Err(Problem::Skip(
+                    "its directory was moved or replaced since the scan".into(),
+                ));
+            }
+            Err(e) => return Err(Problem::Fail(e)),
+        };
         match sys::open_regular_at(dir.as_fd(), &m.loc.name) {
             Ok((Some(file), st)) => Ok((dir, file, st)),
             Ok((None, st)) => Err(Problem::Skip(format!(
@@ -238,7 +260,12 @@ impl Executor<'_> {
         }
         let leases_intact = || leased.iter().all(|f| lease::intact(f));
         // The keeper stays open for the rest of its group; its lease must not outlive the swap.
-        let _keeper_lease = LeaseGuard(leased.first().filter(|f| std::ptr::eq(**f, &*kfile)).copied());
+        let _keeper_lease = LeaseGuard(
+            leased
+                .first()
+                .filter(|f| std::ptr::eq(**f, &*kfile))
+                .copied(),
+        );
         match same_bytes(&kfile, &vfile, victim.expect.len.0, &mut self.bufs) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::Skip("content differs from the keeper".into())),
@@ -290,13 +317,17 @@ impl Executor<'_> {
             Err(e) if Errno::from_io_error(&e) == Some(Errno::INVAL) => {
                 swap.replace(|st| self.unchanged(st, &victim.expect))
             }
-            Err(e) => {
-                swap.remove_temp()?;
-                Err(match Errno::from_io_error(&e) {
+            Err(e) => match swap.remove_temp() {
+                // Both went wrong: say both (the temp name is named in the cleanup error).
+                Err(cleanup) => Err(Problem::Fail(Error::Changed {
+                    path: vpath.clone(),
+                    what: format!("exchanging with the link: {e}; then {cleanup}"),
+                })),
+                Ok(()) => Err(match Errno::from_io_error(&e) {
                     Some(Errno::NOENT) => Problem::Skip("deleted since the scan".into()),
                     _ => Problem::Fail(step(&vpath, "exchanging with the link", e)),
-                })
-            }
+                }),
+            },
         };
         // Our own link, rename and unlink changed both ctimes, whatever happened after the link:
         // remember them so that later paths of these inodes don't read as "changed".
@@ -309,13 +340,45 @@ impl Executor<'_> {
     }
 }
 
+/// Characters of the temp name that carry the creating process's id (base 36, lower case).
+const PID_CHARS: usize = 5;
+const TEMP_RANDOM: usize = 3;
+const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
 /// A fresh temporary name: fixed length, recognisable, never derived from the duplicate's name.
+/// It carries our process id, so that a recovery run can tell a temp name of a linkdup that is
+/// still running (and must not be touched) from one left by a crash.
 fn temp_name() -> OsString {
     let mut s = String::from(TEMP_PREFIX);
-    for _ in 0..8 {
+    let mut pid = std::process::id() as usize;
+    let mut digits = [b'0'; PID_CHARS];
+    for d in digits.iter_mut().rev() {
+        *d = BASE36[pid % 36];
+        pid /= 36;
+    }
+    s.extend(digits.iter().map(|&b| b as char));
+    for _ in 0..TEMP_RANDOM {
         s.push(fastrand::alphanumeric());
     }
     OsString::from(s)
+}
+
+/// Does this temp name belong to a linkdup process that is running now (not this one)?
+pub fn owner_running(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    let Some(digits) = b.get(TEMP_PREFIX.len()..TEMP_PREFIX.len() + PID_CHARS) else {
+        return false;
+    };
+    let mut pid: u64 = 0;
+    for &c in digits {
+        match BASE36.iter().position(|&x| x == c) {
+            Some(v) => pid = pid * 36 + v as u64,
+            None => return false,
+        }
+    }
+    pid != u64::from(std::process::id())
+        && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|comm| comm.trim_end() == "linkdup")
 }
 
 /// Link the keeper (through its fd) under a fresh temp name in `dir`; `linkat` never overwrites,
@@ -451,7 +514,7 @@ impl Swap<'_> {
 /// Is `name` one of linkdup's temporary names (`.linkdup-` and 8 letters or digits)?
 pub fn is_temp_name(name: &OsStr) -> bool {
     let b = name.as_encoded_bytes();
-    b.len() == TEMP_PREFIX.len() + 8
+    b.len() == TEMP_PREFIX.len() + PID_CHARS + TEMP_RANDOM
         && b.starts_with(TEMP_PREFIX.as_bytes())
         && b[TEMP_PREFIX.len()..].iter().all(u8::is_ascii_alphanumeric)
 }

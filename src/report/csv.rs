@@ -61,7 +61,8 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             b"",
         ])?;
         for a in &g.actions {
-            let (status, reason) = match outcomes.next().unwrap_or(&Outcome::Planned) {
+            let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
+            let (status, reason) = match outcome {
                 Outcome::Planned => ("planned", String::new()),
                 Outcome::Linked { .. } => ("linked", String::new()),
                 Outcome::Skipped(why) => ("skipped", why.clone()),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::LinkReport;
 use super::escape::Escaped;
-use crate::model::ScanOutput;
+use crate::model::{Loc, Outcome, ScanOutput};
 
 fn path(w: &mut dyn Write, p: &Path, null: bool) -> io::Result<()> {
     if null {
@@ -36,15 +36,32 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool) -> io::Result<()> 
     Ok(())
 }
 
-/// Every planned group: the keeper first, then its duplicates.
+/// Every group as planned (dry run) or as linked (real run): the keeper first, then the
+/// duplicates that share its inode. A real run's skipped and failed pairs are left out.
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool) -> io::Result<()> {
     let tree = &r.scan.tree;
+    let mut outcomes = r.outcomes.iter();
     for g in &r.plan.groups {
-        path(w, &tree.path(&g.keeper.loc), null)?;
+        // keeper location → its duplicates, in order (a link limit can split a group).
+        let mut sets: Vec<(&Loc, Vec<&Loc>)> = Vec::new();
         for a in &g.actions {
-            path(w, &tree.path(&a.victim.loc), null)?;
+            let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
+            if !matches!(outcome, Outcome::Planned | Outcome::Linked { .. }) {
+                continue;
+            }
+            let k = super::keeper_used(a, outcome);
+            match sets.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, v)) => v.push(&a.victim.loc),
+                None => sets.push((k, vec![&a.victim.loc])),
+            }
         }
-        end_group(w, null)?;
+        for (k, victims) in sets {
+            path(w, &tree.path(k), null)?;
+            for v in victims {
+                path(w, &tree.path(v), null)?;
+            }
+            end_group(w, null)?;
+        }
     }
     Ok(())
 }

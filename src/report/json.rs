@@ -80,10 +80,16 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
         for a in &g.actions {
             let mut m = Map::new();
             m.insert("group".into(), json!(gi + 1));
+            let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
             put_path(&mut m, "duplicate", &tree.path(&a.victim.loc));
-            put_path(&mut m, "keeper", &tree.path(&a.keeper.loc));
+            put_path(&mut m, "keeper", &tree.path(super::keeper_used(a, outcome)));
             m.insert("size".into(), json!(g.len.0));
-            let (status, reason) = match outcomes.next().unwrap_or(&Outcome::Planned) {
+            let frees = match outcome {
+                Outcome::Planned => a.frees,
+                Outcome::Linked { freed, .. } => *freed,
+                _ => false,
+            };
+            let (status, reason) = match outcome {
                 Outcome::Planned => ("planned", None),
                 Outcome::Linked { .. } => ("linked", None),
                 Outcome::Skipped(why) => ("skipped", Some(why.clone())),
@@ -93,7 +99,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             if let Some(reason) = reason {
                 m.insert("reason".into(), json!(reason));
             }
-            m.insert("frees_bytes".into(), json!(a.frees));
+            m.insert("frees_bytes".into(), json!(frees));
             m.insert("outside_links".into(), json!(a.outside_links));
             m.insert(
                 "mtime_differs".into(),
@@ -131,6 +137,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
                 "reclaimed_bytes": s.reclaimed_bytes,
                 "errors": s.scan_errors,
                 "interrupted": s.interrupted,
+                "temps_left": s.temps_left,
             }
         }),
     )
@@ -151,10 +158,11 @@ pub fn recover(
             let mut m = Map::new();
             put_path(&mut m, "path", &scan.tree.path(&t.file.loc));
             let (status, reason) = match r {
-                Recovered::Removed { why } => {
+                Recovered::Removed { why, .. } => {
                     removed += 1;
                     (if dry_run { "removable" } else { "removed" }, why.clone())
                 }
+                Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
                 Recovered::Left { why } => ("left", why.clone()),
                 Recovered::Failed(e) => ("failed", e.to_string()),
             };

@@ -48,7 +48,7 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     for (action, outcome) in plan.actions().zip(outcomes) {
         match outcome {
             Outcome::Planned => {}
-            Outcome::Linked { freed } => {
+            Outcome::Linked { freed, .. } => {
                 s.linked += 1;
                 if *freed {
                     s.reclaimed_bytes += action.victim.expect.len.0;
@@ -62,6 +62,19 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
         }
     }
     s
+}
+
+/// The keeper a duplicate was (or will be) linked to.
+pub fn keeper_used<'a>(
+    action: &'a crate::model::LinkAction,
+    outcome: &'a Outcome,
+) -> &'a crate::model::Loc {
+    match outcome {
+        Outcome::Linked {
+            keeper: Some(k), ..
+        } => k,
+        _ => &action.keeper.loc,
+    }
 }
 
 /// Scan-level totals: redundant inodes and their bytes, before any gate.

@@ -163,7 +163,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: Look) -> io::Result<()>
                     "{word} {}  {} -> {}{note}{why}",
                     size(g.len.0),
                     Escaped(&tree.path(&action.victim.loc)),
-                    Escaped(&tree.path(&action.keeper.loc)),
+                    Escaped(&tree.path(super::keeper_used(action, outcome))),
                 )?;
             }
             writeln!(w)?;
@@ -219,6 +219,16 @@ pub fn summary_line(s: &Summary, dry_run: bool) -> String {
     if s.failed > 0 {
         line += &format!("; {} failed", thousands(s.failed));
     }
+    if s.temps_left > 0 {
+        line += &format!(
+            "; {} left in place",
+            plural(
+                s.temps_left,
+                "leftover temporary name",
+                "leftover temporary names"
+            )
+        );
+    }
     if s.interrupted {
         line += "; interrupted";
     }
@@ -242,10 +252,11 @@ pub fn recover(
     for (t, r) in scan.temps.iter().zip(results) {
         let path = scan.tree.path(&t.file.loc);
         let (word, why) = match r {
-            Recovered::Removed { why } => {
+            Recovered::Removed { why, .. } => {
                 removed += 1;
                 (if dry_run { "remove" } else { "removed" }, why.clone())
             }
+            Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
             Recovered::Left { why } => {
                 left += 1;
                 ("left", why.clone())

@@ -165,6 +165,10 @@ impl Walker<'_> {
         }
         let dir = self.register_dir(parent, &pst, None, OsStr::new(""));
         self.any_file_root = true;
+        if crate::execute::is_temp_name(name) {
+            self.out.temps.push(entry_of(dir, name, st));
+            return;
+        }
         self.add_file(dir, name, st);
     }
 
@@ -289,6 +293,9 @@ impl Walker<'_> {
                 }
             };
             if ft.is_dir() {
+                if self.cfg.filters.max_depth.is_some_and(|m| depth > m) {
+                    continue; // beyond --max-depth: not entered, so not "walked" either
+                }
                 if !st.is_dir() || !self.walked.insert(st.ident.id) {
                     // Replaced since readdir, or already walked through another root or mount.
                     it.skip_current_dir();

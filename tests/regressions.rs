@@ -1,0 +1,172 @@
+//! Regressions found in review, each named for what went wrong.
+
+mod common;
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+
+/// `a` is newer than `b`; `a` also has a leftover temp link (an interrupted run's).
+fn temp_link_tree() -> TestEnv {
+    let t = TestEnv::new();
+    t.write("a", b"same bytes");
+    t.write("b", b"same bytes");
+    t.set_mtime("b", 1_000);
+    t.hard_link("a", ".linkdup-00001abc");
+    t
+}
+
+fn pairs(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["duplicate"].as_str().unwrap().to_string(),
+                a["keeper"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_plans_as_if_leftover_temp_links_were_already_gone() {
+    // The temp link gives `a` two links; once it is removed `b` (older) is the keeper. The dry
+    // run must show the plan the real run executes.
+    let t = temp_link_tree();
+    let (dry, _) = t.json(&["link", "-n", "-f", "json", "."]);
+    let (real, out) = t.json(&["link", "-y", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(pairs(&dry), pairs(&real));
+    assert_eq!(pairs(&real), vec![("./a".to_string(), "./b".to_string())]);
+    assert!(t.temp_names().is_empty());
+}
+
+#[test]
+fn declining_at_the_prompt_leaves_temp_names_alone_too() {
+    if !have("script") {
+        eprintln!("SKIP: script is not installed");
+        return;
+    }
+    let t = temp_link_tree();
+    let before = t.snapshot();
+    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let mut child = Command::new("script")
+        .current_dir(t.root())
+        .args(["-qefc", &format!("'{bin}' link ."), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"\r").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(before, t.snapshot());
+}
+
+#[test]
+fn reports_name_the_keeper_actually_used_after_emlink() {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return;
+    }
+    let t = TestEnv::new();
+    for (i, n) in ["k", "v1", "v2", "v3"].iter().enumerate() {
+        t.write(n, b"copies");
+        t.set_mtime(n, 1_000 + i as i64);
+    }
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=linkat:error=EMLINK:when=1",
+        ])
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(["link", "-y", "-j", "1", "-f", "json", "."])
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = pairs(&v);
+    assert_eq!(p[1], ("./v2".to_string(), "./v1".to_string()), "{v}");
+    assert_eq!(p[2], ("./v3".to_string(), "./v1".to_string()), "{v}");
+    assert_eq!(t.ino("v2"), t.ino("v1"));
+    assert_eq!(t.ino("v3"), t.ino("v1"));
+}
+
+#[test]
+fn a_report_that_cannot_be_written_after_linking_exits_1() {
+    let t = TestEnv::new();
+    t.write("a", b"x");
+    t.write("b", b"x");
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full");
+        return;
+    };
+    let out = t
+        .cmd()
+        .args(["link", "-y", "."])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writing the report"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(t.ino("a"), t.ino("b"));
+}
+
+#[test]
+fn a_directory_moved_since_the_scan_is_a_skip_not_a_failure() {
+    let t = TestEnv::new();
+    t.write("k", b"bytes");
+    t.write("sub/v", b"bytes");
+    t.set_mtime("k", 1);
+    let cfg = linkdup::Config {
+        paths: vec![t.root().to_path_buf()],
+        ..linkdup::Config::default()
+    };
+    let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).unwrap();
+    let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
+    fs::rename(t.path("sub"), t.path("moved")).unwrap();
+    t.write("sub/v", b"bytes");
+    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None);
+    assert!(
+        matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("directory")),
+        "{o:?}"
+    );
+    assert_ne!(t.ino("k"), t.ino("sub/v"));
+    assert_ne!(t.ino("k"), t.ino("moved/v"));
+}
+
+#[test]
+fn max_depth_with_overlapping_roots_does_not_depend_on_their_order() {
+    let t = TestEnv::new();
+    t.write("a/b/x", b"twin");
+    t.write("a/b/y", b"twin");
+    for roots in [["a", "a/b"], ["a/b", "a"]] {
+        let (v, _) = t.json(&["scan", "-f", "json", "--max-depth", "0", roots[0], roots[1]]);
+        assert_eq!(v["summary"]["groups"], 1, "{roots:?}");
+    }
+}
+
+#[test]
+fn a_temp_name_given_as_a_path_is_never_a_candidate() {
+    let t = TestEnv::new();
+    t.write("a", b"twin");
+    t.write(".linkdup-00001xyz", b"twin");
+    t.write("c", b"twin");
+    let (v, _) = t.json(&["link", "-n", "-f", "json", "a", ".linkdup-00001xyz", "c"]);
+    let p = pairs(&v);
+    assert_eq!(p, vec![("c".to_string(), "a".to_string())], "{v}");
+}
