@@ -243,11 +243,14 @@ fn duplicate_deleted_during_the_swap_is_not_resurrected() {
 
 #[test]
 fn temp_names_of_others_are_never_touched() {
-    // A file that looks like ours but is not: linkdup neither reports nor removes it.
+    // A file that looks like ours but whose content exists nowhere else: left in place and
+    // reported (exit 1), never removed, never linked; the rest of the run is done.
     let t = pair();
     t.write("dir/.linkdup-AAAAAAAA", b"someone else's file");
     let out = t.run(&["link", "-y", "."]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("left in place"), "{}", stderr(&out));
+    assert_eq!(t.ino("dir/k"), t.ino("dir/d"));
     assert_eq!(t.read("dir/.linkdup-AAAAAAAA"), b"someone else's file");
     let names: Vec<PathBuf> = t.temp_names();
     assert_eq!(names, vec![PathBuf::from("dir/.linkdup-AAAAAAAA")]);
