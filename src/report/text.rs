@@ -34,7 +34,12 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 struct Paint {
