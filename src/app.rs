@@ -12,8 +12,9 @@ use crate::config::{Config, Format, Mode};
 use crate::error::Error;
 use crate::execute::execute;
 use crate::listener::Listener;
-use crate::model::{Outcome, ScanOutput, Summary};
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
 use crate::plan::{PlanOptions, plan, with_keeper};
+use crate::planfile;
 use crate::recover::{Recovered, recover};
 use crate::report::{self, LinkReport};
 use crate::scan::scan;
@@ -40,12 +41,17 @@ pub struct Io<'a> {
 /// Run the whole job; returns the exit code.
 pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     let started = Instant::now();
-    if cfg.paths.is_empty() {
+    if cfg.paths.is_empty() && !matches!(cfg.mode, Mode::Apply { .. }) {
         return Err(Error::Usage("no PATH given".into()));
     }
     if let Mode::Link {
         dry_run: false,
         yes: false,
+    }
+    | Mode::Apply {
+        dry_run: false,
+        yes: false,
+        ..
     } = cfg.mode
         && !io.confirm.available()
     {
@@ -54,6 +60,9 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
              non-interactively, or --dry-run to see the plan. Nothing was changed."
                 .into(),
         ));
+    }
+    if let Some(path) = &cfg.save_plan {
+        planfile::check_outside(path, &cfg.paths)?;
     }
     if let Mode::Link { dry_run: false, .. } = cfg.mode
         && let Some(ro) = all_read_only(&cfg.paths)
@@ -69,11 +78,28 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
     let scan_now = || pool.install(|| scan(cfg, io.listener));
-    let mut scanned = scan_now()?;
     // What the summary reports: the scan's own time (not the time spent at a prompt).
-    let scan_time = started.elapsed();
-    match cfg.mode {
+    let scan_timed = || scan_now().map(|s| (s, started.elapsed()));
+    match &cfg.mode {
+        Mode::Apply { plan, dry_run, yes } => {
+            let (tree, loaded) = planfile::load(plan)?;
+            let scanned = ScanOutput {
+                tree,
+                ..ScanOutput::default()
+            };
+            link(
+                cfg,
+                io,
+                &scanned,
+                loaded,
+                *dry_run,
+                *yes,
+                Duration::ZERO,
+                &[],
+            )
+        }
         Mode::Scan => {
+            let (scanned, scan_time) = scan_timed()?;
             let summary = report::summarize(&scanned, None);
             io.listener.quiet_down();
             let code = exit_code(&summary, None);
@@ -86,7 +112,8 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 }
             }))
         }
-        Mode::Recover { dry_run } => {
+        &Mode::Recover { dry_run } => {
+            let (scanned, _) = scan_timed()?;
             let results = recover(&scanned.tree, &scanned.temps, !dry_run);
             io.listener.quiet_down();
             let code = if unresolved(&results) > 0 || scanned.errors > 0 {
@@ -101,7 +128,8 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 }
             }))
         }
-        Mode::Link { dry_run, yes } => {
+        &Mode::Link { dry_run, yes } => {
+            let (mut scanned, scan_time) = scan_timed()?;
             // Leftover temp names are resolved before the swaps, but only once the run is
             // confirmed; the plan is made (for the dry run too) as if they were already gone.
             let pending = recover(&scanned.tree, &scanned.temps, false);
@@ -117,7 +145,8 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             if dry_run {
                 note_recovery(io.listener, &scanned, &pending, true);
             }
-            link(cfg, io, &scanned, dry_run, yes, scan_time, &pending)
+            let plan = make_plan(cfg, &io, &scanned)?;
+            link(cfg, io, &scanned, plan, dry_run, yes, scan_time, &pending)
         }
     }
 }
@@ -161,16 +190,9 @@ fn note_recovery(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], 
     }
 }
 
-fn link(
-    cfg: &Config,
-    io: Io<'_>,
-    scanned: &ScanOutput,
-    dry_run: bool,
-    yes: bool,
-    scan_time: Duration,
-    pending: &[Recovered],
-) -> Result<u8, Error> {
-    let mut plan = plan(
+/// Plan a scanned tree (and save the plan when asked).
+fn make_plan(cfg: &Config, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan, Error> {
+    let plan = plan(
         &scanned.tree,
         &scanned.groups,
         &PlanOptions {
@@ -180,6 +202,25 @@ fn link(
             preferred: crate::scan::prefer::dirs_under(&scanned.tree, &cfg.keep_under)?,
         },
     );
+    if let Some(path) = &cfg.save_plan {
+        planfile::save(path, &scanned.tree, &plan)?;
+        io.listener
+            .note(path, "plan saved; run it with: linkdup apply PLAN");
+    }
+    Ok(plan)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn link(
+    cfg: &Config,
+    io: Io<'_>,
+    scanned: &ScanOutput,
+    mut plan: Plan,
+    dry_run: bool,
+    yes: bool,
+    scan_time: Duration,
+    pending: &[Recovered],
+) -> Result<u8, Error> {
     io.listener.quiet_down();
     let planned = report::summarize(scanned, Some((&plan, &[])));
     let mut outcomes: Vec<Outcome> = Vec::new();

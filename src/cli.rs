@@ -40,6 +40,12 @@ enum Command {
         after_help = "Examples:\n  linkdup recover --dry-run /srv/backup\n  linkdup recover /srv/backup"
     )]
     Recover(RecoverArgs),
+    /// Execute a plan saved by `link --dry-run --save-plan FILE`, after re-verifying every
+    /// file: anything that changed since the plan is skipped and reported, never linked.
+    #[command(
+        after_help = "Examples:\n  linkdup link --dry-run --save-plan ~/plan.json /srv/backup\n  less ~/plan.json\n  linkdup apply ~/plan.json"
+    )]
+    Apply(ApplyArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  linkdup completions bash > ~/.local/share/bash-completion/completions/linkdup\n  linkdup completions zsh > ~/.zfunc/_linkdup"
@@ -153,10 +159,33 @@ struct LinkArgs {
     #[arg(long)]
     same_mtime: bool,
 
+    /// With --dry-run: also write the exact plan to FILE (outside the scanned tree), to be
+    /// reviewed and run later with `linkdup apply FILE`.
+    #[arg(long, value_name = "FILE", requires = "dry_run")]
+    save_plan: Option<PathBuf>,
+
     /// Never let an inode reach more than N links (for filesystems that misreport the limit);
     /// a new keeper takes over beyond it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
     max_links: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct ApplyArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    plan: PathBuf,
+
+    /// Show what the plan would do; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    yes: bool,
+
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Args, Debug)]
@@ -205,7 +234,7 @@ enum KeepArg {
 /// What the binary does besides running a [`Config`].
 pub enum Action {
     Run {
-        config: Config,
+        config: Box<Config>,
         /// Draw progress bars on stderr.
         progress: bool,
     },
@@ -230,6 +259,25 @@ impl Cli {
                 return Ok(Action::Print(out));
             }
             Command::Scan(c) => (c, Mode::Scan, None),
+            Command::Apply(a) => {
+                let common = Common {
+                    paths: Vec::new(),
+                    min_size: 1,
+                    max_size: None,
+                    exclude: Vec::new(),
+                    include: Vec::new(),
+                    one_file_system: false,
+                    max_depth: None,
+                    threads: None,
+                    output: a.output,
+                };
+                let mode = Mode::Apply {
+                    plan: a.plan,
+                    dry_run: a.dry_run,
+                    yes: a.yes,
+                };
+                (common, mode, None)
+            }
             Command::Recover(r) => {
                 let common = Common {
                     paths: r.paths,
@@ -264,6 +312,7 @@ impl Cli {
                         KeepArg::First => KeepPolicy::First,
                     },
                     keep_under: l.keep_under,
+                    save_plan: l.save_plan,
                 };
                 (l.common, mode, Some(link))
             }
@@ -308,8 +357,12 @@ impl Cli {
             keep_under: link.keep_under,
             color,
             null: out.null,
+            save_plan: link.save_plan,
         };
-        Ok(Action::Run { config, progress })
+        Ok(Action::Run {
+            config: Box::new(config),
+            progress,
+        })
     }
 }
 
@@ -320,6 +373,7 @@ struct LinkOnly {
     max_links: Option<u64>,
     keep: KeepPolicy,
     keep_under: Vec<PathBuf>,
+    save_plan: Option<PathBuf>,
 }
 
 /// Parse `123`, `10K`, `1.5M`, `2GiB`, `3MB`: K/M/G/T and KiB/MiB... are powers of 1024,

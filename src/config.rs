@@ -56,7 +56,7 @@ pub struct Filters {
 }
 
 /// What to do after the scan.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
     /// Report duplicate groups; never modify anything.
     #[default]
@@ -65,6 +65,12 @@ pub enum Mode {
     Link { dry_run: bool, yes: bool },
     /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be done).
     Recover { dry_run: bool },
+    /// Execute a saved plan (after re-verifying every file).
+    Apply {
+        plan: PathBuf,
+        dry_run: bool,
+        yes: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +95,8 @@ pub struct Config {
     pub color: bool,
     /// Separate paths in the text and fdupes reports with NUL instead of newlines.
     pub null: bool,
+    /// Write the plan of a dry run to this file (outside the scanned tree).
+    pub save_plan: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -108,6 +116,7 @@ impl Default for Config {
             keep_under: Vec::new(),
             color: false,
             null: false,
+            save_plan: None,
         }
     }
 }

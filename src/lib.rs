@@ -15,6 +15,7 @@ pub mod execute;
 pub mod listener;
 pub mod model;
 pub mod plan;
+pub mod planfile;
 pub mod recover;
 pub mod report;
 pub mod scan;

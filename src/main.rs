@@ -10,7 +10,7 @@ use linkdup::ui::{StderrListener, TermConfirm};
 
 fn main() -> ExitCode {
     let (cfg, progress) = match Cli::parse().into_action() {
-        Ok(Action::Run { config, progress }) => (config, progress),
+        Ok(Action::Run { config, progress }) => (*config, progress),
         Ok(Action::Print(text)) => {
             let _ = std::io::stdout().write_all(&text);
             return ExitCode::SUCCESS;

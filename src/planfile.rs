@@ -1,0 +1,275 @@
+//! Saved plans: the exact plan of a dry run, written for review (`link --dry-run --save-plan
+//! FILE`) and executed later (`linkdup apply FILE`) after the usual re-verification of every
+//! file. A plan carries the identity each file had at scan time (device, inode, size, mtime,
+//! ctime, mode, owner) and the content hash of its group, plus a checksum over all of it: a plan
+//! from another version, or one edited or damaged, is refused whole, never half-applied.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::error::Error;
+use crate::model::{
+    Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Plan,
+    Timestamp, Tree,
+};
+
+const FORMAT: &str = "linkdup-plan";
+const FORMAT_VERSION: u64 = 1;
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Write `plan` (with the directories it needs) to `path`.
+pub fn save(path: &Path, tree: &Tree, plan: &Plan) -> Result<(), Error> {
+    let body = json!({
+        "dirs": tree.dirs.iter().map(dir_json).collect::<Vec<_>>(),
+        "groups": plan.groups.iter().map(group_json).collect::<Vec<_>>(),
+    });
+    let doc = json!({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "linkdup_version": VERSION,
+        "checksum": checksum(&body),
+        "body": body,
+    });
+    let text = serde_json::to_vec_pretty(&doc).map_err(|e| Error::io(path, e.into()))?;
+    fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Read a plan back; anything inconsistent is an error naming the file and the reason.
+pub fn load(path: &Path) -> Result<(Tree, Plan), Error> {
+    let bad = |what: &str| Error::Changed {
+        path: path.to_path_buf(),
+        what: format!("not a usable plan: {what}; nothing was changed"),
+    };
+    let text = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(&format!("{e}")))?;
+    if doc["format"] != FORMAT || doc["format_version"] != FORMAT_VERSION {
+        return Err(bad("not a linkdup plan of a format this version reads"));
+    }
+    if doc["linkdup_version"] != VERSION {
+        return Err(bad(&format!(
+            "made by linkdup {}, this is {VERSION}; make it again",
+            doc["linkdup_version"]
+        )));
+    }
+    let body = &doc["body"];
+    if doc["checksum"].as_str() != Some(checksum(body).as_str()) {
+        return Err(bad("its checksum does not match (edited or damaged)"));
+    }
+    let dirs = body["dirs"]
+        .as_array()
+        .ok_or_else(|| bad("no directories"))?;
+    let mut tree = Tree::default();
+    for (i, d) in dirs.iter().enumerate() {
+        let dir = read_dir(d, i).ok_or_else(|| bad(&format!("directory {i} is malformed")))?;
+        tree.dirs.push(dir);
+    }
+    let groups = body["groups"].as_array().ok_or_else(|| bad("no groups"))?;
+    let mut plan = Plan::default();
+    for (i, g) in groups.iter().enumerate() {
+        let group = read_group(g, tree.dirs.len())
+            .ok_or_else(|| bad(&format!("group {i} is malformed")))?;
+        plan.groups.push(group);
+    }
+    Ok((tree, plan))
+}
+
+/// Refuse to write a plan inside a tree being scanned (it would be scanned next time, and a
+/// plan belongs with the admin, not with the data).
+pub fn check_outside(plan: &Path, roots: &[PathBuf]) -> Result<(), Error> {
+    let parent = match plan.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let at = fs::canonicalize(&parent).map_err(|e| Error::io(&parent, e))?;
+    for root in roots {
+        if let Ok(r) = fs::canonicalize(root)
+            && at.starts_with(&r)
+        {
+            return Err(Error::Usage(format!(
+                "{}: a plan is never written inside a scanned tree ({})",
+                plan.display(),
+                root.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn checksum(body: &Value) -> String {
+    // serde_json's maps are sorted, so the same body always serializes to the same bytes.
+    format!(
+        "{:032x}",
+        xxh3_128(&serde_json::to_vec(body).unwrap_or_default())
+    )
+}
+
+fn put_bytes(m: &mut Map<String, Value>, key: &str, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => m.insert(key.into(), json!(s)),
+        Err(_) => m.insert(format!("{key}_bytes"), json!(bytes)),
+    };
+}
+
+fn get_bytes(v: &Value, key: &str) -> Option<Vec<u8>> {
+    if let Some(s) = v[key].as_str() {
+        return Some(s.as_bytes().to_vec());
+    }
+    v[format!("{key}_bytes")]
+        .as_array()?
+        .iter()
+        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+        .collect()
+}
+
+fn dir_json(d: &Dir) -> Value {
+    let mut m = Map::new();
+    put_bytes(&mut m, "path", d.path.as_os_str().as_bytes());
+    put_bytes(&mut m, "name", d.name.as_bytes());
+    m.insert("dev".into(), json!(d.id.dev));
+    m.insert("ino".into(), json!(d.id.ino));
+    m.insert("parent".into(), json!(d.parent.map(|p| p.0)));
+    m.insert("mnt".into(), json!(d.mnt));
+    Value::Object(m)
+}
+
+fn read_dir(v: &Value, index: usize) -> Option<Dir> {
+    let parent = match &v["parent"] {
+        Value::Null => None,
+        p => Some(DirIdx(u32::try_from(p.as_u64()?).ok()?)),
+    };
+    // Parents always come first: no cycles, no forward references.
+    if parent.is_some_and(|p| p.0 as usize >= index) {
+        return None;
+    }
+    Some(Dir {
+        path: PathBuf::from(OsStr::from_bytes(&get_bytes(v, "path")?)),
+        id: FileId {
+            dev: v["dev"].as_u64()?,
+            ino: v["ino"].as_u64()?,
+        },
+        parent,
+        name: OsStr::from_bytes(&get_bytes(v, "name")?).to_owned(),
+        attrs: Attrs::default(),
+        mnt: v["mnt"].as_u64()?,
+    })
+}
+
+fn ts(t: Timestamp) -> Value {
+    json!([t.sec, t.nsec])
+}
+
+fn read_ts(v: &Value) -> Option<Timestamp> {
+    Some(Timestamp {
+        sec: v[0].as_i64()?,
+        nsec: u32::try_from(v[1].as_u64()?).ok()?,
+    })
+}
+
+fn loc_json(l: &Loc) -> Value {
+    let mut m = Map::new();
+    m.insert("dir".into(), json!(l.dir.0));
+    put_bytes(&mut m, "name", l.name.as_bytes());
+    m.insert("mnt".into(), json!(l.mnt));
+    Value::Object(m)
+}
+
+fn read_loc(v: &Value, dirs: usize) -> Option<Loc> {
+    let dir = u32::try_from(v["dir"].as_u64()?).ok()?;
+    let name = get_bytes(v, "name")?;
+    // A single name, never a path: nothing in a plan can point outside its directory.
+    if dir as usize >= dirs
+        || name.is_empty()
+        || name.contains(&b'/')
+        || name == b"."
+        || name == b".."
+    {
+        return None;
+    }
+    Some(Loc {
+        dir: DirIdx(dir),
+        name: OsStr::from_bytes(&name).into(),
+        mnt: v["mnt"].as_u64()?,
+    })
+}
+
+fn member_json(m: &Member) -> Value {
+    let e = &m.expect;
+    json!({
+        "loc": loc_json(&m.loc),
+        "dev": e.id.dev, "ino": e.id.ino, "size": e.len.0,
+        "mtime": ts(e.mtime), "ctime": ts(e.ctime),
+        "mode": e.mode, "uid": e.uid, "gid": e.gid, "nlink": m.nlink,
+    })
+}
+
+fn read_member(v: &Value, dirs: usize) -> Option<Member> {
+    let u32_of = |k: &str| v[k].as_u64().and_then(|x| u32::try_from(x).ok());
+    Some(Member {
+        loc: read_loc(&v["loc"], dirs)?,
+        expect: Identity {
+            id: FileId {
+                dev: v["dev"].as_u64()?,
+                ino: v["ino"].as_u64()?,
+            },
+            len: FileLen(v["size"].as_u64()?),
+            mtime: read_ts(&v["mtime"])?,
+            ctime: read_ts(&v["ctime"])?,
+            mode: u32_of("mode")?,
+            uid: u32_of("uid")?,
+            gid: u32_of("gid")?,
+        },
+        nlink: v["nlink"].as_u64()?,
+    })
+}
+
+fn group_json(g: &GroupPlan) -> Value {
+    json!({
+        "size": g.len.0,
+        "hash": format!("{:032x}", g.hash),
+        "dev": g.dev,
+        "keeper": member_json(&g.keeper),
+        "keeper_links": g.keeper_links.iter().map(loc_json).collect::<Vec<_>>(),
+        "actions": g.actions.iter().map(|a| json!({
+            "keeper": member_json(&a.keeper),
+            "victim": member_json(&a.victim),
+            "frees": a.frees,
+            "outside_links": a.outside_links,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn read_group(v: &Value, dirs: usize) -> Option<GroupPlan> {
+    let len = FileLen(v["size"].as_u64()?);
+    let keeper = read_member(&v["keeper"], dirs)?;
+    let mut actions = Vec::new();
+    for a in v["actions"].as_array()? {
+        let action = LinkAction {
+            keeper: read_member(&a["keeper"], dirs)?,
+            victim: read_member(&a["victim"], dirs)?,
+            frees: a["frees"].as_bool()?,
+            outside_links: a["outside_links"].as_u64()?,
+        };
+        // Every pair is of one size, the group's: a plan can't ask to link unequal files.
+        if action.keeper.expect.len != len || action.victim.expect.len != len {
+            return None;
+        }
+        actions.push(action);
+    }
+    Some(GroupPlan {
+        len,
+        hash: u128::from_str_radix(v["hash"].as_str()?, 16).ok()?,
+        dev: v["dev"].as_u64()?,
+        keeper,
+        keeper_links: v["keeper_links"]
+            .as_array()?
+            .iter()
+            .map(|l| read_loc(l, dirs))
+            .collect::<Option<_>>()?,
+        actions,
+    })
+}

@@ -1,0 +1,134 @@
+//! Reviewable plans: `link --dry-run --save-plan FILE` writes the exact plan; `apply FILE` runs
+//! it after re-verifying every file; a stale, edited or foreign plan is refused or skipped, never
+//! half-applied.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+fn tree() -> TestEnv {
+    let t = TestEnv::new();
+    t.write("data/k1", b"first");
+    t.write("data/v1", b"first");
+    t.write("data/k2", b"second!");
+    t.write("data/v2", b"second!");
+    t.set_mtime("data/k1", 1);
+    t.set_mtime("data/k2", 1);
+    t
+}
+
+fn save(t: &TestEnv) -> std::path::PathBuf {
+    let plan = t.path("plan.json");
+    let out = t.run(&["link", "-n", "--save-plan", "plan.json", "data"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("plan saved"), "{}", stderr(&out));
+    plan
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_what_the_dry_run_showed() {
+    let t = tree();
+    let before = t.snapshot();
+    let plan = save(&t);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        t.snapshot()
+            .keys()
+            .filter(|p| !p.ends_with("plan.json"))
+            .collect::<Vec<_>>(),
+        "saving a plan changes nothing in the tree"
+    );
+    let (dry, _) = t.json(&["link", "-n", "-f", "json", "data"]);
+    let (applied, out) = t.json(&["apply", "-y", "-f", "json", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["duplicate"].to_string(), a["keeper"].to_string()))
+            .collect()
+    };
+    assert_eq!(pairs(&dry), pairs(&applied));
+    assert_eq!(applied["summary"]["linked"], 2);
+    assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+    assert_eq!(t.ino("data/k2"), t.ino("data/v2"));
+}
+
+#[test]
+fn what_changed_since_the_plan_is_skipped_and_the_rest_applied() {
+    let t = tree();
+    let plan = save(&t);
+    fs::write(t.path("data/v1"), b"FIRST").unwrap();
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 1, "{v}");
+    assert_eq!(v["summary"]["skipped"], 1, "{v}");
+    assert_eq!(t.read("data/v1"), b"FIRST");
+    assert_ne!(t.ino("data/k1"), t.ino("data/v1"));
+    assert_eq!(t.ino("data/k2"), t.ino("data/v2"));
+}
+
+#[test]
+fn an_edited_damaged_or_foreign_plan_is_refused_whole() {
+    let t = tree();
+    let plan = save(&t);
+    let good = fs::read_to_string(&plan).unwrap();
+    let before = snapshot(&t.path("data"));
+    let edits = [
+        ("edited", good.replacen("\"v1\"", "\"k2\"", 1)),
+        (
+            "foreign version",
+            good.replacen(env!("CARGO_PKG_VERSION"), "0.0.1", 1),
+        ),
+        ("damaged", good[..good.len() / 2].to_string()),
+        ("not a plan", "{\"groups\": []}".to_string()),
+    ];
+    for (what, text) in edits {
+        assert_ne!(text, good, "{what}: the edit must change the plan");
+        fs::write(&plan, text).unwrap();
+        let out = t.run(&["apply", "-y", plan.to_str().unwrap()]);
+        assert_eq!(code(&out), 2, "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a usable plan"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(
+            before == snapshot(&t.path("data")),
+            "{what}: the tree changed"
+        );
+    }
+}
+
+#[test]
+fn plans_are_never_written_inside_the_tree_and_only_by_a_dry_run() {
+    let t = tree();
+    let out = t.run(&["link", "-n", "--save-plan", "data/plan.json", "data"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("never written inside a scanned tree"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!t.path("data/plan.json").exists());
+    let out = t.run(&["link", "-y", "--save-plan", "plan.json", "data"]);
+    assert_eq!(code(&out), 2, "--save-plan needs --dry-run");
+    assert_ne!(t.ino("data/k1"), t.ino("data/v1"));
+}
+
+#[test]
+fn apply_asks_like_link() {
+    let t = tree();
+    let plan = save(&t);
+    let before = t.snapshot();
+    let out = t.run(&["apply", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    let out = t.run(&["apply", "-n", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("Nothing was changed"));
+    assert_eq!(before, t.snapshot());
+}
