@@ -41,7 +41,7 @@ pub struct Io<'a> {
 /// Run the whole job; returns the exit code.
 pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     let started = Instant::now();
-    if cfg.paths.is_empty() && !matches!(cfg.mode, Mode::Apply { .. }) {
+    if cfg.paths.is_empty() && !matches!(cfg.mode, Mode::Apply { .. } | Mode::Undo { .. }) {
         return Err(Error::Usage("no PATH given".into()));
     }
     if let Mode::Link {
@@ -81,6 +81,29 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     // What the summary reports: the scan's own time (not the time spent at a prompt).
     let scan_timed = || scan_now().map(|s| (s, started.elapsed()));
     match &cfg.mode {
+        Mode::Undo {
+            journal,
+            only,
+            dry_run,
+        } => {
+            let entries = crate::journal::read(journal)?;
+            let results = crate::undo::undo(&entries, only, *dry_run);
+            for r in &results {
+                if let crate::undo::Undone::Failed(e) = r {
+                    io.listener.error(e);
+                }
+            }
+            let failed = results
+                .iter()
+                .any(|r| matches!(r, crate::undo::Undone::Failed(_)));
+            let code = if failed { exit::PARTIAL } else { exit::OK };
+            Ok(write_report(io.out, io.listener, code, |w| {
+                match cfg.format {
+                    Format::Json => report::json::undo(w, &entries, &results, *dry_run),
+                    _ => report::text::undo(w, &entries, &results, *dry_run, cfg.quiet),
+                }
+            }))
+        }
         Mode::Apply { plan, dry_run, yes } => {
             let (tree, loaded) = planfile::load(plan)?;
             let scanned = ScanOutput {
@@ -149,6 +172,37 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             link(cfg, io, &scanned, plan, dry_run, yes, scan_time, &pending)
         }
     }
+}
+
+/// The undo journal of a real run: `--journal FILE` or a new file in the state directory,
+/// never inside a scanned tree.
+fn open_journal(cfg: &Config, scanned: &ScanOutput) -> Result<crate::journal::Journal, Error> {
+    let roots: Vec<std::path::PathBuf> = scanned
+        .tree
+        .dirs
+        .iter()
+        .filter(|d| d.parent.is_none())
+        .map(|d| d.path.clone())
+        .chain(cfg.paths.iter().cloned())
+        .collect();
+    let target = match &cfg.journal {
+        Some(p) => p.clone(),
+        None => crate::journal::default_dir()
+            .map(|d| d.join("journal"))
+            .unwrap_or_default(),
+    };
+    if !target.as_os_str().is_empty() {
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        planfile::check_outside(&target, &roots).map_err(|_| {
+            Error::Usage(format!(
+                "{}: the undo journal would be inside a scanned tree; pass --journal FILE outside it",
+                target.display()
+            ))
+        })?;
+    }
+    crate::journal::Journal::create(cfg.journal.as_deref())
 }
 
 /// A temp name about to be removed is one link less of `id`.
@@ -302,7 +356,18 @@ fn link(
         let _int = register(signal_hook::consts::SIGINT, &stop)?;
         let _term = register(signal_hook::consts::SIGTERM, &stop)?;
         let _term_kind = register(signal_hook::consts::SIGTERM, &term)?;
-        outcomes = execute(&scanned.tree, &plan, &stop, io.listener.progress());
+        let mut journal = open_journal(cfg, scanned)?;
+        outcomes = execute(
+            &scanned.tree,
+            &plan,
+            &stop,
+            io.listener.progress(),
+            Some(&mut journal),
+        );
+        io.listener.note(
+            &journal.path,
+            "undo journal of this run (linkdup undo JOURNAL gives every path its own file back)",
+        );
         if stop.load(Ordering::Relaxed) {
             signal = Some(if term.load(Ordering::Relaxed) {
                 exit::SIGTERM

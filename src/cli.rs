@@ -46,6 +46,13 @@ enum Command {
         after_help = "Examples:\n  linkdup link --dry-run --save-plan ~/plan.json /srv/backup\n  less ~/plan.json\n  linkdup apply ~/plan.json"
     )]
     Apply(ApplyArgs),
+    /// Give every path recorded in an undo journal a file of its own again: its own copy of
+    /// the bytes, with the owner, mode, times and extended attributes it had. Paths whose
+    /// content changed since, or that were already split, are left alone and reported.
+    #[command(
+        after_help = "Examples:\n  linkdup undo --dry-run ~/.local/state/linkdup/journal-1764140000-4242.jsonl\n  linkdup undo JOURNAL --only /srv/photos/2024/beach.jpg"
+    )]
+    Undo(UndoArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  linkdup completions bash > ~/.local/share/bash-completion/completions/linkdup\n  linkdup completions zsh > ~/.zfunc/_linkdup"
@@ -159,6 +166,10 @@ struct LinkArgs {
     #[arg(long)]
     same_mtime: bool,
 
+    /// Record each swap in this undo journal [default: a new file in $XDG_STATE_HOME/linkdup].
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+
     /// With --dry-run: also write the exact plan to FILE (outside the scanned tree), to be
     /// reviewed and run later with `linkdup apply FILE`.
     #[arg(long, value_name = "FILE", requires = "dry_run")]
@@ -168,6 +179,24 @@ struct LinkArgs {
     /// a new keeper takes over beyond it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
     max_links: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct UndoArgs {
+    /// The journal of the run to undo.
+    #[arg(value_name = "JOURNAL")]
+    journal: PathBuf,
+
+    /// Only these paths (absolute, as the journal records them); repeatable.
+    #[arg(long, value_name = "PATH")]
+    only: Vec<PathBuf>,
+
+    /// Say what would be done; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Args, Debug)]
@@ -183,6 +212,10 @@ struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     yes: bool,
+
+    /// Record each swap in this undo journal [default: a new file in $XDG_STATE_HOME/linkdup].
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
 
     #[command(flatten)]
     output: Output,
@@ -259,6 +292,30 @@ impl Cli {
                 return Ok(Action::Print(out));
             }
             Command::Scan(c) => (c, Mode::Scan, None),
+            Command::Undo(u) => {
+                let only = u
+                    .only
+                    .iter()
+                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                    .collect();
+                let common = Common {
+                    paths: Vec::new(),
+                    min_size: 1,
+                    max_size: None,
+                    exclude: Vec::new(),
+                    include: Vec::new(),
+                    one_file_system: false,
+                    max_depth: None,
+                    threads: None,
+                    output: u.output,
+                };
+                let mode = Mode::Undo {
+                    journal: u.journal,
+                    only,
+                    dry_run: u.dry_run,
+                };
+                (common, mode, None)
+            }
             Command::Apply(a) => {
                 let common = Common {
                     paths: Vec::new(),
@@ -276,7 +333,11 @@ impl Cli {
                     dry_run: a.dry_run,
                     yes: a.yes,
                 };
-                (common, mode, None)
+                let link = LinkOnly {
+                    journal: a.journal,
+                    ..LinkOnly::default()
+                };
+                (common, mode, Some(link))
             }
             Command::Recover(r) => {
                 let common = Common {
@@ -313,6 +374,7 @@ impl Cli {
                     },
                     keep_under: l.keep_under,
                     save_plan: l.save_plan,
+                    journal: l.journal,
                 };
                 (l.common, mode, Some(link))
             }
@@ -358,6 +420,7 @@ impl Cli {
             color,
             null: out.null,
             save_plan: link.save_plan,
+            journal: link.journal,
         };
         Ok(Action::Run {
             config: Box::new(config),
@@ -374,6 +437,7 @@ struct LinkOnly {
     keep: KeepPolicy,
     keep_under: Vec<PathBuf>,
     save_plan: Option<PathBuf>,
+    journal: Option<PathBuf>,
 }
 
 /// Parse `123`, `10K`, `1.5M`, `2GiB`, `3MB`: K/M/G/T and KiB/MiB... are powers of 1024,

@@ -65,6 +65,12 @@ pub enum Mode {
     Link { dry_run: bool, yes: bool },
     /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be done).
     Recover { dry_run: bool },
+    /// Give the paths recorded in an undo journal files of their own again.
+    Undo {
+        journal: PathBuf,
+        only: Vec<PathBuf>,
+        dry_run: bool,
+    },
     /// Execute a saved plan (after re-verifying every file).
     Apply {
         plan: PathBuf,
@@ -97,6 +103,8 @@ pub struct Config {
     pub null: bool,
     /// Write the plan of a dry run to this file (outside the scanned tree).
     pub save_plan: Option<PathBuf>,
+    /// The undo journal of a real run (default: a new file under the state directory).
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -117,6 +125,7 @@ impl Default for Config {
             color: false,
             null: false,
             save_plan: None,
+            journal: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod journal;
 pub mod listener;
 pub mod model;
 pub mod plan;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod scan;
 pub mod sys;
 pub mod ui;
+pub mod undo;
 
 pub use config::Config;
 pub use error::Error;

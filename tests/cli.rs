@@ -56,6 +56,7 @@ fn in_terminal_after(
     }
     let bin = env!("CARGO_BIN_EXE_linkdup");
     let mut child = Command::new("script")
+        .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
         .env("TERM", "xterm")
         .args(["-qefc", &format!("'{bin}' link ."), "/dev/null"])
@@ -212,6 +213,7 @@ fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
         out_file.display()
     );
     let out = Command::new("script")
+        .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
         .env("TERM", "xterm")
         .args(["-qefc", &cmd, "/dev/null"])

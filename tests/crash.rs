@@ -67,6 +67,7 @@ fn check_done(before: &BTreeMap<PathBuf, Snap>, t: &TestEnv, what: &str) {
 
 fn linkdup_under_strace(t: &TestEnv, inject: &str) -> std::process::Output {
     Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
         .args(["-f", "-qq", "-o", "/dev/null", "-e", inject])
         .arg(env!("CARGO_BIN_EXE_linkdup"))
         .args(["link", "-y", "-q", "-j", "1", "."])

@@ -147,6 +147,7 @@ fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
     let before = t.snapshot();
     // Slow down the first exchange so that SIGINT arrives in the middle of a swap.
     let child = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
         .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat2"])
         .args(["-e", "inject=renameat2:delay_enter=800000:when=1"])
         .arg(env!("CARGO_BIN_EXE_linkdup"))
@@ -253,7 +254,7 @@ fn keeper_deleted_before_its_turn_links_nothing_to_a_ghost() {
     let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).unwrap();
     let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
     fs::remove_file(t.path("k")).unwrap();
-    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None);
+    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None, None);
     assert!(
         matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("keeper")),
         "{o:?}"

@@ -414,6 +414,7 @@ fn broken_stdout_never_interrupts_the_run() {
     let groups = expected_groups(t.root());
     let bin = env!("CARGO_BIN_EXE_linkdup");
     let out = Command::new("sh")
+        .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
         .arg("-c")
         .arg(format!("'{bin}' link -y . | head -c 1 >/dev/null"))

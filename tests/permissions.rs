@@ -25,6 +25,7 @@ fn as_nobody(t: &TestEnv, args: &[&str]) -> Option<Output> {
             .args(args)
             .current_dir(t.root())
             .env_clear()
+            .env("XDG_STATE_HOME", t.state_dir())
             .stdin(Stdio::null())
             .output()
             .unwrap(),

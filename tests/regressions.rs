@@ -55,6 +55,7 @@ fn declining_at_the_prompt_leaves_temp_names_alone_too() {
     let before = t.snapshot();
     let bin = env!("CARGO_BIN_EXE_linkdup");
     let mut child = Command::new("script")
+        .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
         .args(["-qefc", &format!("'{bin}' link ."), "/dev/null"])
         .stdin(Stdio::piped())
@@ -80,6 +81,7 @@ fn reports_name_the_keeper_actually_used_after_emlink() {
         t.set_mtime(n, 1_000 + i as i64);
     }
     let out = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
         .args([
             "-f",
             "-qq",
@@ -140,7 +142,7 @@ fn a_directory_moved_since_the_scan_is_a_skip_not_a_failure() {
     let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
     fs::rename(t.path("sub"), t.path("moved")).unwrap();
     t.write("sub/v", b"bytes");
-    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None);
+    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None, None);
     assert!(
         matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("directory")),
         "{o:?}"

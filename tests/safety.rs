@@ -29,7 +29,7 @@ fn stale_plan_run(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Vec<Outcome> {
     let p = plan(&scanned.tree, &scanned.groups, &PlanOptions::default());
     assert_eq!(p.action_count(), 1, "the test tree must plan one action");
     change(t);
-    execute(&scanned.tree, &p, &AtomicBool::new(false), None)
+    execute(&scanned.tree, &p, &AtomicBool::new(false), None, None)
 }
 
 /// keeper `k` (older, so it is kept) and duplicate `d`.
@@ -177,6 +177,7 @@ fn race_in_swap(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Option<std::proce
         return None;
     }
     let child = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
         .args([
             "-f",
             "-qq",
@@ -263,6 +264,7 @@ fn with_injection(t: &TestEnv, inject: &str) -> Option<(serde_json::Value, std::
         return None;
     }
     let out = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
         .args(["-f", "-qq", "-o", "/dev/null", "-e", inject])
         .arg(env!("CARGO_BIN_EXE_linkdup"))
         .args(["link", "-y", "-f", "json", "-j", "1", "."])

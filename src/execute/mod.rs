@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub mod dirs;
 
 use crate::error::Error;
+use crate::journal::Journal;
 use crate::listener::{Progress, Stage};
 use crate::model::{FileId, Identity, Loc, Member, Outcome, Plan, Timestamp, Tree};
 use crate::report::escape::Escaped;
@@ -38,6 +39,7 @@ pub fn execute(
     plan: &Plan,
     stop: &AtomicBool,
     progress: Option<&Progress>,
+    journal: Option<&mut Journal>,
 ) -> Vec<Outcome> {
     if let Some(p) = progress {
         p.start(Stage::Link, plan.action_count() as u64);
@@ -53,6 +55,7 @@ pub fn execute(
         ctimes: HashMap::new(),
         incomplete: HashSet::new(),
         keeper: None,
+        journal,
         bufs: CompareBufs::default(),
     };
     let mut out = Vec::with_capacity(plan.action_count());
@@ -127,6 +130,8 @@ struct Executor<'a> {
     leases: bool,
     /// The current group's keeper, open.
     keeper: Option<(Loc, Rc<File>)>,
+    /// Where each swap is recorded before it happens, for `linkdup undo`.
+    journal: Option<&'a mut Journal>,
 }
 
 /// Gives up a read lease when dropped.
@@ -289,6 +294,17 @@ impl Executor<'_> {
                 "opened for writing by another process during the check".into(),
             ));
         }
+        if let Some(journal) = self.journal.as_deref_mut() {
+            let written = sys::fxattrs(vfile.as_fd())
+                .and_then(|x| journal.record(&vpath, &kpath, &kst, &vst, x));
+            if let Err(e) = written {
+                return Err(Problem::Fail(step(
+                    &vpath,
+                    "writing the undo journal (not linked)",
+                    e,
+                )));
+            }
+        }
         let tmp = match create_temp_link(kfile.as_fd(), dir) {
             Ok(t) => t,
             Err(e) if Errno::from_io_error(&e) == Some(Errno::MLINK) => {
@@ -348,7 +364,7 @@ const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 /// A fresh temporary name: fixed length, recognisable, never derived from the duplicate's name.
 /// It carries our process id, so that a recovery run can tell a temp name of a linkdup that is
 /// still running (and must not be touched) from one left by a crash.
-fn temp_name() -> OsString {
+pub fn temp_name() -> OsString {
     let mut s = String::from(TEMP_PREFIX);
     let mut pid = std::process::id() as usize;
     let mut digits = [b'0'; PID_CHARS];

@@ -181,3 +181,43 @@ pub fn recover(
         }),
     )
 }
+
+pub fn undo(
+    w: &mut dyn Write,
+    entries: &[crate::journal::Entry],
+    results: &[crate::undo::Undone],
+    dry_run: bool,
+) -> io::Result<()> {
+    use crate::undo::Undone;
+    let items: Vec<Value> = entries
+        .iter()
+        .zip(results)
+        .map(|(e, r)| {
+            let mut m = Map::new();
+            put_path(&mut m, "path", &e.path);
+            let (status, reason) = match r {
+                Undone::Restored => (if dry_run { "restorable" } else { "restored" }, None),
+                Undone::Skipped(why) => ("skipped", Some(why.clone())),
+                Undone::Failed(err) => ("failed", Some(err.to_string())),
+            };
+            m.insert("status".into(), json!(status));
+            if let Some(reason) = reason {
+                m.insert("reason".into(), json!(reason));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let count = |f: fn(&Undone) -> bool| results.iter().filter(|r| f(r)).count();
+    finish(
+        w,
+        &json!({
+            "dry_run": dry_run,
+            "paths": items,
+            "summary": {
+                "restored": count(|r| matches!(r, Undone::Restored)),
+                "skipped": count(|r| matches!(r, Undone::Skipped(_))),
+                "failed": count(|r| matches!(r, Undone::Failed(_))),
+            }
+        }),
+    )
+}

@@ -290,6 +290,47 @@ pub fn recover(
     )
 }
 
+/// What undo did with each journal entry.
+pub fn undo(
+    w: &mut dyn Write,
+    entries: &[crate::journal::Entry],
+    results: &[crate::undo::Undone],
+    dry_run: bool,
+    quiet: bool,
+) -> io::Result<()> {
+    use crate::undo::Undone;
+    let (mut restored, mut skipped, mut failed) = (0u64, 0u64, 0u64);
+    for (e, r) in entries.iter().zip(results) {
+        let (word, why) = match r {
+            Undone::Restored => {
+                restored += 1;
+                (if dry_run { "restore" } else { "restored" }, String::new())
+            }
+            Undone::Skipped(why) => {
+                skipped += 1;
+                ("skipped", format!(": {why}"))
+            }
+            Undone::Failed(err) => {
+                failed += 1;
+                ("FAILED", format!(": {err}"))
+            }
+        };
+        if !quiet {
+            writeln!(w, "{word:<9}{}{why}", Escaped(&e.path))?;
+        }
+    }
+    writeln!(
+        w,
+        "{} {} of {}; {} skipped, {} failed{}.",
+        if dry_run { "Would restore" } else { "Restored" },
+        thousands(restored),
+        plural(entries.len() as u64, "path", "paths"),
+        thousands(skipped),
+        thousands(failed),
+        if dry_run { ". Nothing was changed" } else { "" },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::thousands;

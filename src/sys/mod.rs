@@ -19,6 +19,7 @@ use crate::model::{Attrs, FileId, FileLen, Identity, Timestamp};
 #[derive(Clone, Copy, Debug)]
 pub struct Stat {
     pub ident: Identity,
+    pub atime: Timestamp,
     pub nlink: u64,
     pub mnt: u64,
     pub attrs: Attrs,
@@ -43,6 +44,7 @@ fn convert(st: rustix::fs::Statx) -> Stat {
     };
     let attrs = st.stx_attributes & st.stx_attributes_mask;
     Stat {
+        atime: ts(st.stx_atime),
         ident: Identity {
             id: FileId {
                 dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
@@ -334,4 +336,74 @@ pub fn link_max(magic: u64) -> Option<u64> {
         0x6969 => return None,          // nfs: the server decides (use --max-links)
         _ => return None,
     })
+}
+
+/// Extended attributes of an open file, sorted (name, value) pairs.
+pub fn fxattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut list = vec![0u8; 64 * 1024];
+    let n = match rustix::fs::flistxattr(fd, &mut list[..]) {
+        Ok(n) => n,
+        Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    let mut value = vec![0u8; 64 * 1024];
+    for name in list[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
+        match rustix::fs::fgetxattr(fd, OsStr::from_bytes(name), &mut value[..]) {
+            Ok(len) => out.push((name.to_vec(), value[..len].to_vec())),
+            Err(rustix::io::Errno::NODATA) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Create a new file `name` in `dir` (never an existing one), readable and writable only by us.
+pub fn create_new_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<File> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::CREATE | OFlags::EXCL | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    Ok(File::from(fd))
+}
+
+/// Give a file we created the owner, mode, extended attributes and times of a journal entry.
+pub fn restore_metadata(
+    file: &File,
+    (uid, gid, mode): (u32, u32, u32),
+    xattrs: &[(Vec<u8>, Vec<u8>)],
+    atime: Timestamp,
+    mtime: Timestamp,
+) -> io::Result<()> {
+    let fd = file.as_fd();
+    rustix::fs::fchown(
+        fd,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )?;
+    // After chown, which may clear set-id bits.
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    for (name, value) in xattrs {
+        rustix::fs::fsetxattr(
+            fd,
+            OsStr::from_bytes(name),
+            value,
+            rustix::fs::XattrFlags::empty(),
+        )?;
+    }
+    let spec = |t: Timestamp| rustix::fs::Timespec {
+        tv_sec: t.sec,
+        tv_nsec: i64::from(t.nsec) as _,
+    };
+    rustix::fs::futimens(
+        fd,
+        &rustix::fs::Timestamps {
+            last_access: spec(atime),
+            last_modification: spec(mtime),
+        },
+    )?;
+    Ok(())
 }

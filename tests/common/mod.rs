@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
+    /// The state directory (undo journals), outside the tree.
+    pub state: tempfile::TempDir,
 }
 
 /// What a path looked like: used to prove that nothing changed, or exactly what did.
@@ -34,16 +36,38 @@ pub struct Snap {
 
 impl TestEnv {
     pub fn new() -> Self {
+        let state = tempfile::Builder::new()
+            .prefix("linkdup-state")
+            .tempdir()
+            .expect("temp dir");
+        // Writable by the unprivileged user of the permission tests.
+        fs::set_permissions(state.path(), fs::Permissions::from_mode(0o777)).unwrap();
         TestEnv {
             dir: tempfile::Builder::new()
                 .prefix("linkdup-test")
                 .tempdir()
                 .expect("temp dir"),
+            state,
         }
     }
 
     pub fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `XDG_STATE_HOME` for every linkdup the test runs.
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// Undo journals written so far.
+    pub fn journals(&self) -> Vec<PathBuf> {
+        let dir = self.state.path().join("linkdup");
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
     }
 
     pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
@@ -91,6 +115,7 @@ impl TestEnv {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
+            .env("XDG_STATE_HOME", self.state_dir())
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
         c

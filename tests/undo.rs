@@ -1,0 +1,179 @@
+//! The undo journal and `linkdup undo`: every real run records each swap before it happens;
+//! undo gives each path its own file back with its bytes, owner, mode, times and extended
+//! attributes, and leaves alone what changed since.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn tree() -> TestEnv {
+    let t = TestEnv::new();
+    t.write("lib/k", b"photo bytes");
+    t.write("bak/a", b"photo bytes");
+    t.write("bak/b", b"photo bytes");
+    t.write("lib/k2", b"other photo");
+    t.write("bak/c", b"other photo");
+    t.set_mtime("lib/k", 1_000);
+    t.set_mtime("lib/k2", 1_000);
+    t.set_mtime("bak/a", 2_000);
+    t.set_mtime("bak/b", 3_000);
+    t.set_mtime("bak/c", 4_000);
+    t.chmod("bak/b", 0o640);
+    t.chmod("lib/k", 0o640);
+    t.chmod("bak/a", 0o640);
+    t
+}
+
+fn journal(t: &TestEnv) -> String {
+    let j = t.journals();
+    assert_eq!(j.len(), 1, "one run, one journal: {j:?}");
+    j[0].to_str().unwrap().to_string()
+}
+
+#[test]
+fn undo_restores_bytes_mode_owner_times_xattrs_and_a_distinct_inode() {
+    let t = tree();
+    let xattrs_ok = rustix::fs::lsetxattr(
+        t.path("bak/c"),
+        "user.note",
+        b"from the backup",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_ok();
+    let before = t.snapshot();
+    let out = t.run(&["link", "-y", "--ignore-xattrs", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("undo journal"), "{}", stderr(&out));
+    assert_eq!(t.ino("bak/a"), t.ino("lib/k"));
+    assert_eq!(t.ino("bak/c"), t.ino("lib/k2"));
+    let j = journal(&t);
+    // A dry run changes nothing.
+    let linked = t.snapshot();
+    let out = t.run(&["undo", "-n", &j]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Would restore 3 of 3 paths"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(linked, t.snapshot());
+
+    let out = t.run(&["undo", &j]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Restored 3 of 3 paths"),
+        "{}",
+        stdout(&out)
+    );
+    let after = t.snapshot();
+    for p in ["bak/a", "bak/b", "bak/c", "lib/k", "lib/k2"] {
+        let (b, a) = (
+            &before[std::path::Path::new(p)],
+            &after[std::path::Path::new(p)],
+        );
+        assert_eq!(a.content, b.content, "{p}");
+        assert_eq!(
+            (a.mode, a.uid, a.gid, a.mtime),
+            (b.mode, b.uid, b.gid, b.mtime),
+            "{p}"
+        );
+        assert_eq!(a.nlink, 1, "{p} has its own inode again");
+    }
+    assert_ne!(t.ino("bak/a"), t.ino("lib/k"));
+    if xattrs_ok {
+        let mut v = [0u8; 64];
+        let n = rustix::fs::lgetxattr(t.path("bak/c"), "user.note", &mut v[..]).unwrap();
+        assert_eq!(&v[..n], b"from the backup");
+    }
+    assert!(t.temp_names().is_empty());
+    // Undoing twice does nothing more.
+    let out = t.run(&["undo", &j]);
+    assert!(
+        stdout(&out).contains("Restored 0 of 3 paths; 3 skipped"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn undo_leaves_edited_shared_files_and_respects_only() {
+    let t = tree();
+    assert_eq!(code(&t.run(&["link", "-y", "."])), 0);
+    let j = journal(&t);
+    // Editing the shared inode of k2/c changes both paths: undo must leave it.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(t.path("lib/k2"))
+        .map(|mut f| std::io::Write::write_all(&mut f, b"!"))
+        .unwrap()
+        .unwrap();
+    let only = t.path("bak/a");
+    let out = t.run(&["undo", &j, "--only", only.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_ne!(t.ino("bak/a"), t.ino("lib/k"), "selected: restored");
+    assert_eq!(t.ino("bak/b"), t.ino("lib/k"), "not selected: still linked");
+    let out = t.run(&["undo", &j]);
+    let s = stdout(&out);
+    assert!(
+        s.contains("the shared file was changed since the link"),
+        "{s}"
+    );
+    assert_eq!(t.ino("bak/c"), t.ino("lib/k2"));
+    assert_ne!(t.ino("bak/b"), t.ino("lib/k"));
+}
+
+#[test]
+fn undo_of_a_run_killed_midway() {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return;
+    }
+    let t = tree();
+    let before = t.snapshot();
+    // Killed before its second exchange: the journal has an entry for a swap that never
+    // happened; undo must tell them apart.
+    let _ = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=renameat2:signal=SIGKILL:when=2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(["link", "-y", "-j", "1", "."])
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let j = journal(&t);
+    let out = t.run(&["undo", &j]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("Restored 1 of 2 paths; 1 skipped"), "{s}");
+    // Back to separate files with their bytes; the leftover temp of the killed run is for
+    // recovery (which the next link run does).
+    for p in ["bak/a", "bak/b", "bak/c"] {
+        assert_eq!(fs::metadata(t.path(p)).unwrap().nlink(), 1, "{p}");
+        assert_eq!(t.read(p), before[std::path::Path::new(p)].content);
+    }
+}
+
+#[test]
+fn a_journal_is_never_written_inside_the_tree() {
+    let t = tree();
+    let out = t.run(&["link", "-y", "--journal", "bak/journal.jsonl", "."]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("inside a scanned tree"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ne!(t.ino("bak/a"), t.ino("lib/k"));
+}
