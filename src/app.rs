@@ -64,6 +64,17 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     if let Some(path) = &cfg.save_plan {
         planfile::check_outside(path, &cfg.paths)?;
     }
+    if let Some(path) = &cfg.cache {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        planfile::check_outside(path, &cfg.paths).map_err(|_| {
+            Error::Usage(format!(
+                "{}: the hash cache would be inside a scanned tree; use --cache-file FILE outside it",
+                path.display()
+            ))
+        })?;
+    }
     if let Mode::Link { dry_run: false, .. } = cfg.mode
         && let Some(ro) = all_read_only(&cfg.paths)
     {

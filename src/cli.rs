@@ -123,6 +123,16 @@ struct Common {
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
 
+    /// Remember hashes by (device, inode, size, mtime, ctime) so that unchanged files are not
+    /// read again [file: $XDG_CACHE_HOME/linkdup/hashes.bin]. Pairs are still compared byte
+    /// for byte before every swap.
+    #[arg(long)]
+    cache: bool,
+
+    /// Use this hash cache file (implies --cache).
+    #[arg(long, value_name = "FILE")]
+    cache_file: Option<PathBuf>,
+
     #[command(flatten)]
     output: Output,
 }
@@ -307,6 +317,8 @@ impl Cli {
                     one_file_system: false,
                     max_depth: None,
                     threads: None,
+                    cache: false,
+                    cache_file: None,
                     output: u.output,
                 };
                 let mode = Mode::Undo {
@@ -326,6 +338,8 @@ impl Cli {
                     one_file_system: false,
                     max_depth: None,
                     threads: None,
+                    cache: false,
+                    cache_file: None,
                     output: a.output,
                 };
                 let mode = Mode::Apply {
@@ -349,6 +363,8 @@ impl Cli {
                     one_file_system: false,
                     max_depth: None,
                     threads: None,
+                    cache: false,
+                    cache_file: None,
                     output: r.output,
                 };
                 (common, Mode::Recover { dry_run: r.dry_run }, None)
@@ -394,6 +410,13 @@ impl Cli {
             }
         };
         let link = link.unwrap_or_default();
+        let cache = match (common.cache_file, common.cache) {
+            (Some(f), _) => Some(f),
+            (None, true) => Some(crate::scan::cache::default_path().ok_or(
+                "no cache directory (neither XDG_CACHE_HOME nor HOME is set); use --cache-file FILE",
+            )?),
+            (None, false) => None,
+        };
         let config = Config {
             paths: common.paths,
             mode,
@@ -421,6 +444,7 @@ impl Cli {
             null: out.null,
             save_plan: link.save_plan,
             journal: link.journal,
+            cache,
         };
         Ok(Action::Run {
             config: Box::new(config),

@@ -105,6 +105,8 @@ pub struct Config {
     pub save_plan: Option<PathBuf>,
     /// The undo journal of a real run (default: a new file under the state directory).
     pub journal: Option<PathBuf>,
+    /// The hash cache file (`None`: no cache).
+    pub cache: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -126,6 +128,7 @@ impl Default for Config {
             null: false,
             save_plan: None,
             journal: None,
+            cache: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
 
+use super::cache::{HashCache, Kind};
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
 use crate::model::{DupGroup, Inode, SizeGroup, Tree};
@@ -40,14 +41,23 @@ pub fn by_partial(
     groups: Vec<SizeGroup>,
     listener: &dyn Listener,
     errors: &AtomicU64,
+    cache: Option<&HashCache>,
 ) -> Vec<DupGroup> {
-    split(tree, groups, listener, errors, Stage::PartialHash, |len| {
-        if len <= SMALL {
-            Part::Whole
-        } else {
-            Part::HeadTail
-        }
-    })
+    split(
+        tree,
+        groups,
+        listener,
+        errors,
+        cache,
+        Stage::PartialHash,
+        |len| {
+            if len <= SMALL {
+                Part::Whole
+            } else {
+                Part::HeadTail
+            }
+        },
+    )
 }
 
 /// Split groups by a full xxh3-128 hash of the content (files already hashed whole are kept).
@@ -56,6 +66,7 @@ pub fn by_full(
     groups: Vec<DupGroup>,
     listener: &dyn Listener,
     errors: &AtomicU64,
+    cache: Option<&HashCache>,
 ) -> Vec<DupGroup> {
     let (mut out, todo): (Vec<_>, Vec<_>) = groups.into_iter().partition(|g| g.len.0 <= SMALL);
     let todo = todo
@@ -65,9 +76,15 @@ pub fn by_full(
             inodes: g.inodes,
         })
         .collect();
-    out.extend(split(tree, todo, listener, errors, Stage::FullHash, |_| {
-        Part::Whole
-    }));
+    out.extend(split(
+        tree,
+        todo,
+        listener,
+        errors,
+        cache,
+        Stage::FullHash,
+        |_| Part::Whole,
+    ));
     out
 }
 
@@ -76,6 +93,7 @@ fn split(
     groups: Vec<SizeGroup>,
     listener: &dyn Listener,
     errors: &AtomicU64,
+    cache: Option<&HashCache>,
     stage: Stage,
     part: impl Fn(u64) -> Part + Sync,
 ) -> Vec<DupGroup> {
@@ -98,7 +116,20 @@ fn split(
     let hashes: Vec<Option<u128>> = jobs
         .par_iter()
         .map(|(_, inode)| {
-            let result = hash_inode(tree, inode, part(inode.ident.len.0));
+            let p = part(inode.ident.len.0);
+            let kind = match p {
+                Part::HeadTail => Kind::Partial,
+                Part::Whole => Kind::Full,
+            };
+            let cached = cache.and_then(|c| c.get(&inode.ident, kind));
+            let result = match cached {
+                Some(h) => Ok(h),
+                None => hash_inode(tree, inode, p).inspect(|h| {
+                    if let Some(c) = cache {
+                        c.put(&inode.ident, kind, *h);
+                    }
+                }),
+            };
             if let Some(p) = progress {
                 p.add(to_read(inode.ident.len.0));
             }

@@ -1,5 +1,6 @@
 //! The scanner: roots → duplicate groups, cheap to expensive.
 
+pub mod cache;
 pub mod group;
 pub mod hash;
 pub mod prefer;
@@ -54,8 +55,20 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
     }
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&tree, walked.files);
-    let by_partial = hash::by_partial(&tree, by_size, listener, &errors);
-    let by_full = hash::by_full(&tree, by_partial, listener, &errors);
+    let cache = cfg.cache.as_deref().map(|path| {
+        let (cache, problem) = cache::HashCache::open(path);
+        if let Some(e) = problem {
+            listener.warn(&e);
+        }
+        cache
+    });
+    let by_partial = hash::by_partial(&tree, by_size, listener, &errors, cache.as_ref());
+    let by_full = hash::by_full(&tree, by_partial, listener, &errors, cache.as_ref());
+    if let Some(cache) = cache
+        && let Err(e) = cache.save()
+    {
+        listener.warn(&e);
+    }
     let mut groups = xattr::read(&tree, by_full, listener, &errors);
     groups.sort_by(|a, b| {
         b.len.cmp(&a.len).then_with(|| {

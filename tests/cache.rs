@@ -1,0 +1,131 @@
+//! The hash cache: a second run over an unchanged tree opens no file to group it, gives the
+//! same groups, notices changed files, and survives a damaged cache file.
+
+mod common;
+
+use std::fs;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn tree() -> TestEnv {
+    let t = TestEnv::new();
+    for i in 0..20 {
+        let body = format!("content {i} ").repeat(1000 + i); // above the one-read size
+        t.write(format!("a/f{i}"), &body);
+        t.write(format!("b/f{i}"), &body);
+    }
+    t.write("a/small", b"small");
+    t.write("b/small", b"small");
+    t
+}
+
+/// Regular files of the tree that linkdup opened (directories don't count).
+fn files_opened(t: &TestEnv, args: &[&str]) -> Option<(usize, serde_json::Value)> {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return None;
+    }
+    let log = t.state_dir().join("strace.log");
+    let out = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
+        .args(["-f", "-qq", "-e", "trace=openat", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(args)
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&log).unwrap();
+    let opened = text
+        .lines()
+        .filter(|l| (l.contains("\"a/") || l.contains("\"b/")) && !l.contains("O_DIRECTORY"))
+        .count();
+    Some((opened, serde_json::from_slice(&out.stdout).unwrap()))
+}
+
+#[test]
+fn a_warm_cache_reads_no_file_and_gives_the_same_groups() {
+    let t = tree();
+    let cache = t.state_dir().join("hashes.bin");
+    let c = cache.to_str().unwrap();
+    let args = ["scan", "-f", "json", "--cache-file", c, "a", "b"];
+    let Some((cold, first)) = files_opened(&t, &args) else {
+        return;
+    };
+    assert!(cold >= 42, "the first run reads every candidate: {cold}");
+    let (warm, second) = files_opened(&t, &args).unwrap();
+    assert_eq!(warm, 0, "the second run read files");
+    assert_eq!(first["groups"], second["groups"]);
+    assert_eq!(second["summary"]["groups"], 21);
+    // Without the cache, the same answer.
+    let (v, _) = t.json(&["scan", "-f", "json", "a", "b"]);
+    assert_eq!(v["groups"], second["groups"]);
+}
+
+#[test]
+fn a_changed_file_is_read_again_even_with_size_and_mtime_restored() {
+    let t = tree();
+    let cache = t.state_dir().join("hashes.bin");
+    let c = cache.to_str().unwrap();
+    let (v, _) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert_eq!(v["summary"]["groups"], 21);
+    let m = fs::metadata(t.path("b/f3")).unwrap();
+    let mut body = fs::read(t.path("b/f3")).unwrap();
+    body[5000] ^= 1;
+    fs::write(t.path("b/f3"), &body).unwrap();
+    let f = fs::File::options()
+        .write(true)
+        .open(t.path("b/f3"))
+        .unwrap();
+    f.set_modified(m.modified().unwrap()).unwrap();
+    let (v, _) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert_eq!(v["summary"]["groups"], 20, "{v}");
+    // And a link run with the cache still byte-compares: it links the 20 real pairs only.
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 20);
+    assert_ne!(t.ino("a/f3"), t.ino("b/f3"));
+}
+
+#[test]
+fn a_damaged_cache_is_rebuilt_not_trusted() {
+    let t = tree();
+    let cache = t.state_dir().join("hashes.bin");
+    let c = cache.to_str().unwrap();
+    t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    let mut bytes = fs::read(&cache).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(&cache, &bytes).unwrap();
+    let (v, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert_eq!(code(&out), 0);
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(v["summary"]["groups"], 21);
+    // Rebuilt: the next run is quiet.
+    let (_, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    fs::write(&cache, b"not a cache").unwrap();
+    let (v, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(v["summary"]["groups"], 21);
+}
+
+#[test]
+fn the_cache_is_never_inside_the_tree() {
+    let t = tree();
+    let out = t.run(&["scan", "--cache-file", "a/hashes.bin", "."]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("inside a scanned tree"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!t.path("a/hashes.bin").exists());
+}
