@@ -137,6 +137,25 @@ struct Common {
     output: Output,
 }
 
+impl Common {
+    /// For the commands that don't scan for duplicates: paths and output options only.
+    fn only(paths: Vec<PathBuf>, output: Output) -> Common {
+        Common {
+            paths,
+            min_size: 1,
+            max_size: None,
+            exclude: Vec::new(),
+            include: Vec::new(),
+            one_file_system: false,
+            max_depth: None,
+            threads: None,
+            cache: false,
+            cache_file: None,
+            output,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 struct LinkArgs {
     #[command(flatten)]
@@ -308,19 +327,7 @@ impl Cli {
                     .iter()
                     .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
                     .collect();
-                let common = Common {
-                    paths: Vec::new(),
-                    min_size: 1,
-                    max_size: None,
-                    exclude: Vec::new(),
-                    include: Vec::new(),
-                    one_file_system: false,
-                    max_depth: None,
-                    threads: None,
-                    cache: false,
-                    cache_file: None,
-                    output: u.output,
-                };
+                let common = Common::only(Vec::new(), u.output);
                 let mode = Mode::Undo {
                     journal: u.journal,
                     only,
@@ -329,19 +336,7 @@ impl Cli {
                 (common, mode, None)
             }
             Command::Apply(a) => {
-                let common = Common {
-                    paths: Vec::new(),
-                    min_size: 1,
-                    max_size: None,
-                    exclude: Vec::new(),
-                    include: Vec::new(),
-                    one_file_system: false,
-                    max_depth: None,
-                    threads: None,
-                    cache: false,
-                    cache_file: None,
-                    output: a.output,
-                };
+                let common = Common::only(Vec::new(), a.output);
                 let mode = Mode::Apply {
                     plan: a.plan,
                     dry_run: a.dry_run,
@@ -354,19 +349,7 @@ impl Cli {
                 (common, mode, Some(link))
             }
             Command::Recover(r) => {
-                let common = Common {
-                    paths: r.paths,
-                    min_size: 1,
-                    max_size: None,
-                    exclude: Vec::new(),
-                    include: Vec::new(),
-                    one_file_system: false,
-                    max_depth: None,
-                    threads: None,
-                    cache: false,
-                    cache_file: None,
-                    output: r.output,
-                };
+                let common = Common::only(r.paths, r.output);
                 (common, Mode::Recover { dry_run: r.dry_run }, None)
             }
             Command::Link(l) => {

@@ -245,20 +245,22 @@ pub fn unlink_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
 
 pub use rustix::io::Errno;
 
-/// Extended attributes of a path (a final symlink is not followed), as sorted (name, value)
-/// pairs. A filesystem without xattrs has none.
-pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut list = vec![0u8; 64 * 1024];
-    let n = match rustix::fs::llistxattr(path, &mut list[..]) {
+/// One file's extended attributes as sorted (name, value) pairs, given how to list them and how
+/// to read one. A filesystem without xattrs has none.
+fn read_xattrs(
+    list: impl FnOnce(&mut [u8]) -> rustix::io::Result<usize>,
+    get: impl Fn(&OsStr, &mut [u8]) -> rustix::io::Result<usize>,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut names = vec![0u8; 64 * 1024];
+    let n = match list(&mut names) {
         Ok(n) => n,
         Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let mut out = Vec::new();
     let mut value = vec![0u8; 64 * 1024];
-    for name in list[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
-        let name_os = OsStr::from_bytes(name);
-        match rustix::fs::lgetxattr(path, name_os, &mut value[..]) {
+    for name in names[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
+        match get(OsStr::from_bytes(name), &mut value) {
             Ok(len) => out.push((name.to_vec(), value[..len].to_vec())),
             // Removed between the list and the read.
             Err(rustix::io::Errno::NODATA) => {}
@@ -267,6 +269,22 @@ pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Extended attributes of a path (a final symlink is not followed).
+pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    read_xattrs(
+        |buf| rustix::fs::llistxattr(path, buf),
+        |name, buf| rustix::fs::lgetxattr(path, name, buf),
+    )
+}
+
+/// Extended attributes of an open file.
+pub fn fxattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    read_xattrs(
+        |buf| rustix::fs::flistxattr(fd, buf),
+        |name, buf| rustix::fs::fgetxattr(fd, name, buf),
+    )
 }
 
 /// What the filesystem holding `path` is: its `statfs` magic and whether it is mounted
@@ -336,27 +354,6 @@ pub fn link_max(magic: u64) -> Option<u64> {
         0x6969 => return None,          // nfs: the server decides (use --max-links)
         _ => return None,
     })
-}
-
-/// Extended attributes of an open file, sorted (name, value) pairs.
-pub fn fxattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut list = vec![0u8; 64 * 1024];
-    let n = match rustix::fs::flistxattr(fd, &mut list[..]) {
-        Ok(n) => n,
-        Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut out = Vec::new();
-    let mut value = vec![0u8; 64 * 1024];
-    for name in list[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
-        match rustix::fs::fgetxattr(fd, OsStr::from_bytes(name), &mut value[..]) {
-            Ok(len) => out.push((name.to_vec(), value[..len].to_vec())),
-            Err(rustix::io::Errno::NODATA) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Create a new file `name` in `dir` (never an existing one), readable and writable only by us.
