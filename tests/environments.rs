@@ -263,3 +263,40 @@ fn keeper_deleted_before_its_turn_links_nothing_to_a_ghost() {
     assert_eq!(t.nlink("v"), 1);
     assert!(t.temp_names().is_empty());
 }
+
+#[test]
+fn a_full_tmpfs_gives_a_clean_enospc_and_a_later_run_completes() {
+    let t = TestEnv::new();
+    // Hard links take an inode slot on tmpfs: with every slot used, linkat fails for real.
+    let Some(_m) = Mount::tmpfs(&t.path("mnt"), "size=1m,nr_inodes=6") else {
+        return;
+    };
+    for (n, body) in [
+        ("a", "x"),
+        ("b", "x"),
+        ("c", "y"),
+        ("d", "y"),
+        ("spare", "z"),
+    ] {
+        t.write(format!("mnt/{n}"), body);
+    }
+    t.set_mtime("mnt/a", 1);
+    t.set_mtime("mnt/c", 1);
+    let before = t.snapshot();
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "mnt"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("No space left on device"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(v["summary"]["failed"], 2, "{v}");
+    assert_eq!(before, t.snapshot(), "nothing changed, no temp name left");
+    // One free slot is enough: each swap borrows it and gives it back.
+    fs::remove_file(t.path("mnt/spare")).unwrap();
+    let out = t.run(&["link", "-y", "mnt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("mnt/a"), t.ino("mnt/b"));
+    assert_eq!(t.ino("mnt/c"), t.ino("mnt/d"));
+    assert!(t.temp_names().is_empty());
+}

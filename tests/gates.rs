@@ -215,3 +215,34 @@ fn pseudo_filesystems_are_refused() {
     );
     assert_eq!(v["summary"]["files_scanned"], 2);
 }
+
+#[test]
+fn one_directory_through_two_bind_mounts_is_scanned_once() {
+    if !is_root() {
+        eprintln!("SKIP: bind mounts need root");
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("data/a", b"bound twins");
+    t.write("data/b", b"bound twins");
+    std::fs::create_dir(t.path("view")).unwrap();
+    if !run_ok(
+        Command::new("mount")
+            .arg("--bind")
+            .arg(t.path("data"))
+            .arg(t.path("view")),
+    ) {
+        eprintln!("SKIP: cannot bind mount");
+        return;
+    }
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "view", "data"]);
+    let _ = Command::new("umount")
+        .arg("-l")
+        .arg(t.path("view"))
+        .status();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["files_scanned"], 2, "{v}");
+    assert_eq!(v["summary"]["linked"], 1, "{v}");
+    assert_eq!(t.ino("data/a"), t.ino("data/b"));
+    assert!(t.temp_names().is_empty());
+}
