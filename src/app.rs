@@ -418,7 +418,10 @@ fn link(
 /// The first root, when every root is on a read-only mount (a real link run can do nothing).
 fn all_read_only(paths: &[std::path::PathBuf]) -> Option<&std::path::Path> {
     let ro = |p: &std::path::PathBuf| crate::sys::fs_facts(p).is_ok_and(|f| f.readonly);
-    paths.iter().all(ro).then(|| paths[0].as_path())
+    paths
+        .first()
+        .filter(|_| paths.iter().all(ro))
+        .map(|p| p.as_path())
 }
 
 /// The full plan as text, and each group as the review shows it.

@@ -73,7 +73,10 @@ impl StderrListener {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         };
         match self.shared.as_ref().map(|s| s.shown.lock()) {
-            Some(Ok(shown)) if shown.bar.is_some() => shown.bar.as_ref().unwrap().suspend(write),
+            Some(Ok(shown)) => match &shown.bar {
+                Some(bar) => bar.suspend(write),
+                None => write(),
+            },
             _ => write(),
         }
     }
