@@ -4,6 +4,8 @@
 
 use std::cmp::Ordering;
 
+use std::os::unix::ffi::OsStringExt;
+
 use crate::model::{FileEntry, FileLen, Inode, Loc, SizeGroup, Tree, XattrSum, path_bytes};
 
 /// Compare two locations by their full path, byte for byte.
@@ -54,12 +56,17 @@ pub fn size_groups(tree: &Tree, mut files: Vec<FileEntry>) -> Vec<SizeGroup> {
     groups
 }
 
+/// The bytes of a location's full path, the sort key everywhere (built once per item).
+pub fn path_key(tree: &Tree, loc: &Loc) -> Vec<u8> {
+    tree.path(loc).into_os_string().into_vec()
+}
+
 /// Sort each inode's paths, then the inodes by their first path.
 pub fn sort_inodes(tree: &Tree, inodes: &mut [Inode]) {
     for i in inodes.iter_mut() {
         if i.paths.len() > 1 {
-            i.paths.sort_by(|a, b| cmp_loc(tree, a, b));
+            i.paths.sort_by_cached_key(|l| path_key(tree, l));
         }
     }
-    inodes.sort_by(|a, b| cmp_loc(tree, &a.paths[0], &b.paths[0]));
+    inodes.sort_by_cached_key(|i| path_key(tree, &i.paths[0]));
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::Config;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{ScanOutput, TempFile, path_bytes};
+use crate::model::{ScanOutput, TempFile};
 
 /// Find every group of two or more distinct inodes with identical content under `cfg.paths`.
 ///
@@ -70,11 +70,11 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
         listener.warn(&e);
     }
     let mut groups = xattr::read(&tree, by_full, listener, &errors);
-    groups.sort_by(|a, b| {
-        b.len.cmp(&a.len).then_with(|| {
-            path_bytes(&tree.path(&a.inodes[0].paths[0]))
-                .cmp(path_bytes(&tree.path(&b.inodes[0].paths[0])))
-        })
+    groups.sort_by_cached_key(|g| {
+        (
+            std::cmp::Reverse(g.len),
+            group::path_key(&tree, &g.inodes[0].paths[0]),
+        )
     });
     Ok(ScanOutput {
         tree,
