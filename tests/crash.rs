@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -66,15 +66,8 @@ fn check_done(before: &BTreeMap<PathBuf, Snap>, t: &TestEnv, what: &str) {
 }
 
 fn linkdup_under_strace(t: &TestEnv, inject: &str) -> std::process::Output {
-    Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", inject])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
-        .args(["link", "-y", "-q", "-j", "1", "."])
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    t.under_strace(inject, &["link", "-y", "-q", "-j", "1", "."])
+        .expect("strace")
 }
 
 #[test]

@@ -8,7 +8,6 @@ use std::fs;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use common::*;
@@ -247,14 +246,7 @@ fn keeper_deleted_before_its_turn_links_nothing_to_a_ghost() {
     t.write("k", b"bytes");
     t.write("v", b"bytes");
     t.set_mtime("k", 1);
-    let cfg = linkdup::Config {
-        paths: vec![t.root().to_path_buf()],
-        ..linkdup::Config::default()
-    };
-    let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).unwrap();
-    let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
-    fs::remove_file(t.path("k")).unwrap();
-    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None, None);
+    let (_, o) = t.stale_plan(|t| fs::remove_file(t.path("k")).unwrap());
     assert!(
         matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("keeper")),
         "{o:?}"

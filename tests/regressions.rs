@@ -4,7 +4,6 @@ mod common;
 
 use std::fs;
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
 
 use common::*;
 
@@ -80,22 +79,12 @@ fn reports_name_the_keeper_actually_used_after_emlink() {
         t.write(n, b"copies");
         t.set_mtime(n, 1_000 + i as i64);
     }
-    let out = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
-            "-e",
-            "inject=linkat:error=EMLINK:when=1",
-        ])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
-        .args(["link", "-y", "-j", "1", "-f", "json", "."])
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let Some(out) = t.under_strace(
+        "inject=linkat:error=EMLINK:when=1",
+        &["link", "-y", "-j", "1", "-f", "json", "."],
+    ) else {
+        return;
+    };
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = pairs(&v);
     assert_eq!(p[1], ("./v2".to_string(), "./v1".to_string()), "{v}");
@@ -134,15 +123,10 @@ fn a_directory_moved_since_the_scan_is_a_skip_not_a_failure() {
     t.write("k", b"bytes");
     t.write("sub/v", b"bytes");
     t.set_mtime("k", 1);
-    let cfg = linkdup::Config {
-        paths: vec![t.root().to_path_buf()],
-        ..linkdup::Config::default()
-    };
-    let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).unwrap();
-    let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
-    fs::rename(t.path("sub"), t.path("moved")).unwrap();
-    t.write("sub/v", b"bytes");
-    let o = linkdup::execute::execute(&scanned.tree, &plan, &AtomicBool::new(false), None, None);
+    let (_, o) = t.stale_plan(|t| {
+        fs::rename(t.path("sub"), t.path("moved")).unwrap();
+        t.write("sub/v", b"bytes");
+    });
     assert!(
         matches!(&o[0], linkdup::Outcome::Skipped(why) if why.contains("directory")),
         "{o:?}"

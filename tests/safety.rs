@@ -8,28 +8,16 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use common::*;
-use linkdup::config::Config;
-use linkdup::execute::execute;
-use linkdup::listener::Silent;
 use linkdup::model::Outcome;
-use linkdup::plan::{PlanOptions, plan};
-use linkdup::scan::scan;
 
-/// Scan and plan `t`, apply `change` to the tree, then execute the stale plan.
+/// Execute a plan of one action made before `change`.
 fn stale_plan_run(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Vec<Outcome> {
-    let cfg = Config {
-        paths: vec![t.root().to_path_buf()],
-        ..Config::default()
-    };
-    let scanned = scan(&cfg, &Silent).unwrap();
-    let p = plan(&scanned.tree, &scanned.groups, &PlanOptions::default());
-    assert_eq!(p.action_count(), 1, "the test tree must plan one action");
-    change(t);
-    execute(&scanned.tree, &p, &AtomicBool::new(false), None, None)
+    let (plan, outcomes) = t.stale_plan(change);
+    assert_eq!(plan.action_count(), 1, "the test tree must plan one action");
+    outcomes
 }
 
 /// keeper `k` (older, so it is kept) and duplicate `d`.
@@ -259,19 +247,7 @@ fn temp_names_of_others_are_never_touched() {
 
 /// Run `linkdup link -y -f json .` under strace with one injection.
 fn with_injection(t: &TestEnv, inject: &str) -> Option<(serde_json::Value, std::process::Output)> {
-    if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
-        return None;
-    }
-    let out = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", inject])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
-        .args(["link", "-y", "-f", "json", "-j", "1", "."])
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = t.under_strace(inject, &["link", "-y", "-f", "json", "-j", "1", "."])?;
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{inject}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     Some((v, out))

@@ -6,7 +6,6 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -136,22 +135,10 @@ fn undo_of_a_run_killed_midway() {
     let before = t.snapshot();
     // Killed before its second exchange: the journal has an entry for a swap that never
     // happened; undo must tell them apart.
-    let _ = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
-            "-e",
-            "inject=renameat2:signal=SIGKILL:when=2",
-        ])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
-        .args(["link", "-y", "-j", "1", "."])
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let _killed = t.under_strace(
+        "inject=renameat2:signal=SIGKILL:when=2",
+        &["link", "-y", "-j", "1", "."],
+    );
     let j = journal(&t);
     let out = t.run(&["undo", &j]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

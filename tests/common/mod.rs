@@ -138,6 +138,44 @@ impl TestEnv {
         (v, out)
     }
 
+    /// Run linkdup ARGS in the tree under strace with one expression (`-e inject=...`), or
+    /// `None` (with a printed reason) where strace is not installed.
+    pub fn under_strace(&self, expr: &str, args: &[&str]) -> Option<Output> {
+        if !have("strace") {
+            eprintln!("SKIP: strace is not installed");
+            return None;
+        }
+        Some(
+            Command::new("strace")
+                .env("XDG_STATE_HOME", self.state_dir())
+                .args(["-f", "-qq", "-o", "/dev/null", "-e", expr])
+                .arg(env!("CARGO_BIN_EXE_linkdup"))
+                .args(args)
+                .current_dir(self.root())
+                .stdin(Stdio::null())
+                .output()
+                .expect("run strace"),
+        )
+    }
+
+    /// Scan and plan the tree through the library, apply `change`, then execute the now stale
+    /// plan: what the executor does when the tree moved under it.
+    pub fn stale_plan(
+        &self,
+        change: impl FnOnce(&TestEnv),
+    ) -> (linkdup::Plan, Vec<linkdup::Outcome>) {
+        let cfg = linkdup::Config {
+            paths: vec![self.root().to_path_buf()],
+            ..linkdup::Config::default()
+        };
+        let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).expect("scan");
+        let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
+        change(self);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let outcomes = linkdup::execute::execute(&scanned.tree, &plan, &stop, None, None);
+        (plan, outcomes)
+    }
+
     pub fn ino(&self, rel: &str) -> u64 {
         fs::symlink_metadata(self.path(rel)).unwrap().ino()
     }
