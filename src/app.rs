@@ -62,18 +62,16 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         ));
     }
     if let Some(path) = &cfg.save_plan {
-        planfile::check_outside(path, &cfg.paths)?;
+        outside_trees(path, &cfg.paths, "a plan", "write it elsewhere")?;
     }
     if let Some(path) = &cfg.cache {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        planfile::check_outside(path, &cfg.paths).map_err(|_| {
-            Error::Usage(format!(
-                "{}: the hash cache would be inside a scanned tree; use --cache-file FILE outside it",
-                path.display()
-            ))
-        })?;
+        create_parent(path)?;
+        outside_trees(
+            path,
+            &cfg.paths,
+            "the hash cache",
+            "use --cache-file FILE outside it",
+        )?;
     }
     if let Mode::Link { dry_run: false, .. } = cfg.mode
         && let Some(ro) = all_read_only(&cfg.paths)
@@ -88,9 +86,12 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         .num_threads(cfg.threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
-    let scan_now = || pool.install(|| scan(cfg, io.listener));
+
     // What the summary reports: the scan's own time (not the time spent at a prompt).
-    let scan_timed = || scan_now().map(|s| (s, started.elapsed()));
+    let scan_timed = || {
+        pool.install(|| scan(cfg, io.listener))
+            .map(|s| (s, started.elapsed()))
+    };
     match &cfg.mode {
         Mode::Undo {
             journal,
@@ -203,17 +204,49 @@ fn open_journal(cfg: &Config, scanned: &ScanOutput) -> Result<crate::journal::Jo
             .unwrap_or_default(),
     };
     if !target.as_os_str().is_empty() {
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        planfile::check_outside(&target, &roots).map_err(|_| {
-            Error::Usage(format!(
-                "{}: the undo journal would be inside a scanned tree; pass --journal FILE outside it",
-                target.display()
-            ))
-        })?;
+        create_parent(&target)?;
+        outside_trees(
+            &target,
+            &roots,
+            "the undo journal",
+            "pass --journal FILE outside it",
+        )?;
     }
     crate::journal::Journal::create(cfg.journal.as_deref())
+}
+
+fn create_parent(path: &std::path::Path) -> Result<(), Error> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e)),
+        None => Ok(()),
+    }
+}
+
+/// Refuse to write `what` (a plan, the journal, the cache) inside a tree being scanned: it
+/// would be scanned next time, and it belongs with the admin, not with the data.
+fn outside_trees(
+    path: &std::path::Path,
+    roots: &[std::path::PathBuf],
+    what: &str,
+    hint: &str,
+) -> Result<(), Error> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let at = std::fs::canonicalize(&parent).map_err(|e| Error::io(&parent, e))?;
+    for root in roots {
+        if let Ok(r) = std::fs::canonicalize(root)
+            && at.starts_with(&r)
+        {
+            return Err(Error::Usage(format!(
+                "{}: {what} is never written inside a scanned tree ({}); {hint}",
+                path.display(),
+                root.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A temp name about to be removed is one link less of `id`.
@@ -474,7 +507,7 @@ fn look(cfg: &Config) -> report::Look {
 }
 
 fn count(n: u64, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    report::text::plural(n, what, &format!("{what}s"))
 }
 
 /// Write a report; a reader that went away (`| head`) is not an error. Any other failure is

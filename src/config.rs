@@ -3,6 +3,15 @@
 
 use std::path::PathBuf;
 
+/// `$VAR/linkdup` (an XDG base directory), or `$HOME/<home_rel>/linkdup` when VAR is unset.
+pub fn xdg_dir(var: &str, home_rel: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_rel)))?;
+    Some(base.join("linkdup"))
+}
+
 /// Which metadata must agree before two files are merged (the planner's gates).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gates {

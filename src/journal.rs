@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::model::{FileId, Timestamp};
+use crate::planfile::{read_ts, ts};
 use crate::sys::Stat;
 
 /// What one swap replaced.
@@ -43,11 +44,7 @@ pub struct Journal {
 
 /// `$XDG_STATE_HOME/linkdup`, or `~/.local/state/linkdup`.
 pub fn default_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("linkdup"))
+    crate::config::xdg_dir("XDG_STATE_HOME", ".local/state")
 }
 
 impl Journal {
@@ -105,10 +102,6 @@ impl Journal {
     }
 }
 
-fn ts(t: Timestamp) -> Value {
-    json!([t.sec, t.nsec])
-}
-
 fn to_json(e: &Entry) -> Value {
     json!({
         "v": 1,
@@ -129,13 +122,6 @@ fn bytes(v: &Value) -> Option<Vec<u8>> {
         .iter()
         .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
         .collect()
-}
-
-fn read_ts(v: &Value) -> Option<Timestamp> {
-    Some(Timestamp {
-        sec: v[0].as_i64()?,
-        nsec: u32::try_from(v[1].as_u64()?).ok()?,
-    })
 }
 
 fn from_json(v: &Value) -> Option<Entry> {

@@ -78,28 +78,6 @@ pub fn load(path: &Path) -> Result<(Tree, Plan), Error> {
     Ok((tree, plan))
 }
 
-/// Refuse to write a plan inside a tree being scanned (it would be scanned next time, and a
-/// plan belongs with the admin, not with the data).
-pub fn check_outside(plan: &Path, roots: &[PathBuf]) -> Result<(), Error> {
-    let parent = match plan.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let at = fs::canonicalize(&parent).map_err(|e| Error::io(&parent, e))?;
-    for root in roots {
-        if let Ok(r) = fs::canonicalize(root)
-            && at.starts_with(&r)
-        {
-            return Err(Error::Usage(format!(
-                "{}: a plan is never written inside a scanned tree ({})",
-                plan.display(),
-                root.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn checksum(body: &Value) -> String {
     // serde_json's maps are sorted, so the same body always serializes to the same bytes.
     format!(
@@ -159,11 +137,12 @@ fn read_dir(v: &Value, index: usize) -> Option<Dir> {
     })
 }
 
-fn ts(t: Timestamp) -> Value {
+/// A time stamp as `[seconds, nanoseconds]` (plans and journals).
+pub(crate) fn ts(t: Timestamp) -> Value {
     json!([t.sec, t.nsec])
 }
 
-fn read_ts(v: &Value) -> Option<Timestamp> {
+pub(crate) fn read_ts(v: &Value) -> Option<Timestamp> {
     Some(Timestamp {
         sec: v[0].as_i64()?,
         nsec: u32::try_from(v[1].as_u64()?).ok()?,

@@ -134,6 +134,18 @@ struct Executor<'a> {
     journal: Option<&'a mut Journal>,
 }
 
+/// Moved, replaced, deleted or swapped for a symlink since the scan: a skip, not a failure.
+fn directory_gone(e: &Error) -> bool {
+    match e {
+        Error::Changed { .. } => true,
+        Error::Step { err, .. } => matches!(
+            Errno::from_io_error(err),
+            Some(Errno::NOENT | Errno::NOTDIR | Errno::LOOP)
+        ),
+        _ => false,
+    }
+}
+
 /// Gives up a read lease when dropped.
 struct LeaseGuard<'a>(Option<&'a File>);
 
@@ -178,18 +190,7 @@ impl Executor<'_> {
     ) -> Result<(Rc<OwnedFd>, File, Stat), Problem> {
         let dir = match self.dirs.open(m.loc.dir) {
             Ok(d) => d,
-            // Moved, replaced, deleted or swapped for a symlink since the scan: left alone.
-            Err(Error::Changed { .. }) => {
-                return Err(Problem::Skip(
-                    "its directory was moved or replaced since the scan".into(),
-                ));
-            }
-            Err(Error::Step { err, .. })
-                if matches!(
-                    Errno::from_io_error(&err),
-                    Some(Errno::NOENT | Errno::NOTDIR | Errno::LOOP)
-                ) =>
-            {
+            Err(e) if directory_gone(&e) => {
                 return Err(Problem::Skip(
                     "its directory was moved or replaced since the scan".into(),
                 ));

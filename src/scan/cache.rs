@@ -65,11 +65,7 @@ pub struct HashCache {
 
 /// `$XDG_CACHE_HOME/linkdup/hashes.bin`, or `~/.cache/linkdup/hashes.bin`.
 pub fn default_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("linkdup").join("hashes.bin"))
+    Some(crate::config::xdg_dir("XDG_CACHE_HOME", ".cache")?.join("hashes.bin"))
 }
 
 impl HashCache {

@@ -22,7 +22,6 @@ const BLOCK: u64 = 4096;
 /// Files up to this size are hashed whole in the partial step.
 pub const SMALL: u64 = 2 * BLOCK;
 const BUF: usize = 128 * 1024;
-const CHANGED_SIZE: &str = "changed size during the scan";
 
 #[derive(Clone, Copy)]
 enum Part {
@@ -191,32 +190,35 @@ fn hash_inode(tree: &Tree, inode: &Inode, part: Part) -> Result<u128, Error> {
         }
     };
     let len = inode.ident.len.0;
-    BUFFER
-        .with_borrow_mut(|buf| match part {
-            Part::HeadTail => head_tail(&file, len, buf),
-            Part::Whole => whole(&file, len, buf),
-        })
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => Error::Changed {
-                path: path.clone(),
-                what: CHANGED_SIZE.into(),
-            },
-            io::ErrorKind::Other if e.to_string() == CHANGED_SIZE => Error::Changed {
-                path: path.clone(),
-                what: CHANGED_SIZE.into(),
-            },
-            _ => Error::io(&path, e),
-        })
+    let hashed = BUFFER.with_borrow_mut(|buf| match part {
+        Part::HeadTail => head_tail(&file, len, buf),
+        Part::Whole => whole(&file, len, buf),
+    });
+    match hashed {
+        Ok(Some(h)) => Ok(h),
+        Ok(None) => Err(Error::Changed {
+            path,
+            what: "changed size during the scan".into(),
+        }),
+        Err(e) => Err(Error::io(&path, e)),
+    }
 }
 
-fn head_tail(file: &File, len: u64, buf: &mut [u8]) -> io::Result<u128> {
+/// The hash of the first and last block; `None` when the file is no longer `len` long.
+fn head_tail(file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> {
     let n = BLOCK as usize;
-    file.read_exact_at(&mut buf[..n], 0)?;
-    file.read_exact_at(&mut buf[n..2 * n], len - BLOCK)?;
-    Ok(xxh3_128(&buf[..2 * n]))
+    let read = file
+        .read_exact_at(&mut buf[..n], 0)
+        .and_then(|()| file.read_exact_at(&mut buf[n..2 * n], len - BLOCK));
+    match read {
+        Ok(()) => Ok(Some(xxh3_128(&buf[..2 * n]))),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<u128> {
+/// The hash of the whole content; `None` when the file is no longer `len` long.
+fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> {
     let mut hasher = Xxh3Default::new();
     let mut total = 0u64;
     loop {
@@ -232,8 +234,5 @@ fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<u128> {
         }
         hasher.update(&buf[..n]);
     }
-    if total != len {
-        return Err(io::Error::other(CHANGED_SIZE));
-    }
-    Ok(hasher.digest128())
+    Ok((total == len).then(|| hasher.digest128()))
 }
