@@ -55,7 +55,7 @@ fn resolve(
     let path = tree.path(&t.file.loc);
     let dir = dirs.open(t.file.loc.dir)?;
     let name = &t.file.loc.name;
-    let (file, st) = sys::open_regular_at(dir.as_fd(), name).map_err(|e| Error::io(&path, e))?;
+    let (file, st) = sys::open_regular_at(dir.as_fd(), &**name).map_err(|e| Error::io(&path, e))?;
     let Some(file) = file.filter(|_| st.ident.id == t.file.ident.id) else {
         return Ok(Recovered::Left {
             why: "changed since the scan".into(),
@@ -73,7 +73,7 @@ fn resolve(
         let mut found = None;
         for twin in &t.twins {
             let (Some(other), ost) =
-                sys::open_regular_at(dir.as_fd(), &twin.name).map_err(|e| Error::io(&path, e))?
+                sys::open_regular_at(dir.as_fd(), &*twin.name).map_err(|e| Error::io(&path, e))?
             else {
                 continue;
             };
@@ -97,7 +97,7 @@ fn resolve(
     let mut after = None;
     if apply {
         // The one name removal of recovery: only if the name still is the inode we checked.
-        match sys::stat_at(dir.as_fd(), name) {
+        match sys::stat_at(dir.as_fd(), &**name) {
             Ok(now) if now.ident.id == st.ident.id => {
                 sys::unlink_at(dir.as_fd(), name).map_err(|e| Error::io(&path, e))?
             }

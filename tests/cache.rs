@@ -43,9 +43,13 @@ fn files_opened(t: &TestEnv, args: &[&str]) -> Option<(usize, serde_json::Value)
         String::from_utf8_lossy(&out.stderr)
     );
     let text = fs::read_to_string(&log).unwrap();
+    // Files of the tree are opened by name relative to their directory's fd, O_PATH first,
+    // then reopened for reading through /proc/self/fd.
     let opened = text
         .lines()
-        .filter(|l| (l.contains("\"a/") || l.contains("\"b/")) && !l.contains("O_DIRECTORY"))
+        .filter(|l| {
+            (l.contains("O_PATH") || l.contains("\"/proc/self/fd/")) && !l.contains("O_DIRECTORY")
+        })
         .count();
     Some((opened, serde_json::from_slice(&out.stdout).unwrap()))
 }

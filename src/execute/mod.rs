@@ -197,7 +197,7 @@ impl Executor<'_> {
             }
             Err(e) => return Err(Problem::Fail(e)),
         };
-        match sys::open_regular_at(dir.as_fd(), &m.loc.name) {
+        match sys::open_regular_at(dir.as_fd(), &*m.loc.name) {
             Ok((Some(file), st)) => Ok((dir, file, st)),
             Ok((None, st)) => Err(Problem::Skip(format!(
                 "now a {} instead of a regular file",

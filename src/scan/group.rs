@@ -1,12 +1,75 @@
 //! Folds hard links into inodes and groups inodes by size, dropping every size that only one
-//! inode has. Orders everything by path bytes so that the result never depends on walk or thread
-//! order.
+//! inode has, all over the walk's packed table: the records are sorted in place, an inode is a
+//! run of records and a size group a run of inodes, so no per-file allocation is made. Also the
+//! last step of the scan: turning the final groups into [`DupGroup`]s, ordered by path bytes so
+//! that the result never depends on walk or thread order.
 
 use std::cmp::Ordering;
-
+use std::ops::Range;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::model::{FileEntry, FileLen, Inode, Loc, SizeGroup, Tree, XattrSum, path_bytes};
+use super::table::Files;
+use crate::model::{DupGroup, FileLen, Inode, Loc, Tree, XattrSum, path_bytes};
+
+/// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
+#[derive(Clone, Copy, Debug)]
+pub struct Cand {
+    pub start: u32,
+    pub count: u32,
+    /// Its extended attributes: [`Cand::XATTR_UNKNOWN`], [`Cand::XATTR_NONE`] or an index into
+    /// [`Sums`] (plus 2).
+    pub xattr: u32,
+}
+
+impl Cand {
+    pub const XATTR_UNKNOWN: u32 = 0;
+    pub const XATTR_NONE: u32 = 1;
+
+    fn recs(self) -> Range<usize> {
+        self.start as usize..(self.start + self.count) as usize
+    }
+}
+
+/// Candidates that may be identical: one length (and, after hashing, one hash).
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub len: u64,
+    pub hash: u128,
+    /// Indexes into the candidate list.
+    pub cands: Range<u32>,
+}
+
+/// Every candidate and the groups over them.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub cands: Vec<Cand>,
+    pub groups: Vec<Group>,
+    pub sums: Sums,
+}
+
+/// The extended-attribute digests of the few candidates that have any.
+#[derive(Debug, Default)]
+pub struct Sums(Vec<XattrSum>);
+
+impl Sums {
+    /// The [`Cand::xattr`] value for a digest.
+    pub fn intern(&mut self, sum: XattrSum) -> u32 {
+        if sum == XattrSum::default() {
+            return Cand::XATTR_NONE;
+        }
+        self.0.push(sum);
+        (self.0.len() + 1) as u32
+    }
+
+    /// The digest of a candidate, if known.
+    pub fn get(&self, c: &Cand) -> Option<XattrSum> {
+        match c.xattr {
+            Cand::XATTR_UNKNOWN => None,
+            Cand::XATTR_NONE => Some(XattrSum::default()),
+            i => self.0.get(i as usize - 2).copied(),
+        }
+    }
+}
 
 /// Compare two locations by their full path, byte for byte.
 pub fn cmp_loc(tree: &Tree, a: &Loc, b: &Loc) -> Ordering {
@@ -16,44 +79,100 @@ pub fn cmp_loc(tree: &Tree, a: &Loc, b: &Loc) -> Ordering {
     path_bytes(&tree.path(a)).cmp(path_bytes(&tree.path(b)))
 }
 
-/// Fold entries with the same (dev, ino) into one [`Inode`], then keep only the sizes shared by
-/// at least two inodes.
-pub fn size_groups(tree: &Tree, mut files: Vec<FileEntry>) -> Vec<SizeGroup> {
-    files.sort_unstable_by_key(|f| (f.ident.len, f.ident.id));
-    let mut groups: Vec<SizeGroup> = Vec::new();
-    let mut current: Vec<Inode> = Vec::new();
-    let mut len = FileLen(0);
-    let flush = |len: FileLen, current: &mut Vec<Inode>, groups: &mut Vec<SizeGroup>| {
-        if current.len() >= 2 {
-            groups.push(SizeGroup {
-                len,
-                inodes: std::mem::take(current),
-            });
-        } else {
-            current.clear();
+/// Sort the records by (size, inode), drop every record whose size only one inode has, and
+/// return the inodes (runs of records) grouped by size.
+pub fn size_groups(files: &mut Files) -> Candidates {
+    let mut recs = std::mem::take(&mut files.recs);
+    let key = |r: &super::table::Rec| (r.len, files.dev(r), r.ino, r.dir);
+    // Ties (two names of one inode in one directory) are ordered by name.
+    recs.sort_unstable_by(|a, b| {
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| files.name(a).cmp(files.name(b)))
+    });
+    // Keep the records of sizes with two or more inodes.
+    let mut keep = vec![false; recs.len()];
+    let mut i = 0;
+    while i < recs.len() {
+        let len = recs[i].len;
+        let j = i + recs[i..].iter().take_while(|r| r.len == len).count();
+        let first = (files.dev(&recs[i]), recs[i].ino);
+        if recs[i..j].iter().any(|r| (files.dev(r), r.ino) != first) {
+            keep[i..j].iter_mut().for_each(|k| *k = true);
         }
-    };
-    for f in files {
-        if f.ident.len != len {
-            flush(len, &mut current, &mut groups);
-            len = f.ident.len;
-        }
-        match current.last_mut() {
-            Some(last) if last.ident.id == f.ident.id => last.paths.push(f.loc),
-            _ => current.push(Inode {
-                ident: f.ident,
-                nlink: f.nlink,
-                attrs: f.attrs,
-                xattrs: XattrSum::default(),
-                paths: vec![f.loc],
-            }),
-        }
+        i = j;
     }
-    flush(len, &mut current, &mut groups);
+    let mut keep = keep.into_iter();
+    recs.retain(|_| keep.next().unwrap_or(false));
+    recs.shrink_to_fit();
+    files.recs = recs;
+
+    let recs = &files.recs;
+    let mut out = Candidates::default();
+    let mut i = 0;
+    while i < recs.len() {
+        let len = recs[i].len;
+        let first = out.cands.len() as u32;
+        while i < recs.len() && recs[i].len == len {
+            let id = (files.dev(&recs[i]), recs[i].ino);
+            let n = recs[i..]
+                .iter()
+                .take_while(|r| r.len == len && (files.dev(r), r.ino) == id)
+                .count();
+            out.cands.push(Cand {
+                start: i as u32,
+                count: n as u32,
+                xattr: Cand::XATTR_UNKNOWN,
+            });
+            i += n;
+        }
+        out.groups.push(Group {
+            len,
+            hash: 0,
+            cands: first..out.cands.len() as u32,
+        });
+    }
+    out
+}
+
+/// The inode of a candidate, with all its paths sorted; `xattrs` is filled in later when unknown.
+pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: Option<XattrSum>) -> Inode {
+    let recs = &files.recs[c.recs()];
+    let first = &recs[0];
+    let mut paths: Vec<Loc> = recs.iter().map(|r| files.loc(r)).collect();
+    if paths.len() > 1 {
+        paths.sort_by_cached_key(|l| path_key(tree, l));
+    }
+    Inode {
+        ident: files.ident(first),
+        nlink: Files::nlink(first),
+        attrs: Files::attrs(first),
+        xattrs: xattrs.unwrap_or_default(),
+        paths,
+    }
+}
+
+/// Build the final duplicate groups, sorted: largest size first, then by first path.
+pub fn dup_groups(tree: &Tree, mut groups: Vec<DupGroup>) -> Vec<DupGroup> {
     for g in &mut groups {
         sort_inodes(tree, &mut g.inodes);
     }
+    groups.sort_by_cached_key(|g| {
+        (
+            std::cmp::Reverse(g.len),
+            path_key(tree, &g.inodes[0].paths[0]),
+        )
+    });
     groups
+}
+
+/// A group of the scan's result.
+pub fn dup_group(len: u64, hash: u128, inodes: Vec<Inode>) -> DupGroup {
+    DupGroup {
+        len: FileLen(len),
+        hash,
+        inodes,
+    }
 }
 
 /// The bytes of a location's full path, the sort key everywhere (built once per item).

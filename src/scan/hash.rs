@@ -1,11 +1,17 @@
 //! Splits size groups by content: a partial hash (head and tail) and then a full xxh3-128 hash,
 //! each computed in parallel on rayon. Files of at most two blocks are read whole at the first
-//! step, which is then final for them. Every file is opened without following symlinks and
-//! checked against the walk (same inode, still a regular file of the same length).
+//! step, which is then final for them. Every file is opened relative to its directory's fd
+//! without following symlinks, never opened at all unless it is a regular file, and checked
+//! against the walk (same inode, still of the same length). The first step also reads each
+//! file's extended attributes through the fd it already has open.
+//!
+//! Work is handed out by directory (one directory fd serves up to [`PIECE`] files), and the
+//! results land in slots in job order, so which thread hashed what never shows in the result.
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,15 +19,20 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
 
 use super::cache::{HashCache, Kind};
+use super::group::{Cand, Candidates, Group};
+use super::table::Files;
+use super::xattr;
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
-use crate::model::{DupGroup, Inode, SizeGroup, Tree};
+use crate::model::{Tree, XattrSum};
 use crate::sys;
 
 const BLOCK: u64 = 4096;
 /// Files up to this size are hashed whole in the partial step.
 pub const SMALL: u64 = 2 * BLOCK;
 const BUF: usize = 128 * 1024;
+/// Most files hashed through one directory fd by one task.
+const PIECE: usize = 64;
 
 #[derive(Clone, Copy)]
 enum Part {
@@ -34,173 +45,268 @@ thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; BUF]);
 }
 
+/// What the hashing stages share.
+pub struct Ctx<'a> {
+    pub tree: &'a Tree,
+    pub files: &'a Files,
+    pub listener: &'a dyn Listener,
+    pub errors: &'a AtomicU64,
+    pub cache: Option<&'a HashCache>,
+}
+
+/// The outcome of one file.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    hash: [u64; 2],
+    ok: bool,
+    /// Extended attributes, when read here.
+    xattrs: Option<XattrSum>,
+}
+
+/// Jobs of one directory (candidate index, what to read) and the slots their results go to.
+type Piece<'a> = (&'a [(u32, Part)], &'a mut [Slot]);
+
 /// Split groups by a cheap hash: whole content for small files, head and tail for larger ones.
-pub fn by_partial(
-    tree: &Tree,
-    groups: Vec<SizeGroup>,
-    listener: &dyn Listener,
-    errors: &AtomicU64,
-    cache: Option<&HashCache>,
-) -> Vec<DupGroup> {
-    split(
-        tree,
-        groups,
-        listener,
-        errors,
-        cache,
-        Stage::PartialHash,
-        |len| {
-            if len <= SMALL {
-                Part::Whole
-            } else {
-                Part::HeadTail
-            }
-        },
-    )
+/// Reads the extended attributes of every file it opens.
+pub fn by_partial(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
+    split(ctx, c, Stage::PartialHash, true, |g| {
+        Some(if g.len <= SMALL {
+            Part::Whole
+        } else {
+            Part::HeadTail
+        })
+    })
 }
 
 /// Split groups by a full xxh3-128 hash of the content (files already hashed whole are kept).
-pub fn by_full(
-    tree: &Tree,
-    groups: Vec<DupGroup>,
-    listener: &dyn Listener,
-    errors: &AtomicU64,
-    cache: Option<&HashCache>,
-) -> Vec<DupGroup> {
-    let (mut out, todo): (Vec<_>, Vec<_>) = groups.into_iter().partition(|g| g.len.0 <= SMALL);
-    let todo = todo
-        .into_iter()
-        .map(|g| SizeGroup {
-            len: g.len,
-            inodes: g.inodes,
-        })
-        .collect();
-    out.extend(split(
-        tree,
-        todo,
-        listener,
-        errors,
-        cache,
-        Stage::FullHash,
-        |_| Part::Whole,
-    ));
-    out
+pub fn by_full(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
+    split(ctx, c, Stage::FullHash, false, |g| {
+        (g.len > SMALL).then_some(Part::Whole)
+    })
 }
 
 fn split(
-    tree: &Tree,
-    groups: Vec<SizeGroup>,
-    listener: &dyn Listener,
-    errors: &AtomicU64,
-    cache: Option<&HashCache>,
+    ctx: &Ctx<'_>,
+    c: Candidates,
     stage: Stage,
-    part: impl Fn(u64) -> Part + Sync,
-) -> Vec<DupGroup> {
-    let jobs: Vec<(usize, &Inode)> = groups
+    read_xattrs: bool,
+    part: impl Fn(&Group) -> Option<Part> + Sync,
+) -> Candidates {
+    let Candidates {
+        mut cands,
+        groups,
+        mut sums,
+    } = c;
+    let files = ctx.files;
+    // Jobs: every candidate of a group that is hashed at this step, ordered by directory.
+    let mut jobs: Vec<(u32, Part)> = groups
         .iter()
-        .enumerate()
-        .flat_map(|(gi, g)| g.inodes.iter().map(move |i| (gi, i)))
+        .filter_map(|g| Some((g, part(g)?)))
+        .flat_map(|(g, p)| g.cands.clone().map(move |i| (i, p)))
         .collect();
-    let progress = listener.progress();
-    let to_read = |len: u64| match part(len) {
+    let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
+    jobs.sort_unstable_by_key(|&(i, _)| (dir_of(i), i));
+    let to_read = |len: u64, p: Part| match p {
         Part::HeadTail => 2 * BLOCK,
         Part::Whole => len,
     };
+    let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
+    let progress = ctx.listener.progress();
     if let Some(p) = progress {
         p.start(
             stage,
-            jobs.iter().map(|(_, i)| to_read(i.ident.len.0)).sum(),
+            jobs.iter().map(|&(i, p)| to_read(len_of(i), p)).sum(),
         );
     }
-    let hashes: Vec<Option<u128>> = jobs
-        .par_iter()
-        .map(|(_, inode)| {
-            let p = part(inode.ident.len.0);
-            let kind = match p {
-                Part::HeadTail => Kind::Partial,
-                Part::Whole => Kind::Full,
-            };
-            let cached = cache.and_then(|c| c.get(&inode.ident, kind));
-            let result = match cached {
-                Some(h) => Ok(h),
-                None => hash_inode(tree, inode, p).inspect(|h| {
-                    if let Some(c) = cache {
-                        c.put(&inode.ident, kind, *h);
-                    }
-                }),
-            };
-            if let Some(p) = progress {
-                p.add(to_read(inode.ident.len.0));
-            }
-            match result {
-                Ok(h) => Some(h),
-                // A file replaced or rewritten while we scan (another program, another
-                // linkdup) is simply not a candidate: a warning, not a failure.
-                Err(e @ Error::Changed { .. }) => {
-                    listener.warn(&e);
-                    None
-                }
-                Err(e) => {
-                    listener.error(&e);
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    None
-                }
-            }
-        })
-        .collect();
-    drop(jobs);
 
-    let mut hashes = hashes.into_iter();
-    let mut out = Vec::new();
-    for g in groups {
-        let mut hashed: Vec<(u128, Inode)> = g
-            .inodes
-            .into_iter()
-            .filter_map(|i| hashes.next().flatten().map(|h| (h, i)))
-            .collect();
-        // Stable: inodes keep their path order inside each hash.
-        hashed.sort_by_key(|(h, _)| *h);
-        let mut start = 0;
-        while start < hashed.len() {
-            let h = hashed[start].0;
-            let end = start + hashed[start..].iter().take_while(|(x, _)| *x == h).count();
-            if end - start >= 2 {
-                out.push(DupGroup {
-                    len: g.len,
-                    hash: h,
-                    inodes: hashed[start..end].iter().map(|(_, i)| i.clone()).collect(),
-                });
+    // Pieces: runs of jobs in one directory, at most PIECE long, each with its slots.
+    let mut slots = vec![Slot::default(); jobs.len()];
+    let mut pieces: Vec<Piece<'_>> = Vec::new();
+    let (mut rest_jobs, mut rest_slots) = (&jobs[..], &mut slots[..]);
+    while !rest_jobs.is_empty() {
+        let dir = dir_of(rest_jobs[0].0);
+        let n = rest_jobs
+            .iter()
+            .take(PIECE)
+            .take_while(|&&(i, _)| dir_of(i) == dir)
+            .count();
+        let (j, rj) = rest_jobs.split_at(n);
+        let (s, rs) = std::mem::take(&mut rest_slots).split_at_mut(n);
+        pieces.push((j, s));
+        (rest_jobs, rest_slots) = (rj, rs);
+    }
+    let cands_ref = &cands;
+    pieces.into_par_iter().for_each(|(jobs, slots)| {
+        let first = &files.recs[cands_ref[jobs[0].0 as usize].start as usize];
+        let dir = open_dir(ctx.tree, first.dir);
+        for (&(i, p), slot) in jobs.iter().zip(slots.iter_mut()) {
+            let c = cands_ref[i as usize];
+            let want_xattrs = read_xattrs && c.xattr == Cand::XATTR_UNKNOWN;
+            *slot = hash_one(ctx, dir.as_ref(), c, p, want_xattrs);
+            if let Some(pr) = progress {
+                pr.add(to_read(len_of(i), p));
             }
-            start = end;
+        }
+    });
+
+    // Where each candidate's slot is (u32::MAX: not hashed at this step).
+    let mut slot_of = vec![u32::MAX; cands.len()];
+    for (s, &(i, _)) in jobs.iter().enumerate() {
+        slot_of[i as usize] = s as u32;
+    }
+    drop(jobs);
+    for (i, &s) in slot_of.iter().enumerate() {
+        if let Some(sum) = slots.get(s as usize).and_then(|s| s.xattrs) {
+            cands[i].xattr = sums.intern(sum);
         }
     }
+
+    // Regroup: candidates with equal hashes, in candidate order inside each hash.
+    let mut out = Candidates {
+        cands: Vec::with_capacity(cands.len()),
+        groups: Vec::new(),
+        sums,
+    };
+    let mut members: Vec<(u128, u32)> = Vec::new();
+    for g in groups {
+        if part(&g).is_none() {
+            let start = out.cands.len() as u32;
+            out.cands.extend(g.cands.clone().map(|i| cands[i as usize]));
+            out.groups.push(Group {
+                cands: start..out.cands.len() as u32,
+                ..g
+            });
+            continue;
+        }
+        members.clear();
+        members.extend(g.cands.clone().filter_map(|i| {
+            let s = &slots[slot_of[i as usize] as usize];
+            s.ok.then(|| (join(s.hash), i))
+        }));
+        members.sort_unstable();
+        let mut k = 0;
+        while k < members.len() {
+            let h = members[k].0;
+            let n = members[k..].iter().take_while(|(x, _)| *x == h).count();
+            if n >= 2 {
+                let start = out.cands.len() as u32;
+                out.cands
+                    .extend(members[k..k + n].iter().map(|&(_, i)| cands[i as usize]));
+                out.groups.push(Group {
+                    len: g.len,
+                    hash: h,
+                    cands: start..out.cands.len() as u32,
+                });
+            }
+            k += n;
+        }
+    }
+    out.cands.shrink_to_fit();
     out
 }
 
-fn hash_inode(tree: &Tree, inode: &Inode, part: Part) -> Result<u128, Error> {
-    let path = tree.path(&inode.paths[0]);
-    let (file, st) = sys::open_regular(&path).map_err(|e| Error::io(&path, e))?;
-    let file = match file {
-        Some(f) if st.ident.id == inode.ident.id && st.ident.len == inode.ident.len => f,
-        _ => {
-            return Err(Error::Changed {
-                path,
-                what: "changed during the scan".into(),
-            });
-        }
+fn join(h: [u64; 2]) -> u128 {
+    (u128::from(h[0]) << 64) | u128::from(h[1])
+}
+
+fn halves(h: u128) -> [u64; 2] {
+    [(h >> 64) as u64, h as u64]
+}
+
+/// A directory's fd for opening its files by name, if it is still the directory the walk saw
+/// (else files are opened by path, and their own checks say what changed).
+fn open_dir(tree: &Tree, idx: crate::model::DirIdx) -> Option<OwnedFd> {
+    let dir = tree.dir(idx);
+    let fd = sys::open_root_dir(&dir.path).ok()?;
+    let st = sys::stat_fd(fd.as_fd()).ok()?;
+    (st.is_dir() && st.ident.id == dir.id).then_some(fd)
+}
+
+/// Hash one candidate (from the cache when it has it); report a problem and return a slot that
+/// is not `ok`.
+fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: bool) -> Slot {
+    let files = ctx.files;
+    let rec = &files.recs[c.start as usize];
+    let ident = files.ident(rec);
+    let kind = match part {
+        Part::HeadTail => Kind::Partial,
+        Part::Whole => Kind::Full,
     };
-    let len = inode.ident.len.0;
+    if let Some(h) = ctx.cache.and_then(|cache| cache.get(&ident, kind)) {
+        return Slot {
+            hash: halves(h),
+            ok: true,
+            xattrs: None,
+        };
+    }
+    let path = || ctx.tree.path(&files.loc(rec));
+    let opened = match dir {
+        Some(d) => sys::open_regular_at(d.as_fd(), files.c_name(rec)),
+        None => sys::open_regular(&path()),
+    };
+    let result = match opened {
+        Err(e) => Err(Error::io(path(), e)),
+        Ok((Some(file), st)) if st.ident.id == ident.id && st.ident.len == ident.len => {
+            hash_file(&file, ident.len.0, part, &path).and_then(|h| {
+                let sum = if xattrs {
+                    Some(
+                        sys::fxattrs(file.as_fd())
+                            .map(|l| xattr::summarize(&l))
+                            .map_err(|e| Error::io(path(), e))?,
+                    )
+                } else {
+                    None
+                };
+                Ok((h, sum))
+            })
+        }
+        Ok(_) => Err(Error::Changed {
+            path: path(),
+            what: "changed during the scan".into(),
+        }),
+    };
+    match result {
+        Ok((h, sum)) => {
+            if let Some(cache) = ctx.cache {
+                cache.put(&ident, kind, h);
+            }
+            Slot {
+                hash: halves(h),
+                ok: true,
+                xattrs: sum,
+            }
+        }
+        // A file replaced or rewritten while we scan (another program, another linkdup) is
+        // simply not a candidate: a warning, not a failure.
+        Err(e @ Error::Changed { .. }) => {
+            ctx.listener.warn(&e);
+            Slot::default()
+        }
+        Err(e) => {
+            ctx.listener.error(&e);
+            ctx.errors.fetch_add(1, Ordering::Relaxed);
+            Slot::default()
+        }
+    }
+}
+
+fn hash_file(
+    file: &File,
+    len: u64,
+    part: Part,
+    path: &dyn Fn() -> std::path::PathBuf,
+) -> Result<u128, Error> {
     let hashed = BUFFER.with_borrow_mut(|buf| match part {
-        Part::HeadTail => head_tail(&file, len, buf),
-        Part::Whole => whole(&file, len, buf),
+        Part::HeadTail => head_tail(file, len, buf),
+        Part::Whole => whole(file, len, buf),
     });
     match hashed {
         Ok(Some(h)) => Ok(h),
         Ok(None) => Err(Error::Changed {
-            path,
+            path: path(),
             what: "changed size during the scan".into(),
         }),
-        Err(e) => Err(Error::io(&path, e)),
+        Err(e) => Err(Error::io(path(), e)),
     }
 }
 
@@ -217,8 +323,28 @@ fn head_tail(file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> 
     }
 }
 
-/// The hash of the whole content; `None` when the file is no longer `len` long.
+/// The hash of the whole content; `None` when the file is no longer `len` long. A file that
+/// fits the buffer is read with one call when the read comes back short (end of file).
 fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> {
+    if len < buf.len() as u64 {
+        // One read of len + 1 bytes: exactly len back means the whole file, and nothing more.
+        let want = len as usize + 1;
+        let mut total = 0usize;
+        loop {
+            let n = match file.read(&mut buf[total..want]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            total += n;
+            // A regular file's read comes back short only at its end: `len` bytes of the
+            // `len + 1` asked for is the whole file (any change since is caught before a swap).
+            if n == 0 || total >= len as usize {
+                break;
+            }
+        }
+        return Ok((total as u64 == len).then(|| xxh3_128(&buf[..total])));
+    }
     let mut hasher = Xxh3Default::new();
     let mut total = 0u64;
     loop {

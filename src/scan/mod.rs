@@ -4,6 +4,7 @@ pub mod cache;
 pub mod group;
 pub mod hash;
 pub mod prefer;
+pub mod table;
 pub mod walk;
 pub mod xattr;
 
@@ -17,27 +18,29 @@ use crate::model::{ScanOutput, TempFile};
 /// Find every group of two or more distinct inodes with identical content under `cfg.paths`.
 ///
 /// # Algorithm
-/// walk (regular files only, symlinks never followed) → fold hard links into inodes and group by
-/// size, dropping unique sizes → split by partial hash → split by full xxh3-128 → read the
-/// extended attributes of what is left (for the planner's gates).
+/// walk (regular files only, symlinks never followed) into a packed table → fold hard links into
+/// inodes and group by size, dropping unique sizes → split by partial hash (reading extended
+/// attributes on the way) → split by full xxh3-128 → read the extended attributes the hashing
+/// did not (cache hits) → build the groups, with paths, for the duplicates only.
 ///
 /// # Threading
-/// The walk is sequential; hashing runs on the current rayon pool. The result is sorted (largest
-/// size first, then by path) and does not depend on the number of threads.
+/// The walk and the hashing run on the current rayon pool. The result is sorted (largest size
+/// first, then by path) and does not depend on the number of threads.
 ///
 /// # Errors
 /// Invalid filters are an error. Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> {
     let walked = walk::walk(cfg, listener)?;
+    let mut files = walked.files;
     let temps = walked
         .temps
         .into_iter()
         .map(|t| {
-            let twins = walked
-                .files
+            let twins = files
+                .recs
                 .iter()
-                .filter(|f| f.loc.dir == t.loc.dir && f.ident.len == t.ident.len)
-                .map(|f| f.loc.clone())
+                .filter(|r| r.dir == t.loc.dir && r.len == t.ident.len.0)
+                .map(|r| files.loc(r))
                 .collect();
             TempFile { file: t, twins }
         })
@@ -54,7 +57,7 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
         });
     }
     let errors = AtomicU64::new(walked.errors);
-    let by_size = group::size_groups(&tree, walked.files);
+    let by_size = group::size_groups(&mut files);
     let cache = cfg.cache.as_deref().map(|path| {
         let (cache, problem) = cache::HashCache::open(path);
         if let Some(e) = problem {
@@ -62,20 +65,35 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
         }
         cache
     });
-    let by_partial = hash::by_partial(&tree, by_size, listener, &errors, cache.as_ref());
-    let by_full = hash::by_full(&tree, by_partial, listener, &errors, cache.as_ref());
+    let ctx = hash::Ctx {
+        tree: &tree,
+        files: &files,
+        listener,
+        errors: &errors,
+        cache: cache.as_ref(),
+    };
+    let by_partial = hash::by_partial(&ctx, by_size);
+    let by_full = hash::by_full(&ctx, by_partial);
+    let done = xattr::read(&ctx, by_full);
+    let groups = done
+        .groups
+        .iter()
+        .map(|g| {
+            let inodes = done.cands[g.cands.start as usize..g.cands.end as usize]
+                .iter()
+                .map(|c| group::inode(&tree, &files, *c, done.sums.get(c)))
+                .collect();
+            group::dup_group(g.len, g.hash, inodes)
+        })
+        .collect();
+    drop(done);
+    drop(files);
     if let Some(cache) = cache
         && let Err(e) = cache.save()
     {
         listener.warn(&e);
     }
-    let mut groups = xattr::read(&tree, by_full, listener, &errors);
-    groups.sort_by_cached_key(|g| {
-        (
-            std::cmp::Reverse(g.len),
-            group::path_key(&tree, &g.inodes[0].paths[0]),
-        )
-    });
+    let groups = group::dup_groups(&tree, groups);
     Ok(ScanOutput {
         tree,
         groups,

@@ -1,20 +1,32 @@
-//! Walks the roots with walkdir and turns every regular file into a [`FileEntry`]. Never follows a
-//! symlink below a root; never opens anything (symlinks, FIFOs, sockets and devices are skipped
-//! from their directory entry type and a `statx` that does not follow links). A directory reached
-//! twice (overlapping roots, `a/.`, bind mounts of one directory) is walked once.
+//! Walks the roots and turns every regular file into a packed record of [`Files`]. Never follows
+//! a symlink below a root; never opens anything but directories (symlinks, FIFOs, sockets and
+//! devices are skipped from their directory entry type and a `statx` that does not follow links).
+//! A directory reached twice (overlapping roots, `a/.`, bind mounts of one directory) is walked
+//! once.
+//!
+//! # Parallelism and order
+//! The walk goes level by level: every directory of one depth is listed on rayon (open,
+//! `getdents`, `statx` of each entry relative to the directory fd), then the listings are merged
+//! in order on one thread, which numbers the directories, dedups them by identity and queues the
+//! next level. The result does not depend on the number of threads, and nothing recurses, so a
+//! tree of any depth is walked with a small stack and at most one directory fd per thread.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use walkdir::WalkDir;
+use rayon::prelude::*;
+use rustix::fs::FileType;
 
+use super::table::Files;
 use crate::config::Config;
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
-use crate::model::{Dir, DirIdx, FileEntry, FileId, Loc, MountInfo, Tree};
+use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, Tree};
 use crate::sys::{self, Stat};
 
 /// What the walk found.
@@ -22,7 +34,7 @@ use crate::sys::{self, Stat};
 pub struct Walked {
     pub tree: Tree,
     /// Regular files within the size limits.
-    pub files: Vec<FileEntry>,
+    pub files: Files,
     /// Names of linkdup's temp pattern: never candidates; resolved by [`crate::recover`].
     pub temps: Vec<FileEntry>,
     /// Regular files seen, whatever their size.
@@ -38,7 +50,7 @@ struct Walker<'a> {
     known: HashMap<FileId, DirIdx>,
     walked: HashSet<FileId>,
     any_file_root: bool,
-    globs: Globs,
+    globs: &'a Globs,
 }
 
 /// `--exclude` / `--include`, matched against the path below the root and against the name.
@@ -68,6 +80,10 @@ impl Globs {
         })
     }
 
+    fn is_empty(&self) -> bool {
+        self.exclude.is_empty() && self.include.is_none()
+    }
+
     fn matches(set: &GlobSet, root: &Path, path: &Path) -> bool {
         let rel = path.strip_prefix(root).unwrap_or(path);
         set.is_match(rel) || path.file_name().is_some_and(|n| set.is_match(n))
@@ -88,8 +104,9 @@ impl Globs {
 
 /// Walk every root of `cfg.paths`.
 pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
+    let globs = Globs::new(cfg)?;
     let mut w = Walker {
-        globs: Globs::new(cfg)?,
+        globs: &globs,
         cfg,
         listener,
         out: Walked::default(),
@@ -105,16 +122,160 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
     }
     if w.any_file_root {
         // A file given as a root may also be reached through a walked directory: keep one entry.
-        w.out
-            .files
-            .sort_by(|a, b| (a.loc.dir, &a.loc.name).cmp(&(b.loc.dir, &b.loc.name)));
-        let before = w.out.files.len();
-        w.out
-            .files
-            .dedup_by(|a, b| a.loc.dir == b.loc.dir && a.loc.name == b.loc.name);
-        w.out.files_seen -= (before - w.out.files.len()) as u64;
+        let files = &mut w.out.files;
+        let mut recs = std::mem::take(&mut files.recs);
+        recs.sort_by(|a, b| (a.dir, files.name(a)).cmp(&(b.dir, files.name(b))));
+        let before = recs.len();
+        recs.dedup_by(|a, b| a.dir == b.dir && files.name(a) == files.name(b));
+        w.out.files_seen -= (before - recs.len()) as u64;
+        files.recs = recs;
     }
     Ok(w.out)
+}
+
+/// A directory queued for listing.
+struct Pending {
+    idx: DirIdx,
+    path: PathBuf,
+    /// The identity its parent's listing saw (the opened directory must still be it).
+    id: FileId,
+    depth: usize,
+}
+
+/// A subdirectory found by a listing.
+struct Sub {
+    name: Box<OsStr>,
+    st: Stat,
+}
+
+/// One directory's listing, made on a worker thread.
+#[derive(Default)]
+struct Listing {
+    files: Files,
+    temps: Vec<(Box<OsStr>, Stat)>,
+    subs: Vec<Sub>,
+    seen: u64,
+    errors: Vec<Error>,
+    warnings: Vec<Error>,
+}
+
+/// What a listing needs to know, shared by the worker threads.
+struct Lister<'a> {
+    cfg: &'a Config,
+    listener: &'a dyn Listener,
+    globs: &'a Globs,
+    root: &'a Path,
+    root_dev: u64,
+}
+
+thread_local! {
+    static DENTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Lister<'_> {
+    fn list(&self, p: &Pending) -> Listing {
+        let mut out = Listing::default();
+        let fd = match sys::open_dir_list(&p.path, p.depth == 0) {
+            Ok(fd) => fd,
+            Err(e) => {
+                out.errors.push(Error::io(&p.path, e));
+                return out;
+            }
+        };
+        match sys::stat_fd(fd.as_fd()) {
+            Ok(st) if st.is_dir() && st.ident.id == p.id => {}
+            Ok(_) => {
+                // Replaced since its parent was listed: not the directory we meant.
+                out.warnings.push(Error::Changed {
+                    path: p.path.clone(),
+                    what: "replaced during the scan; not walked".into(),
+                });
+                return out;
+            }
+            Err(e) => {
+                out.errors.push(Error::io(&p.path, e));
+                return out;
+            }
+        }
+        let mut entries: Vec<(Box<[u8]>, FileType)> = Vec::new();
+        let read = DENTS.with_borrow_mut(|buf| {
+            sys::read_dir(fd.as_fd(), buf, |name, kind| {
+                entries.push((name.to_bytes_with_nul().into(), kind));
+            })
+        });
+        if let Err(e) = read {
+            out.errors.push(Error::io(&p.path, e));
+            return out;
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let enter_subdirs = self.cfg.filters.max_depth.is_none_or(|m| p.depth < m);
+        for (name, kind) in entries {
+            let wanted = matches!(
+                kind,
+                FileType::RegularFile | FileType::Directory | FileType::Unknown
+            );
+            if !wanted || (kind == FileType::Directory && !enter_subdirs) {
+                continue; // symlinks, FIFOs, sockets, devices: never opened, never linked
+            }
+            let cname = CStr::from_bytes_with_nul(&name).unwrap_or_default();
+            let os = OsStr::from_bytes(cname.to_bytes());
+            let path = || p.path.join(os);
+            // Filters apply to what an entry is: before the `statx` when `getdents` says.
+            let filtered = |is_dir: bool| {
+                !self.globs.is_empty() && !self.globs.wanted(self.root, &path(), is_dir)
+            };
+            if kind != FileType::Unknown && filtered(kind == FileType::Directory) {
+                continue;
+            }
+            let st = match sys::stat_at(fd.as_fd(), cname) {
+                Ok(st) => st,
+                Err(e) => {
+                    out.errors.push(Error::io(path(), e));
+                    continue;
+                }
+            };
+            if st.is_dir() {
+                if !enter_subdirs
+                    || (self.cfg.filters.one_file_system && st.ident.id.dev != self.root_dev)
+                    || (kind == FileType::Unknown && filtered(true))
+                {
+                    continue;
+                }
+                out.subs.push(Sub {
+                    name: os.into(),
+                    st,
+                });
+            } else if st.is_file() {
+                if kind == FileType::Unknown && filtered(false) {
+                    continue;
+                }
+                if crate::execute::is_temp_name(os) {
+                    // Left by an interrupted run (or made to look like it): never a candidate.
+                    out.temps.push((os.into(), st));
+                    continue;
+                }
+                out.seen += 1;
+                let len = st.ident.len.0;
+                if let Some(pr) = self.listener.progress() {
+                    pr.found(len);
+                }
+                if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
+                    continue;
+                }
+                if out.files.push(DirIdx(0), cname.to_bytes(), &st).is_err() {
+                    out.errors.push(too_many(path()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn too_many(path: PathBuf) -> Error {
+    Error::io(
+        path,
+        io::Error::other("more than 4 GiB of file names in one scan; not scanned"),
+    )
 }
 
 impl Walker<'_> {
@@ -130,7 +291,7 @@ impl Walker<'_> {
             Err(e) => return self.error(Error::io(root, e)),
         };
         if st.is_dir() {
-            self.walk_dir(root);
+            self.walk_dir(root, st);
         } else if st.is_file() {
             // A symlink to a file: link its target, by the target's real name.
             match sys::stat_path(root, false) {
@@ -169,7 +330,17 @@ impl Walker<'_> {
             self.out.temps.push(entry_of(dir, name, st));
             return;
         }
-        self.add_file(dir, name, st);
+        self.out.files_seen += 1;
+        if let Some(p) = self.listener.progress() {
+            p.found(st.ident.len.0);
+        }
+        let len = st.ident.len.0;
+        if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
+            return;
+        }
+        if self.out.files.push(dir, name.as_bytes(), &st).is_err() {
+            self.error(too_many(root.to_path_buf()));
+        }
     }
 
     /// Learn about the mount of a directory the first time it is seen. Returns false (after
@@ -232,104 +403,72 @@ impl Walker<'_> {
         idx
     }
 
-    fn add_file(&mut self, dir: DirIdx, name: &OsStr, st: Stat) {
-        self.out.files_seen += 1;
-        if let Some(p) = self.listener.progress() {
-            p.found(st.ident.len.0);
+    /// Walk one directory root, level by level (see the module docs).
+    fn walk_dir(&mut self, root: &Path, st: Stat) {
+        if !self.walked.insert(st.ident.id) || !self.check_mount(root, &st, true) {
+            return; // already walked through an earlier root
         }
-        let len = st.ident.len.0;
-        if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
-            return;
+        let idx = self.register_dir(root.to_path_buf(), &st, None, OsStr::new(""));
+        let mut level = vec![Pending {
+            idx,
+            path: root.to_path_buf(),
+            id: st.ident.id,
+            depth: 0,
+        }];
+        while !level.is_empty() {
+            let lister = Lister {
+                cfg: self.cfg,
+                listener: self.listener,
+                globs: self.globs,
+                root,
+                root_dev: st.ident.id.dev,
+            };
+            let listings: Vec<Listing> = level.par_iter().map(|p| lister.list(p)).collect();
+            let mut next = Vec::new();
+            for (p, l) in level.into_iter().zip(listings) {
+                self.merge(p, l, &mut next);
+            }
+            level = next;
         }
-        self.out.files.push(entry_of(dir, name, st));
     }
 
-    fn walk_dir(&mut self, root: &Path) {
-        let f = &self.cfg.filters;
-        let mut walker = WalkDir::new(root)
-            .follow_links(false)
-            .same_file_system(f.one_file_system)
-            .sort_by_file_name();
-        if let Some(d) = f.max_depth {
-            // Depth counts directories below the root; files sit one deeper.
-            walker = walker.max_depth(d + 1);
+    /// Take one listing in: its files, problems and subdirectories (deduped, numbered, queued).
+    fn merge(&mut self, p: Pending, l: Listing, next: &mut Vec<Pending>) {
+        for e in l.errors {
+            self.error(e);
         }
-        let mut it = walker.into_iter();
-        // stack[d] = the directory at depth d on the current branch.
-        let mut stack: Vec<DirIdx> = Vec::new();
-        while let Some(next) = it.next() {
-            let entry = match next {
-                Ok(e) => e,
-                Err(e) => {
-                    let path = e.path().unwrap_or(root).to_path_buf();
-                    let err = e
-                        .io_error()
-                        .and_then(io::Error::raw_os_error)
-                        .map(io::Error::from_raw_os_error)
-                        .unwrap_or_else(|| io::Error::other(e.to_string()));
-                    self.error(Error::io(path, err));
-                    continue;
-                }
-            };
-            let depth = entry.depth();
-            let ft = entry.file_type();
-            if !(ft.is_dir() || ft.is_file()) {
-                continue; // symlinks, FIFOs, sockets, devices: never opened, never linked
+        for e in l.warnings {
+            self.listener.warn(&e);
+        }
+        self.out.files_seen += l.seen;
+        if self.out.files.append(l.files, p.idx).is_err() {
+            self.error(too_many(p.path.clone()));
+        }
+        for (name, st) in l.temps {
+            self.out.temps.push(entry_of(p.idx, &name, st));
+        }
+        for sub in l.subs {
+            if !self.walked.insert(sub.st.ident.id) {
+                continue; // already walked through another root or mount
             }
-            if depth > 0 && !self.globs.wanted(root, entry.path(), ft.is_dir()) {
-                if ft.is_dir() {
-                    it.skip_current_dir();
-                }
+            let path = p.path.join(&*sub.name);
+            if !self.check_mount(&path, &sub.st, false) {
                 continue;
             }
-            let st = match sys::stat_path(entry.path(), depth == 0) {
-                Ok(st) => st,
-                Err(e) => {
-                    self.error(Error::io(entry.path(), e));
-                    if ft.is_dir() {
-                        it.skip_current_dir();
-                    }
-                    continue;
-                }
-            };
-            if ft.is_dir() {
-                if self.cfg.filters.max_depth.is_some_and(|m| depth > m) {
-                    continue; // beyond --max-depth: not entered, so not "walked" either
-                }
-                if !st.is_dir() || !self.walked.insert(st.ident.id) {
-                    // Replaced since readdir, or already walked through another root or mount.
-                    it.skip_current_dir();
-                    continue;
-                }
-                let parent = depth.checked_sub(1).map(|d| stack[d]);
-                let name = if depth == 0 {
-                    OsStr::new("")
-                } else {
-                    entry.file_name()
-                };
-                if !self.check_mount(entry.path(), &st, depth == 0) {
-                    it.skip_current_dir();
-                    continue;
-                }
-                let idx = self.register_dir(entry.path().to_path_buf(), &st, parent, name);
-                stack.truncate(depth);
-                stack.push(idx);
-            } else if st.is_file() && depth > 0 {
-                let dir = stack[depth - 1];
-                if crate::execute::is_temp_name(entry.file_name()) {
-                    // Left by an interrupted run (or made to look like it): never a candidate.
-                    self.out.temps.push(entry_of(dir, entry.file_name(), st));
-                    continue;
-                }
-                self.add_file(dir, entry.file_name(), st);
-            }
+            let idx = self.register_dir(path.clone(), &sub.st, Some(p.idx), &sub.name);
+            next.push(Pending {
+                idx,
+                path,
+                id: sub.st.ident.id,
+                depth: p.depth + 1,
+            });
         }
     }
 }
 
 fn entry_of(dir: DirIdx, name: &OsStr, st: Stat) -> FileEntry {
     FileEntry {
-        loc: Loc {
+        loc: crate::model::Loc {
             dir,
             name: name.into(),
             mnt: st.mnt,

@@ -1,48 +1,91 @@
-//! Reads the extended attributes (ACLs, SELinux labels, file capabilities, user attributes) of
-//! the files that made it into a duplicate group, for the planner's gates. Only candidates are
-//! read, so a tree without duplicates costs nothing here.
+//! Extended attributes (ACLs, SELinux labels, file capabilities, user attributes) of the files in
+//! duplicate groups, for the planner's gates. The hashing step reads them through the fd it has
+//! open anyway; this module reads the rest by path (files whose hashes came from the cache), so
+//! only candidates are ever read and a tree without duplicates costs nothing here.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3Default;
 
+use super::group::{Cand, Candidates, Group};
+use super::hash::Ctx;
 use crate::error::Error;
-use crate::listener::Listener;
-use crate::model::{DupGroup, Tree, XattrSum};
+use crate::model::XattrSum;
 use crate::sys;
 
 const CAPABILITY: &[u8] = b"security.capability";
 
-/// Fill in [`XattrSum`] for every inode of every group; an inode whose attributes can't be read
-/// is reported and dropped, and groups left with one inode are dropped.
-pub fn read(
-    tree: &Tree,
-    mut groups: Vec<DupGroup>,
-    listener: &dyn Listener,
-    errors: &AtomicU64,
-) -> Vec<DupGroup> {
-    groups.par_iter_mut().for_each(|g| {
-        g.inodes.retain_mut(|inode| {
-            let path = tree.path(&inode.paths[0]);
+/// Read the attributes of every grouped candidate that has none yet; a candidate whose attributes
+/// can't be read is reported and dropped, and groups left with one candidate are dropped.
+pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
+    let Candidates {
+        mut cands,
+        groups,
+        mut sums,
+    } = c;
+    let todo: Vec<u32> = groups
+        .iter()
+        .flat_map(|g| g.cands.clone())
+        .filter(|&i| cands[i as usize].xattr == Cand::XATTR_UNKNOWN)
+        .collect();
+    if todo.is_empty() {
+        return Candidates {
+            cands,
+            groups,
+            sums,
+        };
+    }
+    let files = ctx.files;
+    let read: Vec<Option<XattrSum>> = todo
+        .par_iter()
+        .map(|&i| {
+            let rec = &files.recs[cands[i as usize].start as usize];
+            let path = ctx.tree.path(&files.loc(rec));
             match sys::xattrs(&path) {
-                Ok(list) => {
-                    inode.xattrs = summarize(&list);
-                    true
-                }
+                Ok(list) => Some(summarize(&list)),
                 Err(e) => {
-                    listener.error(&Error::io(path, e));
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    false
+                    ctx.listener.error(&Error::io(path, e));
+                    ctx.errors.fetch_add(1, Ordering::Relaxed);
+                    None
                 }
             }
-        });
-    });
-    groups.retain(|g| g.inodes.len() >= 2);
-    groups
+        })
+        .collect();
+    let mut failed = vec![false; cands.len()];
+    for (&i, sum) in todo.iter().zip(read) {
+        match sum {
+            Some(s) => cands[i as usize].xattr = sums.intern(s),
+            None => failed[i as usize] = true,
+        }
+    }
+    let mut out = Candidates {
+        cands: Vec::with_capacity(cands.len()),
+        groups: Vec::with_capacity(groups.len()),
+        sums,
+    };
+    for g in groups {
+        let start = out.cands.len() as u32;
+        out.cands.extend(
+            g.cands
+                .clone()
+                .filter(|&i| !failed[i as usize])
+                .map(|i| cands[i as usize]),
+        );
+        if out.cands.len() as u32 - start >= 2 {
+            out.groups.push(Group {
+                cands: start..out.cands.len() as u32,
+                ..g
+            });
+        } else {
+            out.cands.truncate(start as usize);
+        }
+    }
+    out
 }
 
-fn summarize(list: &[(Vec<u8>, Vec<u8>)]) -> XattrSum {
+/// What the gates need of a file's (name, value) attribute list.
+pub fn summarize(list: &[(Vec<u8>, Vec<u8>)]) -> XattrSum {
     if list.is_empty() {
         return XattrSum::default();
     }

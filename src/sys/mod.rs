@@ -87,7 +87,7 @@ pub fn stat_path(path: &Path, follow: bool) -> io::Result<Stat> {
 }
 
 /// `statx` of a name in a directory, never following a symlink.
-pub fn stat_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Stat> {
+pub fn stat_at<P: rustix::path::Arg>(dir: BorrowedFd<'_>, name: P) -> io::Result<Stat> {
     Ok(convert(rustix::fs::statx(
         dir,
         name,
@@ -104,6 +104,55 @@ pub fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<Stat> {
         AtFlags::EMPTY_PATH,
         MASK,
     )?))
+}
+
+/// Open a directory to list it: by path (the walk checks the identity of what it opened against
+/// what its parent's listing saw); a final symlink is followed only when `follow` (a root).
+pub fn open_dir_list(path: &Path, follow: bool) -> io::Result<OwnedFd> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let flags = if follow {
+        flags
+    } else {
+        flags | OFlags::NOFOLLOW
+    };
+    Ok(rustix::fs::openat(CWD, path, flags, Mode::empty())?)
+}
+
+/// Every entry of an open directory but `.` and `..`, with the type `getdents` reports
+/// (`Unknown` on filesystems that don't fill it in). `buf` is scratch space for `getdents`.
+pub fn read_dir(
+    dir: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    mut each: impl FnMut(&std::ffi::CStr, FileType),
+) -> io::Result<()> {
+    const BUF: usize = 32 * 1024;
+    buf.clear();
+    buf.reserve(BUF);
+    let mut entries = rustix::fs::RawDir::new(dir, buf.spare_capacity_mut());
+    while let Some(entry) = entries.next() {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        each(name, entry.file_type());
+    }
+    Ok(())
+}
+
+/// `statfs`/`statvfs` facts of the filesystem an open file is on.
+pub fn fs_facts_fd(fd: BorrowedFd<'_>) -> io::Result<FsFacts> {
+    let fs = rustix::fs::fstatfs(fd)?;
+    let vfs = rustix::fs::fstatvfs(fd)?;
+    Ok(FsFacts {
+        magic: fs.f_type as u64,
+        readonly: vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+    })
 }
 
 const DIR_FLAGS: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
@@ -135,7 +184,11 @@ const READ_FLAGS: OFlags = OFlags::RDONLY
 
 /// Open for reading, without touching atime where we may (O_NOATIME is only allowed to the
 /// owner or with CAP_FOWNER).
-fn open_read(dir: BorrowedFd<'_>, path: &OsStr, extra: OFlags) -> rustix::io::Result<OwnedFd> {
+fn open_read<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    path: P,
+    extra: OFlags,
+) -> rustix::io::Result<OwnedFd> {
     match rustix::fs::openat(
         dir,
         path,
@@ -149,11 +202,47 @@ fn open_read(dir: BorrowedFd<'_>, path: &OsStr, extra: OFlags) -> rustix::io::Re
     }
 }
 
+/// `/proc/self/fd/N` for an fd, NUL-terminated, without allocating.
+struct ProcFdPath {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl ProcFdPath {
+    fn new(fd: BorrowedFd<'_>) -> ProcFdPath {
+        const PREFIX: &[u8] = b"/proc/self/fd/";
+        let mut buf = [0u8; 40];
+        buf[..PREFIX.len()].copy_from_slice(PREFIX);
+        let mut digits = [0u8; 12];
+        let mut n = std::os::fd::AsRawFd::as_raw_fd(&fd).unsigned_abs();
+        let mut d = digits.len();
+        loop {
+            d -= 1;
+            digits[d] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let len = PREFIX.len() + digits.len() - d;
+        buf[PREFIX.len()..len].copy_from_slice(&digits[d..]);
+        ProcFdPath { buf, len }
+    }
+
+    fn as_c_str(&self) -> &std::ffi::CStr {
+        // buf[len] is the NUL the buffer was filled with.
+        std::ffi::CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or_default()
+    }
+}
+
 /// Open `name` in `dir` for reading only if it is a regular file: it is first opened with
 /// `O_PATH|O_NOFOLLOW` (which opens nothing: no FIFO, device or symlink target is touched) and
 /// checked, then reopened for reading through `/proc/self/fd`. Returns `None` and what the name
 /// is when it is not a regular file.
-pub fn open_regular_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(Option<File>, Stat)> {
+pub fn open_regular_at<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    name: P,
+) -> io::Result<(Option<File>, Stat)> {
     let path_fd = rustix::fs::openat(
         dir,
         name,
@@ -164,11 +253,8 @@ pub fn open_regular_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(Option<
     if !st.is_file() {
         return Ok((None, st));
     }
-    let proc = format!(
-        "/proc/self/fd/{}",
-        std::os::fd::AsRawFd::as_raw_fd(&path_fd)
-    );
-    let fd = match open_read(CWD, OsStr::new(&proc), OFlags::empty()) {
+    let proc = ProcFdPath::new(path_fd.as_fd());
+    let fd = match open_read(CWD, proc.as_c_str(), OFlags::empty()) {
         Ok(fd) => fd,
         // No /proc: open the name itself, then make sure it is still the file we checked.
         Err(rustix::io::Errno::NOENT) => {
@@ -246,22 +332,41 @@ pub fn unlink_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
 pub use rustix::io::Errno;
 
 /// One file's extended attributes as sorted (name, value) pairs, given how to list them and how
-/// to read one. A filesystem without xattrs has none.
+/// to read one. A filesystem without xattrs has none. Most files have none or few: the list and
+/// each value are read into a small buffer first, and sized exactly only when they don't fit.
 fn read_xattrs(
-    list: impl FnOnce(&mut [u8]) -> rustix::io::Result<usize>,
+    list: impl Fn(&mut [u8]) -> rustix::io::Result<usize>,
     get: impl Fn(&OsStr, &mut [u8]) -> rustix::io::Result<usize>,
 ) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut names = vec![0u8; 64 * 1024];
-    let n = match list(&mut names) {
+    /// Call `f` with a small buffer, then (on ERANGE) with one of the size `f(&mut [])` says.
+    fn sized(f: impl Fn(&mut [u8]) -> rustix::io::Result<usize>) -> rustix::io::Result<Vec<u8>> {
+        let mut small = [0u8; 256];
+        match f(&mut small) {
+            Ok(n) => return Ok(small[..n].to_vec()),
+            Err(rustix::io::Errno::RANGE) => {}
+            Err(e) => return Err(e),
+        }
+        loop {
+            let mut big = vec![0u8; f(&mut [])?];
+            match f(&mut big) {
+                Ok(n) => {
+                    big.truncate(n);
+                    return Ok(big);
+                }
+                Err(rustix::io::Errno::RANGE) => continue, // grew in between
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let names = match sized(list) {
         Ok(n) => n,
         Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let mut out = Vec::new();
-    let mut value = vec![0u8; 64 * 1024];
-    for name in names[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
-        match get(OsStr::from_bytes(name), &mut value) {
-            Ok(len) => out.push((name.to_vec(), value[..len].to_vec())),
+    for name in names.split(|&b| b == 0).filter(|s| !s.is_empty()) {
+        match sized(|buf| get(OsStr::from_bytes(name), buf)) {
+            Ok(value) => out.push((name.to_vec(), value)),
             // Removed between the list and the read.
             Err(rustix::io::Errno::NODATA) => {}
             Err(e) => return Err(e.into()),

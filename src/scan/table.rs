@@ -1,0 +1,217 @@
+//! The scan's compact table of regular files. Every path the walk keeps is one fixed-size
+//! [`Rec`] (72 bytes) plus its name, NUL-terminated, in one shared byte arena: no allocation per
+//! file, and no path is built until a file turns out to be a duplicate. Devices and mount ids,
+//! shared by thousands of files, are interned in a small table of places.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::model::{Attrs, DirIdx, FileEntry, FileId, FileLen, Identity, Loc, Timestamp};
+use crate::sys::Stat;
+
+/// One path of a regular file: its directory, its name (an offset in [`Files::names`]) and what
+/// `statx` said of its inode. Fields are split (not [`Identity`]) so that the record packs into
+/// 72 bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec {
+    pub len: u64,
+    pub ino: u64,
+    mtime_sec: i64,
+    ctime_sec: i64,
+    mtime_nsec: u32,
+    ctime_nsec: u32,
+    /// Offset of the name in the arena.
+    name: u32,
+    pub dir: DirIdx,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    /// Link count (saturated at `u32::MAX`).
+    nlink: u32,
+    /// Index of (device, mount id) in [`Files::places`].
+    place: u32,
+    attrs: u8,
+}
+
+const IMMUTABLE: u8 = 1;
+const APPEND_ONLY: u8 = 2;
+
+/// Regular files as packed records, their names, and the (device, mount id) pairs they live on.
+#[derive(Debug, Default)]
+pub struct Files {
+    pub recs: Vec<Rec>,
+    names: Vec<u8>,
+    places: Vec<(u64, u64)>,
+    place_of: HashMap<(u64, u64), u32>,
+}
+
+/// The arena outgrew the 32-bit offsets of [`Rec`] (more than 4 GiB of names).
+#[derive(Debug)]
+pub struct Full;
+
+impl Files {
+    fn place(&mut self, dev: u64, mnt: u64) -> u32 {
+        if let Some(&(d, m)) = self.places.last()
+            && (d, m) == (dev, mnt)
+        {
+            return (self.places.len() - 1) as u32;
+        }
+        *self.place_of.entry((dev, mnt)).or_insert_with(|| {
+            self.places.push((dev, mnt));
+            (self.places.len() - 1) as u32
+        })
+    }
+
+    /// Add a file named `name` in `dir`.
+    pub fn push(&mut self, dir: DirIdx, name: &[u8], st: &Stat) -> Result<(), Full> {
+        let offset = u32::try_from(self.names.len()).map_err(|_| Full)?;
+        if u32::try_from(self.names.len() + name.len() + 1).is_err() {
+            return Err(Full);
+        }
+        self.names.extend_from_slice(name);
+        self.names.push(0);
+        let id = &st.ident;
+        let place = self.place(id.id.dev, st.mnt);
+        self.recs.push(Rec {
+            len: id.len.0,
+            ino: id.id.ino,
+            mtime_sec: id.mtime.sec,
+            ctime_sec: id.ctime.sec,
+            mtime_nsec: id.mtime.nsec,
+            ctime_nsec: id.ctime.nsec,
+            name: offset,
+            dir,
+            mode: id.mode,
+            uid: id.uid,
+            gid: id.gid,
+            nlink: u32::try_from(st.nlink).unwrap_or(u32::MAX),
+            place,
+            attrs: (if st.attrs.immutable { IMMUTABLE } else { 0 })
+                | (if st.attrs.append_only { APPEND_ONLY } else { 0 }),
+        });
+        Ok(())
+    }
+
+    /// Move every file of `other` (one directory's listing) here, under directory `dir`.
+    pub fn append(&mut self, other: Files, dir: DirIdx) -> Result<(), Full> {
+        let base = self.names.len();
+        if u32::try_from(base + other.names.len()).is_err() {
+            return Err(Full);
+        }
+        self.names.extend_from_slice(&other.names);
+        let remap: Vec<u32> = other
+            .places
+            .iter()
+            .map(|&(d, m)| self.place(d, m))
+            .collect();
+        self.recs.extend(other.recs.into_iter().map(|mut r| {
+            r.name += base as u32;
+            r.dir = dir;
+            r.place = remap[r.place as usize];
+            r
+        }));
+        Ok(())
+    }
+
+    /// The name as a C string (for `*at` calls, no copy).
+    pub fn c_name(&self, r: &Rec) -> &CStr {
+        let start = r.name as usize;
+        let end = start
+            + self.names[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(self.names.len() - start);
+        // The arena always holds the NUL we wrote after every name.
+        CStr::from_bytes_with_nul(&self.names[start..=end]).unwrap_or_default()
+    }
+
+    pub fn name(&self, r: &Rec) -> &OsStr {
+        OsStr::from_bytes(self.c_name(r).to_bytes())
+    }
+
+    pub fn dev(&self, r: &Rec) -> u64 {
+        self.places[r.place as usize].0
+    }
+
+    pub fn mnt(&self, r: &Rec) -> u64 {
+        self.places[r.place as usize].1
+    }
+
+    pub fn id(&self, r: &Rec) -> FileId {
+        FileId {
+            dev: self.dev(r),
+            ino: r.ino,
+        }
+    }
+
+    pub fn ident(&self, r: &Rec) -> Identity {
+        Identity {
+            id: self.id(r),
+            len: FileLen(r.len),
+            mtime: Timestamp {
+                sec: r.mtime_sec,
+                nsec: r.mtime_nsec,
+            },
+            ctime: Timestamp {
+                sec: r.ctime_sec,
+                nsec: r.ctime_nsec,
+            },
+            mode: r.mode,
+            uid: r.uid,
+            gid: r.gid,
+        }
+    }
+
+    pub fn nlink(r: &Rec) -> u64 {
+        u64::from(r.nlink)
+    }
+
+    pub fn attrs(r: &Rec) -> Attrs {
+        Attrs {
+            immutable: r.attrs & IMMUTABLE != 0,
+            append_only: r.attrs & APPEND_ONLY != 0,
+        }
+    }
+
+    pub fn loc(&self, r: &Rec) -> Loc {
+        Loc {
+            dir: r.dir,
+            name: self.name(r).into(),
+            mnt: self.mnt(r),
+        }
+    }
+
+    pub fn entry(&self, r: &Rec) -> FileEntry {
+        FileEntry {
+            loc: self.loc(r),
+            ident: self.ident(r),
+            nlink: Self::nlink(r),
+            attrs: Self::attrs(r),
+        }
+    }
+
+    /// Keep only the records `keep` says yes to, and give the memory of the others back.
+    pub fn retain(&mut self, keep: impl FnMut(&Rec) -> bool) {
+        self.recs.retain(keep);
+        self.recs.shrink_to_fit();
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_72_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 72);
+    }
+}
