@@ -135,6 +135,26 @@ pub fn size_groups(files: &mut Files) -> Candidates {
     out
 }
 
+/// Drop the records of every inode that is no longer a candidate (and give their memory back)
+/// before the duplicate groups are built.
+pub fn drop_ungrouped(files: &mut Files, c: &mut Candidates) {
+    let mut keep = vec![false; files.recs.len()];
+    for cand in &c.cands {
+        keep[cand.recs()].iter_mut().for_each(|k| *k = true);
+    }
+    let mut new_index = Vec::with_capacity(keep.len());
+    let mut n = 0u32;
+    for &k in &keep {
+        new_index.push(n);
+        n += u32::from(k);
+    }
+    let mut keep = keep.into_iter();
+    files.retain(|_| keep.next().unwrap_or(false));
+    for cand in &mut c.cands {
+        cand.start = new_index[cand.start as usize];
+    }
+}
+
 /// The inode of a candidate, with all its paths sorted; `xattrs` is filled in later when unknown.
 pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: Option<XattrSum>) -> Inode {
     let recs = &files.recs[c.recs()];

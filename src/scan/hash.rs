@@ -54,23 +54,53 @@ pub struct Ctx<'a> {
     pub cache: Option<&'a HashCache>,
 }
 
-/// The outcome of one file.
+/// The outcome of one file (32 bytes).
 #[derive(Clone, Copy, Default)]
 struct Slot {
     hash: [u64; 2],
-    ok: bool,
-    /// Extended attributes, when read here.
-    xattrs: Option<XattrSum>,
+    xattr_digest: u64,
+    flags: u8,
 }
 
-/// Jobs of one directory (candidate index, what to read) and the slots their results go to.
-type Piece<'a> = (&'a [(u32, Part)], &'a mut [Slot]);
+impl Slot {
+    const OK: u8 = 1;
+    const XATTRS: u8 = 2;
+    const CAPABILITY: u8 = 4;
+
+    fn ok(&self) -> bool {
+        self.flags & Slot::OK != 0
+    }
+
+    fn hashed(h: u128, sum: Option<XattrSum>) -> Slot {
+        let mut s = Slot {
+            hash: halves(h),
+            xattr_digest: 0,
+            flags: Slot::OK,
+        };
+        if let Some(x) = sum {
+            s.xattr_digest = x.digest;
+            s.flags |= Slot::XATTRS | if x.capability { Slot::CAPABILITY } else { 0 };
+        }
+        s
+    }
+
+    /// Extended attributes, when read here.
+    fn xattrs(&self) -> Option<XattrSum> {
+        (self.flags & Slot::XATTRS != 0).then_some(XattrSum {
+            digest: self.xattr_digest,
+            capability: self.flags & Slot::CAPABILITY != 0,
+        })
+    }
+}
+
+/// Jobs of one directory (candidate indexes) and the slots their results go to.
+type Piece<'a> = (&'a [u32], &'a mut [Slot]);
 
 /// Split groups by a cheap hash: whole content for small files, head and tail for larger ones.
 /// Reads the extended attributes of every file it opens.
 pub fn by_partial(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
-    split(ctx, c, Stage::PartialHash, true, |g| {
-        Some(if g.len <= SMALL {
+    split(ctx, c, Stage::PartialHash, true, |len| {
+        Some(if len <= SMALL {
             Part::Whole
         } else {
             Part::HeadTail
@@ -80,8 +110,8 @@ pub fn by_partial(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
 
 /// Split groups by a full xxh3-128 hash of the content (files already hashed whole are kept).
 pub fn by_full(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
-    split(ctx, c, Stage::FullHash, false, |g| {
-        (g.len > SMALL).then_some(Part::Whole)
+    split(ctx, c, Stage::FullHash, false, |len| {
+        (len > SMALL).then_some(Part::Whole)
     })
 }
 
@@ -90,7 +120,7 @@ fn split(
     c: Candidates,
     stage: Stage,
     read_xattrs: bool,
-    part: impl Fn(&Group) -> Option<Part> + Sync,
+    part: impl Fn(u64) -> Option<Part> + Sync,
 ) -> Candidates {
     let Candidates {
         mut cands,
@@ -99,24 +129,21 @@ fn split(
     } = c;
     let files = ctx.files;
     // Jobs: every candidate of a group that is hashed at this step, ordered by directory.
-    let mut jobs: Vec<(u32, Part)> = groups
+    let mut jobs: Vec<u32> = groups
         .iter()
-        .filter_map(|g| Some((g, part(g)?)))
-        .flat_map(|(g, p)| g.cands.clone().map(move |i| (i, p)))
+        .filter(|g| part(g.len).is_some())
+        .flat_map(|g| g.cands.clone())
         .collect();
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
-    jobs.sort_unstable_by_key(|&(i, _)| (dir_of(i), i));
-    let to_read = |len: u64, p: Part| match p {
-        Part::HeadTail => 2 * BLOCK,
-        Part::Whole => len,
+    jobs.sort_unstable_by_key(|&i| (dir_of(i), i));
+    let to_read = |len: u64| match part(len) {
+        Some(Part::HeadTail) => 2 * BLOCK,
+        _ => len,
     };
     let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
     let progress = ctx.listener.progress();
     if let Some(p) = progress {
-        p.start(
-            stage,
-            jobs.iter().map(|&(i, p)| to_read(len_of(i), p)).sum(),
-        );
+        p.start(stage, jobs.iter().map(|&i| to_read(len_of(i))).sum());
     }
 
     // Pieces: runs of jobs in one directory, at most PIECE long, each with its slots.
@@ -124,11 +151,11 @@ fn split(
     let mut pieces: Vec<Piece<'_>> = Vec::new();
     let (mut rest_jobs, mut rest_slots) = (&jobs[..], &mut slots[..]);
     while !rest_jobs.is_empty() {
-        let dir = dir_of(rest_jobs[0].0);
+        let dir = dir_of(rest_jobs[0]);
         let n = rest_jobs
             .iter()
             .take(PIECE)
-            .take_while(|&&(i, _)| dir_of(i) == dir)
+            .take_while(|&&i| dir_of(i) == dir)
             .count();
         let (j, rj) = rest_jobs.split_at(n);
         let (s, rs) = std::mem::take(&mut rest_slots).split_at_mut(n);
@@ -137,26 +164,28 @@ fn split(
     }
     let cands_ref = &cands;
     pieces.into_par_iter().for_each(|(jobs, slots)| {
-        let first = &files.recs[cands_ref[jobs[0].0 as usize].start as usize];
+        let first = &files.recs[cands_ref[jobs[0] as usize].start as usize];
         let dir = open_dir(ctx.tree, first.dir);
-        for (&(i, p), slot) in jobs.iter().zip(slots.iter_mut()) {
+        for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
             let c = cands_ref[i as usize];
+            let len = files.recs[c.start as usize].len;
+            let p = part(len).unwrap_or(Part::Whole);
             let want_xattrs = read_xattrs && c.xattr == Cand::XATTR_UNKNOWN;
             *slot = hash_one(ctx, dir.as_ref(), c, p, want_xattrs);
             if let Some(pr) = progress {
-                pr.add(to_read(len_of(i), p));
+                pr.add(to_read(len));
             }
         }
     });
 
     // Where each candidate's slot is (u32::MAX: not hashed at this step).
     let mut slot_of = vec![u32::MAX; cands.len()];
-    for (s, &(i, _)) in jobs.iter().enumerate() {
+    for (s, &i) in jobs.iter().enumerate() {
         slot_of[i as usize] = s as u32;
     }
     drop(jobs);
     for (i, &s) in slot_of.iter().enumerate() {
-        if let Some(sum) = slots.get(s as usize).and_then(|s| s.xattrs) {
+        if let Some(sum) = slots.get(s as usize).and_then(Slot::xattrs) {
             cands[i].xattr = sums.intern(sum);
         }
     }
@@ -169,7 +198,7 @@ fn split(
     };
     let mut members: Vec<(u128, u32)> = Vec::new();
     for g in groups {
-        if part(&g).is_none() {
+        if part(g.len).is_none() {
             let start = out.cands.len() as u32;
             out.cands.extend(g.cands.clone().map(|i| cands[i as usize]));
             out.groups.push(Group {
@@ -181,7 +210,7 @@ fn split(
         members.clear();
         members.extend(g.cands.clone().filter_map(|i| {
             let s = &slots[slot_of[i as usize] as usize];
-            s.ok.then(|| (join(s.hash), i))
+            s.ok().then(|| (join(s.hash), i))
         }));
         members.sort_unstable();
         let mut k = 0;
@@ -233,11 +262,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: b
         Part::Whole => Kind::Full,
     };
     if let Some(h) = ctx.cache.and_then(|cache| cache.get(&ident, kind)) {
-        return Slot {
-            hash: halves(h),
-            ok: true,
-            xattrs: None,
-        };
+        return Slot::hashed(h, None);
     }
     let path = || ctx.tree.path(&files.loc(rec));
     let opened = match dir {
@@ -270,11 +295,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: b
             if let Some(cache) = ctx.cache {
                 cache.put(&ident, kind, h);
             }
-            Slot {
-                hash: halves(h),
-                ok: true,
-                xattrs: sum,
-            }
+            Slot::hashed(h, sum)
         }
         // A file replaced or rewritten while we scan (another program, another linkdup) is
         // simply not a candidate: a warning, not a failure.

@@ -74,7 +74,8 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
     };
     let by_partial = hash::by_partial(&ctx, by_size);
     let by_full = hash::by_full(&ctx, by_partial);
-    let done = xattr::read(&ctx, by_full);
+    let mut done = xattr::read(&ctx, by_full);
+    group::drop_ungrouped(&mut files, &mut done);
     let groups = done
         .groups
         .iter()

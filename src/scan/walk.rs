@@ -133,6 +133,9 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
     Ok(w.out)
 }
 
+/// Directories listed in parallel before their listings are merged.
+const CHUNK: usize = 256;
+
 /// A directory queued for listing.
 struct Pending {
     idx: DirIdx,
@@ -423,17 +426,20 @@ impl Walker<'_> {
                 root,
                 root_dev: st.ident.id.dev,
             };
-            let listings: Vec<Listing> = level.par_iter().map(|p| lister.list(p)).collect();
             let mut next = Vec::new();
-            for (p, l) in level.into_iter().zip(listings) {
-                self.merge(p, l, &mut next);
+            // A chunk of directories at a time, so that only a chunk's listings wait in memory.
+            for chunk in level.chunks(CHUNK) {
+                let listings: Vec<Listing> = chunk.par_iter().map(|p| lister.list(p)).collect();
+                for (p, l) in chunk.iter().zip(listings) {
+                    self.merge(p, l, &mut next);
+                }
             }
             level = next;
         }
     }
 
     /// Take one listing in: its files, problems and subdirectories (deduped, numbered, queued).
-    fn merge(&mut self, p: Pending, l: Listing, next: &mut Vec<Pending>) {
+    fn merge(&mut self, p: &Pending, l: Listing, next: &mut Vec<Pending>) {
         for e in l.errors {
             self.error(e);
         }
