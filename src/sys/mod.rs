@@ -202,36 +202,47 @@ fn open_read<P: rustix::path::Arg + Copy>(
     }
 }
 
-/// `/proc/self/fd/N` for an fd, NUL-terminated, without allocating.
-struct ProcFdPath {
-    buf: [u8; 40],
-    len: usize,
+/// `/proc/self/fd`, opened once per process: reopening an `O_PATH` fd by its number in there is a
+/// one-name lookup instead of a walk of `/proc/self/fd/N` (the threads share the fd table, so
+/// one directory serves them all). `None` where there is no /proc.
+fn proc_fd_dir() -> Option<BorrowedFd<'static>> {
+    static DIR: std::sync::OnceLock<Option<OwnedFd>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        rustix::fs::open(
+            "/proc/self/fd",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+    })
+    .as_ref()
+    .map(|fd| fd.as_fd())
 }
 
-impl ProcFdPath {
-    fn new(fd: BorrowedFd<'_>) -> ProcFdPath {
-        const PREFIX: &[u8] = b"/proc/self/fd/";
-        let mut buf = [0u8; 40];
-        buf[..PREFIX.len()].copy_from_slice(PREFIX);
-        let mut digits = [0u8; 12];
+/// The decimal name of an fd, NUL-terminated, without allocating.
+struct FdName {
+    buf: [u8; 12],
+    start: usize,
+}
+
+impl FdName {
+    fn new(fd: BorrowedFd<'_>) -> FdName {
+        let mut buf = [0u8; 12];
         let mut n = std::os::fd::AsRawFd::as_raw_fd(&fd).unsigned_abs();
-        let mut d = digits.len();
+        let mut start = buf.len() - 1; // buf[11] stays the NUL
         loop {
-            d -= 1;
-            digits[d] = b'0' + (n % 10) as u8;
+            start -= 1;
+            buf[start] = b'0' + (n % 10) as u8;
             n /= 10;
             if n == 0 {
                 break;
             }
         }
-        let len = PREFIX.len() + digits.len() - d;
-        buf[PREFIX.len()..len].copy_from_slice(&digits[d..]);
-        ProcFdPath { buf, len }
+        FdName { buf, start }
     }
 
     fn as_c_str(&self) -> &std::ffi::CStr {
-        // buf[len] is the NUL the buffer was filled with.
-        std::ffi::CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or_default()
+        std::ffi::CStr::from_bytes_with_nul(&self.buf[self.start..]).unwrap_or_default()
     }
 }
 
@@ -253,8 +264,11 @@ pub fn open_regular_at<P: rustix::path::Arg + Copy>(
     if !st.is_file() {
         return Ok((None, st));
     }
-    let proc = ProcFdPath::new(path_fd.as_fd());
-    let fd = match open_read(CWD, proc.as_c_str(), OFlags::empty()) {
+    let reopened = match proc_fd_dir() {
+        Some(proc) => open_read(proc, FdName::new(path_fd.as_fd()).as_c_str(), OFlags::empty()),
+        None => Err(rustix::io::Errno::NOENT),
+    };
+    let fd = match reopened {
         Ok(fd) => fd,
         // No /proc: open the name itself, then make sure it is still the file we checked.
         Err(rustix::io::Errno::NOENT) => {
