@@ -156,3 +156,94 @@ fn a_temp_name_given_as_a_path_is_never_a_candidate() {
     let p = pairs(&v);
     assert_eq!(p, vec![("c".to_string(), "a".to_string())], "{v}");
 }
+
+/// Run `linkdup scan -j 1 -f json .` under strace, failing with ENOENT the one `syscall` whose
+/// trace line contains every string of `needle` (as if the file had been deleted just then). The call is found
+/// by a traced dry run first: with one worker thread the order of calls is fixed, and strace
+/// counts calls per thread.
+fn scan_with_vanishing(
+    t: &TestEnv,
+    syscall: &str,
+    needle: &[&str],
+) -> Option<std::process::Output> {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return None;
+    }
+    let log = t.state_dir().join("trace.log");
+    let args = ["scan", "-j", "1", "-f", "json", "."];
+    let run = |strace: &[&str]| {
+        Command::new("strace")
+            .args(["-f", "-qq"])
+            .args(strace)
+            .arg(env!("CARGO_BIN_EXE_linkdup"))
+            .args(args)
+            .current_dir(t.root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let trace = format!("trace={syscall}");
+    run(&["-o", log.to_str().unwrap(), "-e", &trace]);
+    let text = fs::read_to_string(&log).unwrap();
+    let calls: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, rest)| rest.starts_with(&format!("{syscall}(")))
+        .collect();
+    let (i, &(tid, _)) = calls
+        .iter()
+        .enumerate()
+        .find(|(_, (_, rest))| needle.iter().all(|n| rest.contains(n)))
+        .unwrap_or_else(|| panic!("no {syscall} call with {needle:?} in:\n{text}"));
+    let nth = calls[..=i].iter().filter(|(t, _)| *t == tid).count();
+    let inject = format!("inject={syscall}:error=ENOENT:when={nth}");
+    Some(run(&["-o", "/dev/null", "-e", &inject]))
+}
+
+fn grouped_paths(v: &serde_json::Value) -> Vec<String> {
+    let mut paths: Vec<String> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_file_deleted_between_listing_and_stat_is_no_error() {
+    let t = TestEnv::new();
+    for n in ["a", "b", "c"] {
+        t.write(n, b"same bytes");
+    }
+    let Some(out) = scan_with_vanishing(&t, "statx", &["\"b\"", "AT_SYMLINK_NOFOLLOW"]) else {
+        return;
+    };
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(grouped_paths(&v), ["./a", "./c"]);
+}
+
+#[test]
+fn a_file_deleted_before_it_is_hashed_is_a_warning_not_a_failure() {
+    let t = TestEnv::new();
+    for n in ["a", "b", "c"] {
+        t.write(n, b"same bytes");
+    }
+    let Some(out) = scan_with_vanishing(&t, "openat", &["\"b\"", "O_PATH"]) else {
+        return;
+    };
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deleted during the scan"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("b"), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(grouped_paths(&v), ["./a", "./c"]);
+}

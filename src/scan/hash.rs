@@ -270,6 +270,10 @@ fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: b
         None => sys::open_regular(&path()),
     };
     let result = match opened {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::Changed {
+            path: path(),
+            what: "deleted during the scan".into(),
+        }),
         Err(e) => Err(Error::io(path(), e)),
         Ok((Some(file), st)) if st.ident.id == ident.id && st.ident.len == ident.len => {
             hash_file(&file, ident.len.0, part, &path).and_then(|h| {

@@ -232,6 +232,8 @@ impl Lister<'_> {
             }
             let st = match sys::stat_at(fd.as_fd(), cname) {
                 Ok(st) => st,
+                // Removed since the listing (e.g. another linkdup's temp name): nothing to scan.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => {
                     out.errors.push(Error::io(path(), e));
                     continue;

@@ -265,7 +265,11 @@ pub fn open_regular_at<P: rustix::path::Arg + Copy>(
         return Ok((None, st));
     }
     let reopened = match proc_fd_dir() {
-        Some(proc) => open_read(proc, FdName::new(path_fd.as_fd()).as_c_str(), OFlags::empty()),
+        Some(proc) => open_read(
+            proc,
+            FdName::new(path_fd.as_fd()).as_c_str(),
+            OFlags::empty(),
+        ),
         None => Err(rustix::io::Errno::NOENT),
     };
     let fd = match reopened {
