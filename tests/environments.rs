@@ -292,3 +292,46 @@ fn a_full_tmpfs_gives_a_clean_enospc_and_a_later_run_completes() {
     assert_eq!(t.ino("mnt/c"), t.ino("mnt/d"));
     assert!(t.temp_names().is_empty());
 }
+
+#[test]
+fn a_low_fd_limit_slows_the_run_down_but_every_duplicate_is_linked() {
+    if !have("prlimit") {
+        eprintln!("SKIP: prlimit is not installed");
+        return;
+    }
+    // 150 directories: more than the 32 directory fds a limit of 64 leaves room for. One
+    // group spans them all, and 75 pairs cross them.
+    let t = TestEnv::new();
+    for d in 0..150 {
+        t.write(format!("d{d:03}/all"), b"in every directory");
+        t.write(format!("d{d:03}/pair"), format!("pair {}", d / 2));
+    }
+    let out = Command::new("prlimit")
+        .args(["--nofile=64:64", "--"])
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(["link", "-y", "-q", "."])
+        .env("XDG_STATE_HOME", t.state_dir())
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("Too many open files"),
+        "{}",
+        stderr(&out)
+    );
+    let all = t.ino("d000/all");
+    for d in 0..150 {
+        assert_eq!(t.ino(&format!("d{d:03}/all")), all, "d{d:03}/all");
+        assert_eq!(
+            t.ino(&format!("d{d:03}/pair")),
+            t.ino(&format!("d{:03}/pair", d / 2 * 2)),
+            "d{d:03}/pair"
+        );
+        assert_eq!(
+            fs::read(t.path(format!("d{d:03}/all"))).unwrap(),
+            b"in every directory"
+        );
+    }
+}

@@ -12,21 +12,30 @@ use crate::error::Error;
 use crate::model::{DirIdx, Tree};
 use crate::sys;
 
-const DIR_CACHE: usize = 256;
+/// Most directory fds kept open; fewer when the fd limit is low.
+const DIR_CACHE: u64 = 1 << 16;
 const CMP_BUF: usize = 128 * 1024;
 
 /// Opens scanned directories: roots by path, every other directory relative to its parent
-/// without following symlinks; each must still be the directory the scan saw.
+/// without following symlinks; each must still be the directory the scan saw. Each directory is
+/// opened and verified once and kept open (as long as the fd limit allows: groups are executed
+/// largest first, so consecutive swaps land in directories all over the tree).
 pub struct DirFds<'a> {
     tree: &'a Tree,
     cache: HashMap<DirIdx, Rc<OwnedFd>>,
+    capacity: usize,
 }
 
 impl<'a> DirFds<'a> {
+    /// Raises the process's soft fd limit to its hard limit to keep every directory open, as
+    /// far as half of the limit (at most 65,536): the other half is for the files of a swap,
+    /// the fds waiting to be closed and everything else.
     pub fn new(tree: &'a Tree) -> Self {
+        let limit = sys::raise_fd_limit(2 * DIR_CACHE);
         DirFds {
             tree,
             cache: HashMap::new(),
+            capacity: (limit / 2).clamp(1, DIR_CACHE) as usize,
         }
     }
 
@@ -55,7 +64,7 @@ impl<'a> DirFds<'a> {
                 what: "directory was replaced or moved since the scan".into(),
             });
         }
-        if self.cache.len() >= DIR_CACHE {
+        if self.cache.len() >= self.capacity {
             self.cache.clear();
         }
         let fd = Rc::new(fd);

@@ -57,6 +57,7 @@ pub fn execute(
         keeper: None,
         journal,
         bufs: CompareBufs::default(),
+        closer: Closer::new(),
     };
     let mut out = Vec::with_capacity(plan.action_count());
     for group in &plan.groups {
@@ -132,6 +133,74 @@ struct Executor<'a> {
     keeper: Option<(Loc, Rc<File>)>,
     /// Where each swap is recorded before it happens, for `linkdup undo`.
     journal: Option<&'a mut Journal>,
+    closer: Closer,
+}
+
+/// Closes the fds of replaced duplicates on threads of their own. The last close of a freed
+/// inode evicts it, and where the filesystem is mounted with `discard` that waits for the device
+/// to trim the blocks: the next swap need not wait with it, and several trims can be in flight.
+/// (The inode has no name left by then; closing later only keeps its blocks a moment longer.)
+/// The queue is bounded, so a slow device slows the run down instead of running out of fds.
+struct Closer {
+    tx: Option<std::sync::mpsc::SyncSender<File>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Closing threads, and most fds waiting for one.
+const CLOSERS: usize = 4;
+const CLOSE_QUEUE: u64 = 256;
+
+impl Closer {
+    /// The queue takes an eighth of the fd limit at most (directories take half).
+    fn new() -> Closer {
+        let queue = (sys::raise_fd_limit(0) / 8).clamp(1, CLOSE_QUEUE) as usize;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<File>(queue);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let threads: Vec<_> = (0..CLOSERS)
+            .filter_map(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("linkdup-close-{i}"))
+                    .spawn(move || {
+                        loop {
+                            // The lock is held only to take one fd, not to close it.
+                            let next = match rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(_) => return,
+                            };
+                            match next {
+                                Ok(file) => drop(file),
+                                Err(_) => return, // the executor is done
+                            }
+                        }
+                    })
+                    .ok()
+            })
+            .collect();
+        Closer {
+            tx: (!threads.is_empty()).then_some(tx),
+            threads,
+        }
+    }
+
+    /// Close `file` on a closing thread (here, if there is none).
+    fn close(&self, file: File) {
+        if let Some(tx) = &self.tx
+            && let Err(std::sync::mpsc::SendError(file)) = tx.send(file)
+        {
+            drop(file);
+        }
+    }
+}
+
+impl Drop for Closer {
+    /// Every fd is closed before the run reports.
+    fn drop(&mut self) {
+        self.tx = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Moved, replaced, deleted or swapped for a symlink since the scan: a skip, not a failure.
@@ -266,7 +335,7 @@ impl Executor<'_> {
         }
         let leases_intact = || leased.iter().all(|f| lease::intact(f));
         // The keeper stays open for the rest of its group; its lease must not outlive the swap.
-        let _keeper_lease = LeaseGuard(
+        let keeper_lease = LeaseGuard(
             leased
                 .first()
                 .filter(|f| std::ptr::eq(**f, &*kfile))
@@ -353,6 +422,13 @@ impl Executor<'_> {
                 self.ctimes.insert(st.ident.id, st.ident.ctime);
             }
         }
+        drop(keeper_lease);
+        // Our lease on the duplicate ends now, not when its fd is closed.
+        if leased.iter().any(|f| std::ptr::eq(*f, &vfile)) {
+            lease::release(&vfile);
+        }
+        drop(leased);
+        self.closer.close(vfile);
         result
     }
 }

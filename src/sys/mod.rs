@@ -155,6 +155,26 @@ pub fn fs_facts_fd(fd: BorrowedFd<'_>) -> io::Result<FsFacts> {
     })
 }
 
+/// Raise the soft limit on open fds towards the hard limit (at most `cap`); returns the soft
+/// limit now in force.
+pub fn raise_fd_limit(cap: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let current = lim.current.unwrap_or(u64::MAX);
+    let want = lim.maximum.unwrap_or(u64::MAX).min(cap);
+    if current >= want {
+        return current;
+    }
+    let raised = Rlimit {
+        current: Some(want),
+        maximum: lim.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => want,
+        Err(_) => current,
+    }
+}
+
 const DIR_FLAGS: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
 
 /// Open a root directory by path (symlinks in the path the user typed are followed).
