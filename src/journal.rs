@@ -40,6 +40,8 @@ pub struct Journal {
     file: File,
     pub path: PathBuf,
     cwd: PathBuf,
+    /// Bytes in the file: where a failed write is cut back to.
+    len: u64,
 }
 
 /// `$XDG_STATE_HOME/linkdup`, or `~/.local/state/linkdup`.
@@ -70,7 +72,13 @@ impl Journal {
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-        Ok(Journal { file, path, cwd })
+        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        Ok(Journal {
+            file,
+            path,
+            cwd,
+            len,
+        })
     }
 
     /// Record a swap about to happen. One `write` of one line: it reaches the kernel before the
@@ -98,7 +106,18 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&to_json(&e))?;
         line.push(b'\n');
-        self.file.write_all(&line)
+        match self.file.write_all(&line) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // A line cut short (a full disk) would make every later line unreadable: take
+                // it back, so that the journal stays whole and the record can be tried again.
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
     }
 }
 

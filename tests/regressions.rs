@@ -189,6 +189,7 @@ fn scan_with_vanishing(
     let calls: Vec<(&str, &str)> = text
         .lines()
         .filter_map(|l| l.split_once(' '))
+        .map(|(tid, rest)| (tid, rest.trim_start()))
         .filter(|(_, rest)| rest.starts_with(&format!("{syscall}(")))
         .collect();
     let (i, &(tid, _)) = calls

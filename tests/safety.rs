@@ -278,12 +278,33 @@ fn without_rename_exchange_the_fallback_links_safely() {
 }
 
 #[test]
+fn a_full_disk_at_the_link_is_retried_once_space_is_given_back() {
+    for inject in [
+        "inject=linkat:error=ENOSPC:when=1",
+        "inject=linkat:error=EDQUOT:when=1",
+    ] {
+        let t = three_copies();
+        let before = t.snapshot();
+        let Some((v, out)) = with_injection(&t, inject) else {
+            return;
+        };
+        assert_eq!(common::code(&out), 0, "{inject}: {}", stderr(&out));
+        assert_eq!(v["summary"]["linked"], 2, "{inject}: {v}");
+        assert_same_bytes(&before, &t.snapshot());
+        assert_eq!(t.ino("d/a"), t.ino("d/b"));
+        assert_eq!(t.ino("d/a"), t.ino("d/c"));
+        assert!(t.temp_names().is_empty());
+    }
+}
+
+#[test]
 fn every_injected_errno_leaves_every_path_with_its_bytes_and_no_temp_name() {
     let cases = [
         // EPERM on AT_EMPTY_PATH falls back to the /proc form: fail both tries.
         "inject=linkat:error=EPERM:when=1..2",
-        "inject=linkat:error=ENOSPC:when=1",
-        "inject=linkat:error=EDQUOT:when=1",
+        // A full disk is retried once, after the closing of freed duplicates: fail both tries.
+        "inject=linkat:error=ENOSPC:when=1..2",
+        "inject=linkat:error=EDQUOT:when=1..2",
         "inject=linkat:error=EIO:when=1",
         "inject=linkat:error=EXDEV:when=1",
         "inject=linkat:error=EACCES:when=1",

@@ -164,3 +164,24 @@ fn a_journal_is_never_written_inside_the_tree() {
     );
     assert_ne!(t.ino("bak/a"), t.ino("lib/k"));
 }
+
+#[test]
+fn a_journal_write_that_fails_for_space_is_retried_and_the_journal_stays_whole() {
+    let t = tree();
+    // The first write of the run is the first journal line: it fails with ENOSPC once.
+    let Some(out) = t.under_strace(
+        "inject=write:error=ENOSPC:when=1",
+        &["link", "-y", "-q", "."],
+    ) else {
+        return;
+    };
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let j = journal(&t);
+    let lines = fs::read_to_string(&j).unwrap();
+    assert!(!lines.is_empty());
+    for line in lines.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every journal line is whole");
+    }
+    let out = t.run(&["undo", "-n", &j]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -183,6 +183,11 @@ impl Closer {
         }
     }
 
+    /// Wait until every queued fd is closed (their inodes' space is free again).
+    fn flush(&mut self) {
+        *self = Closer::new();
+    }
+
     /// Close `file` on a closing thread (here, if there is none).
     fn close(&self, file: File) {
         if let Some(tx) = &self.tx
@@ -365,8 +370,18 @@ impl Executor<'_> {
             ));
         }
         if let Some(journal) = self.journal.as_deref_mut() {
-            let written = sys::fxattrs(vfile.as_fd())
-                .and_then(|x| journal.record(&vpath, &kpath, &kst, &vst, x));
+            let mut record = || {
+                sys::fxattrs(vfile.as_fd())
+                    .and_then(|x| journal.record(&vpath, &kpath, &kst, &vst, x))
+            };
+            let written = match record() {
+                // Freed duplicates may still wait to be closed: give their space back, retry.
+                Err(e) if matches!(Errno::from_io_error(&e), Some(Errno::NOSPC | Errno::DQUOT)) => {
+                    self.closer.flush();
+                    record()
+                }
+                r => r,
+            };
             if let Err(e) = written {
                 return Err(Problem::Fail(step(
                     &vpath,
@@ -375,7 +390,15 @@ impl Executor<'_> {
                 )));
             }
         }
-        let tmp = match create_temp_link(kfile.as_fd(), dir) {
+        let linked = match create_temp_link(kfile.as_fd(), dir) {
+            // Freed duplicates may still wait to be closed: give their space back, then retry.
+            Err(e) if matches!(Errno::from_io_error(&e), Some(Errno::NOSPC | Errno::DQUOT)) => {
+                self.closer.flush();
+                create_temp_link(kfile.as_fd(), dir)
+            }
+            r => r,
+        };
+        let tmp = match linked {
             Ok(t) => t,
             Err(e) if Errno::from_io_error(&e) == Some(Errno::MLINK) => {
                 return Err(Problem::LinkLimit(vst.ident));
