@@ -30,7 +30,7 @@ use crate::sys;
 const BLOCK: u64 = 4096;
 /// Files up to this size are hashed whole in the partial step.
 pub const SMALL: u64 = 2 * BLOCK;
-const BUF: usize = 128 * 1024;
+const BUF: usize = 256 * 1024;
 /// Most files hashed through one directory fd by one task.
 const PIECE: usize = 64;
 
