@@ -42,6 +42,8 @@ pub struct Journal {
     cwd: PathBuf,
     /// Bytes in the file: where a failed write is cut back to.
     len: u64,
+    /// A failed line could not be cut back: nothing more may be recorded (or linked).
+    broken: bool,
 }
 
 /// `$XDG_STATE_HOME/linkdup`, or `~/.local/state/linkdup`.
@@ -71,6 +73,14 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
+        // One writer per journal: a failed line is cut back to `len`, which must then be ours.
+        if !crate::sys::lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
+            return Err(Error::Usage(format!(
+                "{}: undo journal in use by another linkdup run; give this one its own \
+                 --journal. Nothing was changed.",
+                crate::report::escape::Escaped(&path)
+            )));
+        }
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         Ok(Journal {
@@ -78,6 +88,7 @@ impl Journal {
             path,
             cwd,
             len,
+            broken: false,
         })
     }
 
@@ -106,6 +117,11 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&to_json(&e))?;
         line.push(b'\n');
+        if self.broken {
+            return Err(io::Error::other(
+                "the journal holds a line cut short that could not be removed",
+            ));
+        }
         match self.file.write_all(&line) {
             Ok(()) => {
                 self.len += line.len() as u64;
@@ -114,7 +130,9 @@ impl Journal {
             Err(e) => {
                 // A line cut short (a full disk) would make every later line unreadable: take
                 // it back, so that the journal stays whole and the record can be tried again.
-                let _ = self.file.set_len(self.len);
+                if self.file.set_len(self.len).is_err() {
+                    self.broken = true;
+                }
                 Err(e)
             }
         }

@@ -248,3 +248,23 @@ fn a_file_deleted_before_it_is_hashed_is_a_warning_not_a_failure() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(grouped_paths(&v), ["./a", "./c"]);
 }
+
+#[test]
+fn a_directory_deleted_before_it_is_listed_is_a_warning_not_a_failure() {
+    let t = TestEnv::new();
+    for n in ["a", "b", "sub/c"] {
+        t.write(n, b"same bytes");
+    }
+    let Some(out) = scan_with_vanishing(&t, "openat", &["sub\"", "O_DIRECTORY"]) else {
+        return;
+    };
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("removed during the scan"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("sub"), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(grouped_paths(&v), ["./a", "./b"]);
+}

@@ -185,3 +185,41 @@ fn a_journal_write_that_fails_for_space_is_retried_and_the_journal_stays_whole()
     let out = t.run(&["undo", "-n", &j]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn a_journal_another_run_is_writing_is_refused() {
+    if !have("flock") {
+        eprintln!("SKIP: flock is not installed");
+        return;
+    }
+    let t = tree();
+    let journal = t.state_dir().join("shared.jsonl");
+    // Another writer holds the journal (as a second linkdup with the same --journal would).
+    // -o: the lock stays with flock itself (not `sleep`), so killing flock frees it.
+    let mut holder = std::process::Command::new("flock")
+        .args(["-x", "-o"])
+        .arg(&journal)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    while !journal.exists() && waited < 100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = t.run(&["link", "-y", "--journal", journal.to_str().unwrap(), "."]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("in use by another linkdup run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ne!(t.ino("bak/a"), t.ino("lib/k"), "nothing was linked");
+    // Once it is free, the same journal is used.
+    let out = t.run(&["link", "-y", "--journal", journal.to_str().unwrap(), "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("bak/a"), t.ino("lib/k"));
+}

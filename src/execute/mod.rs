@@ -330,6 +330,8 @@ impl Executor<'_> {
                 match lease::take_read(f) {
                     Lease::Held => leased.push(f),
                     Lease::Busy => {
+                        // The keeper stays open for its group: its lease must not outlive this.
+                        leased.iter().for_each(|f| lease::release(f));
                         return Err(Problem::Skip(format!(
                             "{who} open for writing by another process"
                         )));

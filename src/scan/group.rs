@@ -155,8 +155,8 @@ pub fn drop_ungrouped(files: &mut Files, c: &mut Candidates) {
     }
 }
 
-/// The inode of a candidate, with all its paths sorted; `xattrs` is filled in later when unknown.
-pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: Option<XattrSum>) -> Inode {
+/// The inode of a candidate, with all its paths sorted.
+pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: XattrSum) -> Inode {
     let recs = &files.recs[c.recs()];
     let first = &recs[0];
     let mut paths: Vec<Loc> = recs.iter().map(|r| files.loc(r)).collect();
@@ -167,7 +167,7 @@ pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: Option<XattrSum>) -> I
         ident: files.ident(first),
         nlink: Files::nlink(first),
         attrs: Files::attrs(first),
-        xattrs: xattrs.unwrap_or_default(),
+        xattrs,
         paths,
     }
 }

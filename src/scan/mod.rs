@@ -79,12 +79,14 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
     let groups = done
         .groups
         .iter()
-        .map(|g| {
-            let inodes = done.cands[g.cands.start as usize..g.cands.end as usize]
+        .filter_map(|g| {
+            // Every candidate's attributes are known by now; one that is not would be left out
+            // rather than let through the gates unchecked.
+            let inodes: Vec<_> = done.cands[g.cands.start as usize..g.cands.end as usize]
                 .iter()
-                .map(|c| group::inode(&tree, &files, *c, done.sums.get(c)))
+                .filter_map(|c| Some(group::inode(&tree, &files, *c, done.sums.get(c)?)))
                 .collect();
-            group::dup_group(g.len, g.hash, inodes)
+            (inodes.len() >= 2).then(|| group::dup_group(g.len, g.hash, inodes))
         })
         .collect();
     drop(done);

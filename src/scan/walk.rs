@@ -9,7 +9,8 @@
 //! `getdents`, `statx` of each entry relative to the directory fd), then the listings are merged
 //! in order on one thread, which numbers the directories, dedups them by identity and queues the
 //! next level. The result does not depend on the number of threads, and nothing recurses, so a
-//! tree of any depth is walked with a small stack and at most one directory fd per thread.
+//! deep tree is walked with a small stack and at most one directory fd per thread (directories
+//! are opened by path, so one deeper than `PATH_MAX` is reported, not walked).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, OsStr};
@@ -180,6 +181,17 @@ impl Lister<'_> {
         let mut out = Listing::default();
         let fd = match sys::open_dir_list(&p.path, p.depth == 0) {
             Ok(fd) => fd,
+            // Removed (or replaced by a file) since its parent was listed.
+            Err(e)
+                if p.depth > 0
+                    && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) =>
+            {
+                out.warnings.push(Error::Changed {
+                    path: p.path.clone(),
+                    what: "removed during the scan; not walked".into(),
+                });
+                return out;
+            }
             Err(e) => {
                 out.errors.push(Error::io(&p.path, e));
                 return out;
@@ -239,6 +251,16 @@ impl Lister<'_> {
                     continue;
                 }
             };
+            // Replaced between getdents and statx by another kind of entry: filter it as what
+            // it is now.
+            let now = if st.is_dir() {
+                FileType::Directory
+            } else {
+                FileType::RegularFile
+            };
+            if kind != FileType::Unknown && kind != now && filtered(st.is_dir()) {
+                continue;
+            }
             if st.is_dir() {
                 if !enter_subdirs
                     || (self.cfg.filters.one_file_system && st.ident.id.dev != self.root_dev)

@@ -155,6 +155,16 @@ pub fn fs_facts_fd(fd: BorrowedFd<'_>) -> io::Result<FsFacts> {
     })
 }
 
+/// Take an exclusive `flock` on an open file without waiting; false when another open file
+/// description holds a lock on it.
+pub fn lock_exclusive(file: &File) -> io::Result<bool> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Raise the soft limit on open fds towards the hard limit (at most `cap`); returns the soft
 /// limit now in force.
 pub fn raise_fd_limit(cap: u64) -> u64 {
@@ -385,7 +395,11 @@ fn read_xattrs(
             Err(e) => return Err(e),
         }
         loop {
-            let mut big = vec![0u8; f(&mut [])?];
+            let size = f(&mut [])?;
+            if size == 0 {
+                return Ok(Vec::new()); // shrank to nothing in between
+            }
+            let mut big = vec![0u8; size];
             match f(&mut big) {
                 Ok(n) => {
                     big.truncate(n);
