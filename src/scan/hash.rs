@@ -329,6 +329,7 @@ fn hash_file(
             Part::Whole => usize::try_from(len + 1).unwrap_or(BUF).min(BUF),
         };
         if buf.len() < need {
+            buf.reserve_exact(need - buf.len());
             buf.resize(need, 0);
         }
         match part {

@@ -82,10 +82,14 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
         .filter_map(|g| {
             // Every candidate's attributes are known by now; one that is not would be left out
             // rather than let through the gates unchecked.
-            let inodes: Vec<_> = done.cands[g.cands.start as usize..g.cands.end as usize]
-                .iter()
-                .filter_map(|c| Some(group::inode(&tree, &files, *c, done.sums.get(c)?)))
-                .collect();
+            // (Collected from an iterator of exact length: a group's Vec has no spare slots.)
+            let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
+            let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
+            let mut inodes = Vec::with_capacity(cands.len());
+            inodes.extend(known.map(|(c, sum)| group::inode(&tree, &files, c, sum)));
+            if inodes.len() < cands.len() {
+                inodes.shrink_to_fit();
+            }
             (inodes.len() >= 2).then(|| group::dup_group(g.len, g.hash, inodes))
         })
         .collect();

@@ -1,5 +1,5 @@
 //! The scan's compact table of regular files. Every path the walk keeps is one fixed-size
-//! [`Rec`] (72 bytes) plus its name, NUL-terminated, in one shared byte arena: no allocation per
+//! [`Rec`] (64 bytes) plus its name, NUL-terminated, in one shared byte arena: no allocation per
 //! file, and no path is built until a file turns out to be a duplicate. Devices and mount ids,
 //! shared by thousands of files, are interned in a small table of places.
 
@@ -11,8 +11,8 @@ use crate::model::{Attrs, DirIdx, FileEntry, FileId, FileLen, Identity, Loc, Tim
 use crate::sys::Stat;
 
 /// One path of a regular file: its directory, its name (an offset in [`Files::names`]) and what
-/// `statx` said of its inode. Fields are split (not [`Identity`]) so that the record packs into
-/// 72 bytes.
+/// `statx` said of its inode. Fields are split and packed (not [`Identity`]) so that the record
+/// takes 64 bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Rec {
     pub len: u64,
@@ -24,18 +24,19 @@ pub struct Rec {
     /// Offset of the name in the arena.
     name: u32,
     pub dir: DirIdx,
-    mode: u32,
     uid: u32,
     gid: u32,
-    /// Link count (saturated at `u32::MAX`).
-    nlink: u32,
+    /// Link count (low 30 bits, saturated) and the immutable / append-only flags (top bits).
+    nlink_attrs: u32,
+    /// `st_mode` (file type and permission bits: 16 bits, as `statx` reports it).
+    mode: u16,
     /// Index of (device, mount id) in [`Files::places`].
-    place: u32,
-    attrs: u8,
+    place: u16,
 }
 
-const IMMUTABLE: u8 = 1;
-const APPEND_ONLY: u8 = 2;
+const NLINK_MAX: u32 = (1 << 30) - 1;
+const IMMUTABLE: u32 = 1 << 30;
+const APPEND_ONLY: u32 = 1 << 31;
 
 /// Regular files as packed records, their names, and the (device, mount id) pairs they live on.
 #[derive(Debug, Default)]
@@ -43,36 +44,42 @@ pub struct Files {
     pub recs: Vec<Rec>,
     names: Vec<u8>,
     places: Vec<(u64, u64)>,
-    place_of: HashMap<(u64, u64), u32>,
+    place_of: HashMap<(u64, u64), u16>,
 }
 
-/// The arena outgrew the 32-bit offsets of [`Rec`] (more than 4 GiB of names).
+/// The table can't take more: the reason, for the message.
 #[derive(Debug)]
-pub struct Full;
+pub struct Full(pub &'static str);
+
+const TOO_MANY_NAMES: Full = Full("more than 4 GiB of file names in one scan");
+const TOO_MANY_PLACES: Full = Full("more than 65,536 filesystems and mounts in one scan");
 
 impl Files {
-    fn place(&mut self, dev: u64, mnt: u64) -> u32 {
+    fn place(&mut self, dev: u64, mnt: u64) -> Result<u16, Full> {
         if let Some(&(d, m)) = self.places.last()
             && (d, m) == (dev, mnt)
         {
-            return (self.places.len() - 1) as u32;
+            return Ok((self.places.len() - 1) as u16);
         }
-        *self.place_of.entry((dev, mnt)).or_insert_with(|| {
-            self.places.push((dev, mnt));
-            (self.places.len() - 1) as u32
-        })
+        if let Some(&p) = self.place_of.get(&(dev, mnt)) {
+            return Ok(p);
+        }
+        let p = u16::try_from(self.places.len()).map_err(|_| TOO_MANY_PLACES)?;
+        self.places.push((dev, mnt));
+        self.place_of.insert((dev, mnt), p);
+        Ok(p)
     }
 
     /// Add a file named `name` in `dir`.
     pub fn push(&mut self, dir: DirIdx, name: &[u8], st: &Stat) -> Result<(), Full> {
-        let offset = u32::try_from(self.names.len()).map_err(|_| Full)?;
+        let offset = u32::try_from(self.names.len()).map_err(|_| TOO_MANY_NAMES)?;
         if u32::try_from(self.names.len() + name.len() + 1).is_err() {
-            return Err(Full);
+            return Err(TOO_MANY_NAMES);
         }
+        let id = &st.ident;
+        let place = self.place(id.id.dev, st.mnt)?;
         self.names.extend_from_slice(name);
         self.names.push(0);
-        let id = &st.ident;
-        let place = self.place(id.id.dev, st.mnt);
         self.recs.push(Rec {
             len: id.len.0,
             ino: id.id.ino,
@@ -82,13 +89,13 @@ impl Files {
             ctime_nsec: id.ctime.nsec,
             name: offset,
             dir,
-            mode: id.mode,
+            mode: id.mode as u16,
             uid: id.uid,
             gid: id.gid,
-            nlink: u32::try_from(st.nlink).unwrap_or(u32::MAX),
-            place,
-            attrs: (if st.attrs.immutable { IMMUTABLE } else { 0 })
+            nlink_attrs: u32::try_from(st.nlink).map_or(NLINK_MAX, |n| n.min(NLINK_MAX))
+                | (if st.attrs.immutable { IMMUTABLE } else { 0 })
                 | (if st.attrs.append_only { APPEND_ONLY } else { 0 }),
+            place,
         });
         Ok(())
     }
@@ -97,14 +104,14 @@ impl Files {
     pub fn append(&mut self, other: Files, dir: DirIdx) -> Result<(), Full> {
         let base = self.names.len();
         if u32::try_from(base + other.names.len()).is_err() {
-            return Err(Full);
+            return Err(TOO_MANY_NAMES);
         }
-        self.names.extend_from_slice(&other.names);
-        let remap: Vec<u32> = other
+        let remap: Vec<u16> = other
             .places
             .iter()
             .map(|&(d, m)| self.place(d, m))
-            .collect();
+            .collect::<Result<_, _>>()?;
+        self.names.extend_from_slice(&other.names);
         self.recs.extend(other.recs.into_iter().map(|mut r| {
             r.name += base as u32;
             r.dir = dir;
@@ -157,20 +164,20 @@ impl Files {
                 sec: r.ctime_sec,
                 nsec: r.ctime_nsec,
             },
-            mode: r.mode,
+            mode: u32::from(r.mode),
             uid: r.uid,
             gid: r.gid,
         }
     }
 
     pub fn nlink(r: &Rec) -> u64 {
-        u64::from(r.nlink)
+        u64::from(r.nlink_attrs & NLINK_MAX)
     }
 
     pub fn attrs(r: &Rec) -> Attrs {
         Attrs {
-            immutable: r.attrs & IMMUTABLE != 0,
-            append_only: r.attrs & APPEND_ONLY != 0,
+            immutable: r.nlink_attrs & IMMUTABLE != 0,
+            append_only: r.nlink_attrs & APPEND_ONLY != 0,
         }
     }
 
@@ -211,7 +218,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_record_is_72_bytes() {
-        assert_eq!(std::mem::size_of::<Rec>(), 72);
+    fn a_record_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 64);
     }
 }

@@ -23,7 +23,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use rustix::fs::FileType;
 
-use super::table::Files;
+use super::table::{Files, Full};
 use crate::config::Config;
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
@@ -289,8 +289,8 @@ impl Lister<'_> {
                 if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
                     continue;
                 }
-                if out.files.push(DirIdx(0), cname.to_bytes(), &st).is_err() {
-                    out.errors.push(too_many(path()));
+                if let Err(full) = out.files.push(DirIdx(0), cname.to_bytes(), &st) {
+                    out.errors.push(too_many(path(), full));
                 }
             }
         }
@@ -298,11 +298,8 @@ impl Lister<'_> {
     }
 }
 
-fn too_many(path: PathBuf) -> Error {
-    Error::io(
-        path,
-        io::Error::other("more than 4 GiB of file names in one scan; not scanned"),
-    )
+fn too_many(path: PathBuf, full: Full) -> Error {
+    Error::io(path, io::Error::other(format!("{}; not scanned", full.0)))
 }
 
 impl Walker<'_> {
@@ -365,8 +362,8 @@ impl Walker<'_> {
         if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
             return;
         }
-        if self.out.files.push(dir, name.as_bytes(), &st).is_err() {
-            self.error(too_many(root.to_path_buf()));
+        if let Err(full) = self.out.files.push(dir, name.as_bytes(), &st) {
+            self.error(too_many(root.to_path_buf(), full));
         }
     }
 
@@ -471,8 +468,8 @@ impl Walker<'_> {
             self.listener.warn(&e);
         }
         self.out.files_seen += l.seen;
-        if self.out.files.append(l.files, p.idx).is_err() {
-            self.error(too_many(p.path.clone()));
+        if let Err(full) = self.out.files.append(l.files, p.idx) {
+            self.error(too_many(p.path.clone(), full));
         }
         for (name, st) in l.temps {
             self.out.temps.push(entry_of(p.idx, &name, st));

@@ -130,7 +130,7 @@ pub fn read_dir(
     buf: &mut Vec<u8>,
     mut each: impl FnMut(&std::ffi::CStr, FileType),
 ) -> io::Result<()> {
-    const BUF: usize = 32 * 1024;
+    const BUF: usize = 16 * 1024;
     buf.clear();
     buf.reserve(BUF);
     let mut entries = rustix::fs::RawDir::new(dir, buf.spare_capacity_mut());
