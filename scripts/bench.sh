@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh PRESET [RUNS]          PRESET: tiny, mixed, small (~1.4 GiB), large (~4 GiB)
 #   BENCH_MODE=link scripts/bench.sh PRESET (or: scripts/bench.sh --link PRESET)
+#   BENCH_COLD=1 scripts/bench.sh PRESET    find mode with an empty page cache before every run
 #
 # find mode (default): each tool in report-only mode under hyperfine (1 warm-up + RUNS timed
 #   runs, default 3), then one more run under /usr/bin/time for the peak RSS. Prints median
@@ -17,7 +18,10 @@
 #   BENCH_ROOT=/tmp/linkdup-bench   trees (ROOT/PRESET) and results (ROOT/results/PRESET.MODE);
 #                                   must be outside any git checkout (gen.py refuses otherwise)
 #   BENCH_TOOLS="linkdup fclones jdupes fdupes rdfind dupe-krill hardlink"   subset / order
-#   BENCH_INSTALL_CARGO=1           also `cargo install --locked fclones dupe-krill` (minutes)
+#   BENCH_INSTALL_CARGO=0           do not `cargo install --locked fclones dupe-krill` when missing
+#                                   (installed by default; takes minutes the first time)
+#   BENCH_COLD=1                    drop the page cache (needs root) before each timed find run;
+#                                   no warm-up run then
 #   FORCE=1                         time even while a build is running (numbers are then invalid)
 # Missing apt peers (jdupes rdfind fdupes hyperfine time) are installed when run as root; any
 # peer that is not installed is skipped with a note. Needs bash 5, python3 and GNU time.
@@ -70,7 +74,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     log "not root: not installing ${missing[*]} (those peers will be skipped)"
   fi
 fi
-if [ "${BENCH_INSTALL_CARGO:-}" = 1 ]; then
+if [ "${BENCH_INSTALL_CARGO:-1}" = 1 ] && command -v cargo >/dev/null; then
   for c in fclones dupe-krill; do
     command -v "$c" >/dev/null || { log "cargo install --locked $c"; cargo install --locked "$c"; }
   done
@@ -115,6 +119,13 @@ tool_cmd() {
 have() { if [ "$1" = linkdup ]; then [ -x "$LINKDUP" ]; else command -v "$1" >/dev/null; fi; }
 peak_rss() { /usr/bin/time -f %M -o "$OUT/$1.rss" "${CMD[@]}" >/dev/null 2>"$OUT/$1.stderr"; }
 
+if [ "${BENCH_COLD:-}" = 1 ]; then
+  [ "$(id -u)" -eq 0 ] || die "BENCH_COLD=1 needs root (to write /proc/sys/vm/drop_caches)"
+  HF_CACHE=(--prepare 'sync; echo 3 > /proc/sys/vm/drop_caches')
+  OUT=$OUT.cold
+else
+  HF_CACHE=(--warmup 1)
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 log "mode=$MODE preset=$PRESET tree=$DIR ($(du -sh --apparent-size "$DIR" | cut -f1)) results=$OUT"
@@ -125,7 +136,7 @@ for t in "${TOOLS[@]}"; do
   have "$t" || { log "skip $t (not installed)"; continue; }
   if [ "$MODE" = find ]; then
     log "$t: ${CMD[*]}"
-    hyperfine --shell bash --warmup 1 --runs "$RUNS" --command-name "$t" \
+    hyperfine --shell bash "${HF_CACHE[@]}" --runs "$RUNS" --command-name "$t" \
       --export-json "$OUT/$t.json" "$(printf '%q ' "${CMD[@]}")" ||
       { log "$t failed (see above); left out of the table"; rm -f "$OUT/$t.json"; continue; }
     peak_rss "$t" || log "$t: the RSS run exited non-zero (see $OUT/$t.stderr)"
