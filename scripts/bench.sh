@@ -12,7 +12,8 @@
 #   of distinct inodes left (fewer = more deduplicated; the count before and the ideal are shown).
 #
 # Steps: generate the tree with scripts/gen.py if missing, `cargo build --release`, install
-# missing peers, refuse to time while a cargo/rustc build is running, run, print the table.
+# missing peers, refuse to time while a cargo/rustc build is running, run, print the table
+# and the ratio linkdup / best peer (the figure the project's goals are stated in).
 #
 # Environment:
 #   BENCH_ROOT=/tmp/linkdup-bench   trees (ROOT/PRESET) and results (ROOT/results/PRESET.MODE);
@@ -188,6 +189,10 @@ print("%-12s %10s %14s %10s %13s" % ("tool", head[0], head[1], "x_linkdup", "pea
 for t, secs, extra, rss in rows:
     ratio = "%.2f" % (secs / base) if base else "-"
     print("%-12s %10.3f %14s %10s %13s" % (t, secs, extra, ratio, rss))
+peers = [(secs, t) for t, secs, _, _ in rows if t != "linkdup"]
+if base and peers:
+    best = min(peers)
+    print("linkdup / best peer (%s): %.2f" % (best[1], base / best[0]))
 if mode == "link":
     print("inodes before linking: %s; ideal after: %s" % (before, ideal))
 EOF
