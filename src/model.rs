@@ -125,9 +125,12 @@ pub struct Inode {
     pub attrs: Attrs,
     /// Extended attributes (read for duplicate candidates only).
     pub xattrs: XattrSum,
-    /// Sorted by full path, byte order.
-    pub paths: Vec<Loc>,
+    /// Sorted by full path, byte order. Most inodes have one path, kept inline (no allocation).
+    pub paths: Paths,
 }
+
+/// The paths of one inode.
+pub type Paths = smallvec::SmallVec<[Loc; 1]>;
 
 /// What the gates need of a file's extended attributes (ACLs, SELinux labels, capabilities,
 /// user attributes): a digest of all names and values, and whether it has file capabilities.

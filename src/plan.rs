@@ -413,7 +413,7 @@ mod tests {
                 nlink,
                 attrs: Attrs::default(),
                 xattrs: XattrSum::default(),
-                paths: vec![Loc {
+                paths: smallvec::smallvec![Loc {
                     dir: DirIdx(0),
                     name: std::ffi::OsStr::new(name).into(),
                     mnt: dev * 10,

@@ -159,7 +159,7 @@ pub fn drop_ungrouped(files: &mut Files, c: &mut Candidates) {
 pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: XattrSum) -> Inode {
     let recs = &files.recs[c.recs()];
     let first = &recs[0];
-    let mut paths: Vec<Loc> = recs.iter().map(|r| files.loc(r)).collect();
+    let mut paths: crate::model::Paths = recs.iter().map(|r| files.loc(r)).collect();
     if paths.len() > 1 {
         paths.sort_by_cached_key(|l| path_key(tree, l));
     }
