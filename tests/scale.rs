@@ -8,8 +8,8 @@
 //! slow machine for no fault of the code): growth from the small to the large run must be
 //! linear (per added file no more than 1.25 times the small run's cost per file), and no more
 //! than 450 bytes per file. Every file of this tree is a duplicate, the worst case for memory:
-//! each duplicate path is built as an `Inode`/`Loc` with its own name (measured: 362 B/file at
-//! 2M, 691 MiB; the project's goal of 150 B/file is not met, see the README).
+//! each duplicate path is built as an `Inode`/`Loc` with its own name (measured: 330 B/file at
+//! 2M, 630 MiB; the project's goal of 150 B/file is not met, see the README).
 
 use std::fs;
 use std::path::Path;
