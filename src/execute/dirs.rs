@@ -39,6 +39,11 @@ impl<'a> DirFds<'a> {
         }
     }
 
+    /// How many directory fds are kept open: half of the fd limit.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// A verified fd (`O_PATH`) of a scanned directory.
     pub fn open(&mut self, idx: DirIdx) -> Result<Rc<OwnedFd>, Error> {
         if let Some(fd) = self.cache.get(&idx) {

@@ -48,16 +48,18 @@ pub fn execute(
     // the middle of a swap: handle it (the flag is not needed; F_GETLEASE tells).
     let sigio = Arc::new(AtomicBool::new(false));
     let leases = signal_hook::flag::register(signal_hook::consts::SIGIO, sigio).is_ok();
+    let dirs = DirFds::new(tree);
+    let closer = Closer::new(dirs.capacity());
     let mut ex = Executor {
         leases,
         tree,
-        dirs: DirFds::new(tree),
+        dirs,
         ctimes: HashMap::new(),
         incomplete: HashSet::new(),
         keeper: None,
         journal,
         bufs: CompareBufs::default(),
-        closer: Closer::new(),
+        closer,
     };
     let mut out = Vec::with_capacity(plan.action_count());
     for group in &plan.groups {
@@ -144,16 +146,19 @@ struct Executor<'a> {
 struct Closer {
     tx: Option<std::sync::mpsc::SyncSender<File>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// What the queue was sized from (kept for [`Closer::flush`]).
+    dir_fds: usize,
 }
 
 /// Closing threads, and most fds waiting for one.
 const CLOSERS: usize = 4;
-const CLOSE_QUEUE: u64 = 256;
+const CLOSE_QUEUE: usize = 256;
 
 impl Closer {
-    /// The queue takes an eighth of the fd limit at most (directories take half).
-    fn new() -> Closer {
-        let queue = (sys::raise_fd_limit(0) / 8).clamp(1, CLOSE_QUEUE) as usize;
+    /// `dir_fds`: how many fds directories may take (half the limit); the queue takes a
+    /// quarter of that at most.
+    fn new(dir_fds: usize) -> Closer {
+        let queue = (dir_fds / 4).clamp(1, CLOSE_QUEUE);
         let (tx, rx) = std::sync::mpsc::sync_channel::<File>(queue);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let threads: Vec<_> = (0..CLOSERS)
@@ -180,12 +185,13 @@ impl Closer {
         Closer {
             tx: (!threads.is_empty()).then_some(tx),
             threads,
+            dir_fds,
         }
     }
 
     /// Wait until every queued fd is closed (their inodes' space is free again).
     fn flush(&mut self) {
-        *self = Closer::new();
+        *self = Closer::new(self.dir_fds);
     }
 
     /// Close `file` on a closing thread (here, if there is none).

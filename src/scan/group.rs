@@ -47,6 +47,23 @@ pub struct Candidates {
     pub sums: Sums,
 }
 
+impl Candidates {
+    /// Append a group of `members` (kept only if it has two or more).
+    pub fn push_group(&mut self, len: u64, hash: u128, members: impl IntoIterator<Item = Cand>) {
+        let start = self.cands.len();
+        self.cands.extend(members);
+        if self.cands.len() - start >= 2 {
+            self.groups.push(Group {
+                len,
+                hash,
+                cands: start as u32..self.cands.len() as u32,
+            });
+        } else {
+            self.cands.truncate(start);
+        }
+    }
+}
+
 /// The extended-attribute digests of the few candidates that have any.
 #[derive(Debug, Default)]
 pub struct Sums(Vec<XattrSum>);

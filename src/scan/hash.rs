@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
 
 use super::cache::{HashCache, Kind};
-use super::group::{Cand, Candidates, Group};
+use super::group::{Cand, Candidates};
 use super::table::Files;
 use super::xattr;
 use crate::error::Error;
@@ -167,13 +167,17 @@ fn split(
     let cands_ref = &cands;
     pieces.into_par_iter().for_each(|(jobs, slots)| {
         let first = &files.recs[cands_ref[jobs[0] as usize].start as usize];
-        let dir = open_dir(ctx.tree, first.dir);
+        let mut dir = DirFd {
+            tree: ctx.tree,
+            idx: first.dir,
+            fd: None,
+        };
         for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
             let c = cands_ref[i as usize];
             let len = files.recs[c.start as usize].len;
             let p = part(len).unwrap_or(Part::Whole);
             let want_xattrs = read_xattrs && c.xattr == Cand::XATTR_UNKNOWN;
-            *slot = hash_one(ctx, dir.as_ref(), c, p, want_xattrs);
+            *slot = hash_one(ctx, &mut dir, c, p, want_xattrs);
             if let Some(pr) = progress {
                 pr.add(to_read(len));
             }
@@ -201,12 +205,7 @@ fn split(
     let mut members: Vec<(u128, u32)> = Vec::new();
     for g in groups {
         if part(g.len).is_none() {
-            let start = out.cands.len() as u32;
-            out.cands.extend(g.cands.clone().map(|i| cands[i as usize]));
-            out.groups.push(Group {
-                cands: start..out.cands.len() as u32,
-                ..g
-            });
+            out.push_group(g.len, g.hash, g.cands.map(|i| cands[i as usize]));
             continue;
         }
         members.clear();
@@ -219,16 +218,8 @@ fn split(
         while k < members.len() {
             let h = members[k].0;
             let n = members[k..].iter().take_while(|(x, _)| *x == h).count();
-            if n >= 2 {
-                let start = out.cands.len() as u32;
-                out.cands
-                    .extend(members[k..k + n].iter().map(|&(_, i)| cands[i as usize]));
-                out.groups.push(Group {
-                    len: g.len,
-                    hash: h,
-                    cands: start..out.cands.len() as u32,
-                });
-            }
+            let same = members[k..k + n].iter().map(|&(_, i)| cands[i as usize]);
+            out.push_group(g.len, h, same);
             k += n;
         }
     }
@@ -244,18 +235,33 @@ fn halves(h: u128) -> [u64; 2] {
     [(h >> 64) as u64, h as u64]
 }
 
-/// A directory's fd for opening its files by name, if it is still the directory the walk saw
-/// (else files are opened by path, and their own checks say what changed).
-fn open_dir(tree: &Tree, idx: crate::model::DirIdx) -> Option<OwnedFd> {
-    let dir = tree.dir(idx);
-    let fd = sys::open_root_dir(&dir.path).ok()?;
-    let st = sys::stat_fd(fd.as_fd()).ok()?;
-    (st.is_dir() && st.ident.id == dir.id).then_some(fd)
+/// A directory's fd for opening its files by name, opened when the first of them must be read
+/// (a piece whose hashes all come from the cache opens nothing).
+struct DirFd<'a> {
+    tree: &'a Tree,
+    idx: crate::model::DirIdx,
+    fd: Option<Option<OwnedFd>>,
+}
+
+impl DirFd<'_> {
+    /// The fd, if the directory is still the one the walk saw (else files are opened by path,
+    /// and their own checks say what changed).
+    fn get(&mut self) -> Option<&OwnedFd> {
+        let (tree, idx) = (self.tree, self.idx);
+        self.fd
+            .get_or_insert_with(|| {
+                let dir = tree.dir(idx);
+                let fd = sys::open_root_dir(&dir.path).ok()?;
+                let st = sys::stat_fd(fd.as_fd()).ok()?;
+                (st.is_dir() && st.ident.id == dir.id).then_some(fd)
+            })
+            .as_ref()
+    }
 }
 
 /// Hash one candidate (from the cache when it has it); report a problem and return a slot that
 /// is not `ok`.
-fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: bool) -> Slot {
+fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: bool) -> Slot {
     let files = ctx.files;
     let rec = &files.recs[c.start as usize];
     let ident = files.ident(rec);
@@ -267,7 +273,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: Option<&OwnedFd>, c: Cand, part: Part, xattrs: b
         return Slot::hashed(h, None);
     }
     let path = || ctx.tree.path(&files.loc(rec));
-    let opened = match dir {
+    let opened = match dir.get() {
         Some(d) => sys::open_regular_at(d.as_fd(), files.c_name(rec)),
         None => sys::open_regular(&path()),
     };

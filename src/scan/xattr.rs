@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::group::{Cand, Candidates, Group};
+use super::group::{Cand, Candidates};
 use super::hash::Ctx;
 use crate::error::Error;
 use crate::model::XattrSum;
@@ -65,21 +65,8 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
         sums,
     };
     for g in groups {
-        let start = out.cands.len() as u32;
-        out.cands.extend(
-            g.cands
-                .clone()
-                .filter(|&i| !failed[i as usize])
-                .map(|i| cands[i as usize]),
-        );
-        if out.cands.len() as u32 - start >= 2 {
-            out.groups.push(Group {
-                cands: start..out.cands.len() as u32,
-                ..g
-            });
-        } else {
-            out.cands.truncate(start as usize);
-        }
+        let kept = g.cands.filter(|&i| !failed[i as usize]);
+        out.push_group(g.len, g.hash, kept.map(|i| cands[i as usize]));
     }
     out
 }

@@ -145,16 +145,6 @@ pub fn read_dir(
     Ok(())
 }
 
-/// `statfs`/`statvfs` facts of the filesystem an open file is on.
-pub fn fs_facts_fd(fd: BorrowedFd<'_>) -> io::Result<FsFacts> {
-    let fs = rustix::fs::fstatfs(fd)?;
-    let vfs = rustix::fs::fstatvfs(fd)?;
-    Ok(FsFacts {
-        magic: fs.f_type as u64,
-        readonly: vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
-    })
-}
-
 /// Take an exclusive `flock` on an open file without waiting; false when another open file
 /// description holds a lock on it.
 pub fn lock_exclusive(file: &File) -> io::Result<bool> {
