@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use humansize::{BINARY, format_size};
 
-use crate::config::{Config, Format, Mode};
+use crate::config::{Config, Format, Mode, RunOptions};
 use crate::error::Error;
 use crate::execute::execute;
 use crate::listener::Listener;
-use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::model::{Outcome, Plan, ScanOutput, StateKind, Summary};
 use crate::plan::{PlanOptions, plan, with_keeper};
 use crate::planfile;
 use crate::recover::{Recovered, recover};
@@ -61,17 +61,24 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 .into(),
         ));
     }
+    // State files: checked before anything is scanned (and again when they are written).
     if let Some(path) = &cfg.save_plan {
+        crate::statefile::check_target(path, StateKind::Plan)?;
         outside_trees(path, &cfg.paths, "a plan", "write it elsewhere")?;
     }
     if let Some(path) = &cfg.cache {
-        create_parent(path)?;
+        crate::statefile::check_target(path, StateKind::Cache)?;
         outside_trees(
             path,
             &cfg.paths,
             "the hash cache",
             "use --cache-file FILE outside it",
         )?;
+    }
+    if let (Mode::Link { dry_run: false, .. } | Mode::Apply { dry_run: false, .. }, Some(path)) =
+        (&cfg.mode, &cfg.journal)
+    {
+        crate::statefile::check_target(path, StateKind::Journal)?;
     }
     if let Mode::Link { dry_run: false, .. } = cfg.mode
         && let Some(ro) = all_read_only(&cfg.paths)
@@ -103,8 +110,9 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             only,
             dry_run,
         } => {
-            let entries = crate::journal::read(journal)?;
-            let results = crate::undo::undo(&entries, only, *dry_run);
+            let read = crate::journal::read(journal)?;
+            let entries = &read.entries;
+            let results = crate::undo::undo(&read, only, *dry_run);
             for r in &results {
                 if let crate::undo::Undone::Failed(e) = r {
                     io.listener.error(e);
@@ -116,27 +124,24 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             let code = if failed { exit::PARTIAL } else { exit::OK };
             Ok(write_report(io.out, io.listener, code, |w| {
                 match cfg.format {
-                    Format::Json => report::json::undo(w, &entries, &results, *dry_run),
-                    _ => report::text::undo(w, &entries, &results, *dry_run, cfg.quiet),
+                    Format::Json => report::json::undo(w, entries, &results, *dry_run),
+                    _ => report::text::undo(w, entries, &results, *dry_run, cfg.quiet),
                 }
             }))
         }
         Mode::Apply { plan, dry_run, yes } => {
-            let (tree, loaded) = planfile::load(plan)?;
+            let (tree, loaded, opts) = planfile::load(plan)?;
             let scanned = ScanOutput {
                 tree,
                 ..ScanOutput::default()
             };
-            link(
-                cfg,
-                io,
-                &scanned,
-                loaded,
-                *dry_run,
-                *yes,
-                Duration::ZERO,
-                &[],
-            )
+            let run = Run {
+                dry_run: *dry_run,
+                yes: *yes,
+                opts,
+                scan_time: Duration::ZERO,
+            };
+            link(cfg, io, &scanned, loaded, &run, &[], &[])
         }
         Mode::Scan => {
             let (scanned, scan_time) = scan_timed()?;
@@ -152,9 +157,11 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 }
             }))
         }
-        &Mode::Recover { dry_run } => {
+        Mode::Recover { dry_run, journals } => {
+            let dry_run = *dry_run;
             let (scanned, _) = scan_timed()?;
-            let results = recover(&scanned.tree, &scanned.temps, !dry_run);
+            let recorded = recorded_temps(&scanned, journals, io.listener);
+            let results = recover(&scanned.tree, &scanned.temps, &recorded, !dry_run);
             io.listener.quiet_down();
             let code = if unresolved(&results) > 0 || scanned.errors > 0 {
                 exit::PARTIAL
@@ -172,7 +179,8 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             let (mut scanned, scan_time) = scan_timed()?;
             // Leftover temp names are resolved before the swaps, but only once the run is
             // confirmed; the plan is made (for the dry run too) as if they were already gone.
-            let pending = recover(&scanned.tree, &scanned.temps, false);
+            let recorded = recorded_temps(&scanned, cfg.journal.as_slice(), io.listener);
+            let pending = recover(&scanned.tree, &scanned.temps, &recorded, false);
             for r in &pending {
                 if let Recovered::Removed {
                     linked: Some((id, _)),
@@ -185,10 +193,46 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
             if dry_run {
                 note_recovery(io.listener, &scanned, &pending, true);
             }
-            let plan = make_plan(cfg, &io, &scanned)?;
-            link(cfg, io, &scanned, plan, dry_run, yes, scan_time, &pending)
+            let opts = RunOptions {
+                gates: cfg.gates,
+                max_links: cfg.max_links,
+            };
+            let plan = make_plan(cfg, &io, &scanned, &opts)?;
+            let run = Run {
+                dry_run,
+                yes,
+                opts,
+                scan_time,
+            };
+            link(cfg, io, &scanned, plan, &run, &pending, &recorded)
         }
     }
+}
+
+/// What a link run (or an apply) is to do once it has a plan.
+struct Run {
+    dry_run: bool,
+    yes: bool,
+    /// What the executor enforces on every pair.
+    opts: RunOptions,
+    scan_time: Duration,
+}
+
+/// The swaps recorded in the invoking user's journals, which recovery takes as proof that a
+/// temp name is linkdup's (read only when the scan found temp names).
+fn recorded_temps(
+    scanned: &ScanOutput,
+    extra: &[std::path::PathBuf],
+    listener: &dyn Listener,
+) -> Vec<crate::journal::Entry> {
+    if scanned.temps.is_empty() {
+        return Vec::new();
+    }
+    let (entries, problems) = crate::journal::recorded(extra);
+    for e in &problems {
+        listener.warn(e);
+    }
+    entries
 }
 
 /// The undo journal of a real run: `--journal FILE` or a new file in the state directory,
@@ -209,7 +253,7 @@ fn open_journal(cfg: &Config, scanned: &ScanOutput) -> Result<crate::journal::Jo
             .unwrap_or_default(),
     };
     if !target.as_os_str().is_empty() {
-        create_parent(&target)?;
+        crate::statefile::dir_of(&target, StateKind::Journal, true)?;
         outside_trees(
             &target,
             &roots,
@@ -218,13 +262,6 @@ fn open_journal(cfg: &Config, scanned: &ScanOutput) -> Result<crate::journal::Jo
         )?;
     }
     crate::journal::Journal::create(cfg.journal.as_deref())
-}
-
-fn create_parent(path: &std::path::Path) -> Result<(), Error> {
-    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e)),
-        None => Ok(()),
-    }
 }
 
 /// Refuse to write `what` (a plan, the journal, the cache) inside a tree being scanned: it
@@ -294,7 +331,12 @@ fn note_recovery(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], 
 }
 
 /// Plan a scanned tree (and save the plan when asked).
-fn make_plan(cfg: &Config, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan, Error> {
+fn make_plan(
+    cfg: &Config,
+    io: &Io<'_>,
+    scanned: &ScanOutput,
+    opts: &RunOptions,
+) -> Result<Plan, Error> {
     let plan = plan(
         &scanned.tree,
         &scanned.groups,
@@ -306,24 +348,23 @@ fn make_plan(cfg: &Config, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan, Er
         },
     );
     if let Some(path) = &cfg.save_plan {
-        planfile::save(path, &scanned.tree, &plan)?;
+        planfile::save(path, &scanned.tree, &plan, opts)?;
         io.listener
             .note(path, "plan saved; run it with: linkdup apply PLAN");
     }
     Ok(plan)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn link(
     cfg: &Config,
     io: Io<'_>,
     scanned: &ScanOutput,
     mut plan: Plan,
-    dry_run: bool,
-    yes: bool,
-    scan_time: Duration,
+    run: &Run,
     pending: &[Recovered],
+    recorded: &[crate::journal::Entry],
 ) -> Result<u8, Error> {
+    let (dry_run, yes, scan_time) = (run.dry_run, run.yes, run.scan_time);
     io.listener.quiet_down();
     let planned = report::summarize(scanned, Some((&plan, &[])));
     let mut outcomes: Vec<Outcome> = Vec::new();
@@ -382,7 +423,7 @@ fn link(
             }
         }
         if !scanned.temps.is_empty() {
-            let done = recover(&scanned.tree, &scanned.temps, true);
+            let done = recover(&scanned.tree, &scanned.temps, recorded, true);
             note_recovery(io.listener, scanned, &done, false);
             for r in &done {
                 if let Recovered::Removed {
@@ -409,6 +450,7 @@ fn link(
         outcomes = execute(
             &scanned.tree,
             &plan,
+            &run.opts,
             &stop,
             io.listener.progress(),
             Some(&mut journal),

@@ -261,6 +261,11 @@ struct RecoverArgs {
     #[arg(short = 'n', long)]
     dry_run: bool,
 
+    /// Also take the swaps recorded in this undo journal (of yours) as proof of which temp
+    /// names linkdup made [the journals in $XDG_STATE_HOME/linkdup are always read]; repeatable.
+    #[arg(long, value_name = "FILE")]
+    journal: Vec<PathBuf>,
+
     #[command(flatten)]
     output: Output,
 }
@@ -351,7 +356,11 @@ impl Cli {
             }
             Command::Recover(r) => {
                 let common = Common::only(r.paths, r.output);
-                (common, Mode::Recover { dry_run: r.dry_run }, None)
+                let mode = Mode::Recover {
+                    dry_run: r.dry_run,
+                    journals: r.journal,
+                };
+                (common, mode, None)
             }
             Command::Link(l) => {
                 let mode = Mode::Link {

@@ -72,8 +72,12 @@ pub enum Mode {
     Scan,
     /// Plan and (unless `dry_run`) replace duplicates by hard links.
     Link { dry_run: bool, yes: bool },
-    /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be done).
-    Recover { dry_run: bool },
+    /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be
+    /// done); `journals`: undo journals outside the state directory to take as proof.
+    Recover {
+        dry_run: bool,
+        journals: Vec<PathBuf>,
+    },
     /// Give the paths recorded in an undo journal files of their own again.
     Undo {
         journal: PathBuf,
@@ -140,4 +144,12 @@ impl Default for Config {
             cache: None,
         }
     }
+}
+
+/// What the executor enforces on every pair right before its swap, whatever the plan says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    pub gates: Gates,
+    /// Most links an inode may reach (besides the filesystem's own limit).
+    pub max_links: Option<u64>,
 }

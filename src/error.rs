@@ -3,7 +3,9 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::model::{Distrust, StateKind};
 use crate::report::escape::Escaped;
+use crate::resolve::Unresolved;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,6 +28,22 @@ pub enum Error {
     /// Something the user asked for can't be done.
     #[error("{0}")]
     Usage(String),
+
+    /// A symlink owned by someone other than the invoking user or root: never followed.
+    #[error("{}: a symlink owned by uid {owner}, not by you or root; not followed", Escaped(.path))]
+    UntrustedSymlink { path: PathBuf, owner: u32 },
+
+    /// A state file (journal, plan, cache), or where it lives, that is not provably the
+    /// invoking user's own: refused, as ssh refuses keys others could have written.
+    #[error(
+        "{}: refusing {what}: {why}; a state file must be yours, in directories only you (or root) can change",
+        Escaped(.path)
+    )]
+    Untrusted {
+        path: PathBuf,
+        what: StateKind,
+        why: Distrust,
+    },
 }
 
 impl Error {
@@ -33,6 +51,20 @@ impl Error {
         Error::Io {
             path: path.into(),
             err,
+        }
+    }
+}
+
+impl Error {
+    /// A path that could not be resolved, as the error it is.
+    pub fn unresolved(u: Unresolved) -> Self {
+        match u {
+            Unresolved::Io { at, err } => Error::Io { path: at, err },
+            Unresolved::Untrusted { link, owner } => Error::UntrustedSymlink { path: link, owner },
+            Unresolved::Symlink { link } => Error::Changed {
+                path: link,
+                what: "is a symlink; no symlink is followed here".into(),
+            },
         }
     }
 }

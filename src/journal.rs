@@ -1,10 +1,16 @@
 //! The undo journal: every real run appends one JSON line per swap, written (to the kernel)
 //! before the swap begins, so that a crash can't lose an entry. Each line records the replaced
-//! path, its keeper, and what the replaced file was (mode, owner, times, extended attributes),
-//! which `linkdup undo` uses to give the path back a file of its own. Journals live under the
-//! user's state directory (`$XDG_STATE_HOME/linkdup/`), never inside a scanned tree.
+//! path and its keeper (absolute, as their directories' fds say), the identities of both files
+//! and of both directories, the temporary name the swap uses, who ran it, and what the replaced
+//! file was (mode, owner, times, extended attributes). `linkdup undo` re-proves all of it on the
+//! live files before acting; recovery takes a recorded temp name as proof that linkdup made it.
+//!
+//! Journals are state files ([`crate::statefile`]): created exclusively with mode 0600 under
+//! the user's state directory (`$XDG_STATE_HOME/linkdup/`) or at `--journal FILE`, never inside
+//! a scanned tree, and read back only when they are the invoking user's own.
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -12,9 +18,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::Error;
-use crate::model::{FileId, Timestamp};
+use crate::model::{FileId, StateKind, Timestamp};
 use crate::planfile::{read_ts, ts};
-use crate::sys::Stat;
+use crate::statefile;
+use crate::sys::{self, Stat};
+
+/// The line format this version writes (it reads 1 too).
+const VERSION: u64 = 2;
 
 /// What one swap replaced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,13 +43,40 @@ pub struct Entry {
     pub mtime: Timestamp,
     pub atime: Timestamp,
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What only version 2 lines have.
+    pub v2: Option<EntryV2>,
+}
+
+/// The identities a version 2 line adds, which undo and recovery check on the live files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryV2 {
+    /// Who ran the link (effective uid).
+    pub run_uid: u32,
+    /// The replaced file's inode.
+    pub victim_id: FileId,
+    /// The directories of the replaced path and of the keeper.
+    pub dir_id: FileId,
+    pub keeper_dir_id: FileId,
+    /// The temporary name the swap used beside the replaced path.
+    pub tmp: OsString,
+}
+
+/// One swap about to happen, as the executor knows it.
+pub struct Record<'a> {
+    pub path: &'a Path,
+    pub keeper: &'a Path,
+    pub dir: FileId,
+    pub keeper_dir: FileId,
+    pub tmp: &'a OsStr,
+    pub keeper_st: &'a Stat,
+    pub victim_st: &'a Stat,
+    pub xattrs: &'a [(Vec<u8>, Vec<u8>)],
 }
 
 /// An open journal, appended to.
 pub struct Journal {
     file: File,
     pub path: PathBuf,
-    cwd: PathBuf,
     /// Bytes in the file: where a failed write is cut back to.
     len: u64,
     /// A failed line could not be cut back: nothing more may be recorded (or linked).
@@ -52,41 +89,28 @@ pub fn default_dir() -> Option<PathBuf> {
 }
 
 impl Journal {
-    /// Open `explicit`, or a new file in [`default_dir`], for appending.
+    /// Open `explicit` (an existing journal of ours, or a new file), or a new file in
+    /// [`default_dir`], for appending.
     pub fn create(explicit: Option<&Path>) -> Result<Journal, Error> {
-        let path = match explicit {
-            Some(p) => p.to_path_buf(),
-            None => {
-                let dir = default_dir().ok_or_else(|| {
-                    Error::Usage("no state directory (HOME is not set); pass --journal FILE".into())
-                })?;
-                fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                dir.join(format!("journal-{secs}-{}.jsonl", std::process::id()))
-            }
+        let (file, path) = match explicit {
+            Some(p) => (
+                statefile::open_append(p, StateKind::Journal)?,
+                p.to_path_buf(),
+            ),
+            None => new_in_default_dir()?,
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
         // One writer per journal: a failed line is cut back to `len`, which must then be ours.
-        if !crate::sys::lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
+        if !sys::lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
             return Err(Error::Usage(format!(
                 "{}: undo journal in use by another linkdup run; give this one its own \
                  --journal. Nothing was changed.",
                 crate::report::escape::Escaped(&path)
             )));
         }
-        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         Ok(Journal {
             file,
             path,
-            cwd,
             len,
             broken: false,
         })
@@ -94,26 +118,27 @@ impl Journal {
 
     /// Record a swap about to happen. One `write` of one line: it reaches the kernel before the
     /// swap does.
-    pub fn record(
-        &mut self,
-        victim_path: &Path,
-        keeper_path: &Path,
-        keeper: &Stat,
-        victim: &Stat,
-        xattrs: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> io::Result<()> {
+    pub fn record(&mut self, r: &Record<'_>) -> io::Result<()> {
+        let (k, v) = (&r.keeper_st.ident, &r.victim_st.ident);
         let e = Entry {
-            path: self.cwd.join(victim_path),
-            keeper: self.cwd.join(keeper_path),
-            keeper_id: keeper.ident.id,
-            len: victim.ident.len.0,
-            keeper_mtime: keeper.ident.mtime,
-            uid: victim.ident.uid,
-            gid: victim.ident.gid,
-            mode: victim.ident.mode,
-            mtime: victim.ident.mtime,
-            atime: victim.atime,
-            xattrs,
+            path: r.path.to_path_buf(),
+            keeper: r.keeper.to_path_buf(),
+            keeper_id: k.id,
+            len: v.len.0,
+            keeper_mtime: k.mtime,
+            uid: v.uid,
+            gid: v.gid,
+            mode: v.mode,
+            mtime: v.mtime,
+            atime: r.victim_st.atime,
+            xattrs: r.xattrs.to_vec(),
+            v2: Some(EntryV2 {
+                run_uid: sys::euid(),
+                victim_id: v.id,
+                dir_id: r.dir,
+                keeper_dir_id: r.keeper_dir,
+                tmp: r.tmp.to_owned(),
+            }),
         };
         let mut line = serde_json::to_vec(&to_json(&e))?;
         line.push(b'\n');
@@ -139,9 +164,49 @@ impl Journal {
     }
 }
 
+/// A new journal file in the default state directory (made 0700 if missing).
+fn new_in_default_dir() -> Result<(File, PathBuf), Error> {
+    let dir = default_dir().ok_or_else(|| {
+        Error::Usage("no state directory (HOME is not set); pass --journal FILE".into())
+    })?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let first = dir.join(format!("journal-{secs}-{}.jsonl", std::process::id()));
+    let (state_dir, _) = statefile::dir_of(&first, StateKind::Journal, true)?;
+    for n in 0..100 {
+        let name = match n {
+            0 => format!("journal-{secs}-{}.jsonl", std::process::id()),
+            n => format!("journal-{secs}-{}-{n}.jsonl", std::process::id()),
+        };
+        let path = dir.join(&name);
+        match statefile::create_new(&state_dir, OsStr::new(&name)) {
+            Ok(f) => return Ok((f, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Err(Error::io(
+        first,
+        io::Error::from(io::ErrorKind::AlreadyExists),
+    ))
+}
+
+fn id_json(id: FileId) -> Value {
+    json!([id.dev, id.ino])
+}
+
+fn read_id(v: &Value) -> Option<FileId> {
+    Some(FileId {
+        dev: v[0].as_u64()?,
+        ino: v[1].as_u64()?,
+    })
+}
+
 fn to_json(e: &Entry) -> Value {
-    json!({
-        "v": 1,
+    let mut v = json!({
+        "v": VERSION,
         "path": e.path.as_os_str().as_bytes(),
         "keeper": e.keeper.as_os_str().as_bytes(),
         "keeper_dev": e.keeper_id.dev,
@@ -151,7 +216,15 @@ fn to_json(e: &Entry) -> Value {
         "uid": e.uid, "gid": e.gid, "mode": e.mode,
         "mtime": ts(e.mtime), "atime": ts(e.atime),
         "xattrs": e.xattrs.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(x) = &e.v2 {
+        v["run_uid"] = json!(x.run_uid);
+        v["victim"] = id_json(x.victim_id);
+        v["dir"] = id_json(x.dir_id);
+        v["keeper_dir"] = id_json(x.keeper_dir_id);
+        v["tmp"] = json!(x.tmp.as_bytes());
+    }
+    v
 }
 
 fn bytes(v: &Value) -> Option<Vec<u8>> {
@@ -163,12 +236,21 @@ fn bytes(v: &Value) -> Option<Vec<u8>> {
 
 fn from_json(v: &Value) -> Option<Entry> {
     let u32_of = |k: &str| v[k].as_u64().and_then(|x| u32::try_from(x).ok());
-    if v["v"] != 1 {
-        return None;
-    }
+    let version = v["v"].as_u64()?;
+    let v2 = match version {
+        1 => None,
+        2 => Some(EntryV2 {
+            run_uid: u32_of("run_uid")?,
+            victim_id: read_id(&v["victim"])?,
+            dir_id: read_id(&v["dir"])?,
+            keeper_dir_id: read_id(&v["keeper_dir"])?,
+            tmp: OsString::from(OsStr::from_bytes(&bytes(&v["tmp"])?)),
+        }),
+        _ => return None,
+    };
     Some(Entry {
-        path: PathBuf::from(std::ffi::OsStr::from_bytes(&bytes(&v["path"])?)),
-        keeper: PathBuf::from(std::ffi::OsStr::from_bytes(&bytes(&v["keeper"])?)),
+        path: PathBuf::from(OsStr::from_bytes(&bytes(&v["path"])?)),
+        keeper: PathBuf::from(OsStr::from_bytes(&bytes(&v["keeper"])?)),
         keeper_id: FileId {
             dev: v["keeper_dev"].as_u64()?,
             ino: v["keeper_ino"].as_u64()?,
@@ -185,23 +267,36 @@ fn from_json(v: &Value) -> Option<Entry> {
             .iter()
             .map(|p| Some((bytes(&p[0])?, bytes(&p[1])?)))
             .collect::<Option<_>>()?,
+        v2,
     })
 }
 
-/// Read a journal. A last line cut short by a crash is ignored; any other bad line is an error.
-pub fn read(path: &Path) -> Result<Vec<Entry>, Error> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let lines: Vec<String> = io::BufReader::new(file)
-        .lines()
+/// A journal read back: its entries and the owner of the file (who wrote it).
+pub struct Read {
+    pub entries: Vec<Entry>,
+    pub owner: u32,
+}
+
+/// Read a journal, which must be the invoking user's own ([`statefile`]). A last line cut
+/// short by a crash is ignored; any other bad line is an error.
+pub fn read(path: &Path) -> Result<Read, Error> {
+    let file = statefile::open_read(path, StateKind::Journal)?
+        .ok_or_else(|| Error::io(path, io::Error::from(io::ErrorKind::NotFound)))?;
+    let owner = sys::stat_fd(std::os::fd::AsFd::as_fd(&file))
+        .map_err(|e| Error::io(path, e))?
+        .ident
+        .uid;
+    let lines: Vec<Vec<u8>> = io::BufReader::new(file)
+        .split(b'\n')
         .collect::<Result<_, _>>()
         .map_err(|e| Error::io(path, e))?;
-    let mut out = Vec::new();
+    let mut entries = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let entry = serde_json::from_str::<Value>(line)
+        let entry = serde_json::from_slice::<Value>(line)
             .ok()
             .and_then(|v| from_json(&v));
         match entry {
-            Some(e) => out.push(e),
+            Some(e) => entries.push(e),
             None if i + 1 == lines.len() => {} // torn by a crash mid-write
             None => {
                 return Err(Error::Changed {
@@ -211,5 +306,39 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, Error> {
             }
         }
     }
-    Ok(out)
+    Ok(Read { entries, owner })
+}
+
+/// Every journal of the invoking user in the default state directory (and `extra`), for
+/// recovery: the temp names they record. Journals that can't be read or trusted are left out
+/// (named in the returned errors).
+pub fn recorded(extra: &[PathBuf]) -> (Vec<Entry>, Vec<Error>) {
+    let mut paths: Vec<PathBuf> = extra.to_vec();
+    if let Some(dir) = default_dir()
+        && let Ok(rd) = std::fs::read_dir(&dir)
+    {
+        let mut found: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    n.as_bytes().starts_with(b"journal-") && n.as_bytes().ends_with(b".jsonl")
+                })
+            })
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    let (mut entries, mut errors) = (Vec::new(), Vec::new());
+    for p in paths {
+        match read(&p) {
+            Ok(r) => entries.extend(
+                r.entries
+                    .into_iter()
+                    .filter(|e| e.v2.as_ref().is_some_and(|x| x.run_uid == sys::euid())),
+            ),
+            Err(e) => errors.push(e),
+        }
+    }
+    (entries, errors)
 }

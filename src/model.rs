@@ -129,6 +129,9 @@ pub struct Inode {
     pub paths: Paths,
 }
 
+/// Extended attributes as sorted (name, value) pairs.
+pub type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The paths of one inode.
 pub type Paths = smallvec::SmallVec<[Loc; 1]>;
 
@@ -247,6 +250,22 @@ pub enum SkipReason {
     OtherMount {
         keeper: PathBuf,
     },
+    /// With `--ignore-owner`: no keeper of its own owner or of root (a file never becomes an
+    /// inode another user controls).
+    ForeignKeeper {
+        keeper: PathBuf,
+        uid: u32,
+        keeper_uid: u32,
+    },
+    /// The keeper itself may never be linked to (set-id, capabilities, immutable...).
+    KeeperUnfit {
+        keeper: PathBuf,
+        why: Box<SkipReason>,
+    },
+    /// Every keeper it could take is at the filesystem's link limit.
+    LinkLimit {
+        keeper: PathBuf,
+    },
 }
 
 impl SkipReason {
@@ -266,26 +285,128 @@ impl SkipReason {
             SkipReason::OtherMount { .. } => "other mount",
             SkipReason::ReadOnly => "read-only",
             SkipReason::NoHardLinks { .. } => "no hard links",
+            SkipReason::ForeignKeeper { .. } => "no keeper of its owner",
+            SkipReason::KeeperUnfit { why, .. } => why.kind(),
+            SkipReason::LinkLimit { .. } => "link limit",
         }
     }
 }
 
-/// A short name for the kind of a run-time skip reason, for the summary line.
-pub fn run_skip_kind(why: &str) -> &'static str {
-    if why.contains("open") && why.contains("writing") {
-        "open for writing"
-    } else if why.starts_with("keeper") {
-        "keeper changed"
-    } else if why.contains("interrupted") {
-        "interrupted"
-    } else if why.contains("link limit") {
-        "link limit"
-    } else if why.contains("already a link") {
-        "already linked"
-    } else if why.contains("deleted") {
-        "deleted since scan"
-    } else {
-        "changed since scan"
+/// Why the executor left a planned pair alone when it came to it. Nothing was modified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunSkip {
+    Interrupted,
+    /// The keeper reached the link limit; this copy becomes the keeper for the rest of its group.
+    LinkLimit,
+    /// The keeper is not the file the plan names any more.
+    Keeper {
+        keeper: PathBuf,
+        change: Change,
+    },
+    /// The duplicate is not the file the plan names any more.
+    Changed(Change),
+    AlreadyLinked,
+    /// Someone has the file (or, `keeper`, the keeper) open for writing.
+    OpenForWriting {
+        keeper: bool,
+    },
+    ContentDiffers,
+    /// Its directory became immutable or append-only.
+    DirLocked,
+    /// A gate refuses the pair as the files are now (re-checked right before the swap).
+    Gate(SkipReason),
+    /// Changed or opened for writing during the swap: put back as it was.
+    ChangedDuringSwap,
+    /// Another file took the path during the swap: left as it is.
+    ReplacedDuringSwap,
+    /// The filesystem has no atomic exchange (`RENAME_EXCHANGE`).
+    NoExchange,
+}
+
+/// How a file differs from what the plan expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Modified,
+    Deleted,
+    /// Now a directory, symlink, FIFO...
+    NowA(&'static str),
+    DirMoved,
+    /// Opened for writing while it was being checked.
+    OpenedForWriting,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Modified => f.write_str("changed since the scan"),
+            Change::Deleted => f.write_str("deleted since the scan"),
+            Change::NowA(kind) => write!(f, "now a {kind} instead of a regular file"),
+            Change::DirMoved => f.write_str("its directory was moved or replaced since the scan"),
+            Change::OpenedForWriting => {
+                f.write_str("opened for writing by another process during the check")
+            }
+        }
+    }
+}
+
+impl RunSkip {
+    /// A short name for the kind of reason, for the summary line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunSkip::Interrupted => "interrupted",
+            RunSkip::LinkLimit => "link limit",
+            RunSkip::Keeper { .. } => "keeper changed",
+            RunSkip::Changed(Change::Deleted) => "deleted since scan",
+            RunSkip::Changed(Change::OpenedForWriting) | RunSkip::OpenForWriting { .. } => {
+                "open for writing"
+            }
+            RunSkip::Changed(_)
+            | RunSkip::ContentDiffers
+            | RunSkip::ChangedDuringSwap
+            | RunSkip::ReplacedDuringSwap => "changed since scan",
+            RunSkip::AlreadyLinked => "already linked",
+            RunSkip::DirLocked => "locked directory",
+            RunSkip::Gate(r) => r.kind(),
+            RunSkip::NoExchange => "no atomic exchange",
+        }
+    }
+}
+
+impl std::fmt::Display for RunSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::report::escape::Escaped;
+        match self {
+            RunSkip::Interrupted => f.write_str("interrupted before this file"),
+            RunSkip::LinkLimit => f.write_str(
+                "the keeper reached the link limit; this copy becomes the keeper for the rest of its group",
+            ),
+            RunSkip::Keeper {
+                keeper,
+                change: Change::Modified,
+            } => write!(f, "keeper {} changed since the scan", Escaped(keeper)),
+            RunSkip::Keeper { keeper, change } => write!(f, "keeper {}: {change}", Escaped(keeper)),
+            RunSkip::Changed(c) => write!(f, "{c}"),
+            RunSkip::AlreadyLinked => f.write_str("already a link of the keeper"),
+            RunSkip::OpenForWriting { keeper: true } => {
+                f.write_str("the keeper is open for writing by another process")
+            }
+            RunSkip::OpenForWriting { keeper: false } => {
+                f.write_str("it is open for writing by another process")
+            }
+            RunSkip::ContentDiffers => f.write_str("content differs from the keeper"),
+            RunSkip::DirLocked => f.write_str("its directory is now immutable or append-only"),
+            RunSkip::Gate(r) => write!(f, "{r}"),
+            RunSkip::ChangedDuringSwap => {
+                f.write_str("changed or opened for writing during the swap; put back as it was")
+            }
+            RunSkip::ReplacedDuringSwap => {
+                f.write_str("replaced by another file during the swap; left as it is")
+            }
+            RunSkip::NoExchange => f.write_str(
+                "this filesystem has no atomic exchange (RENAME_EXCHANGE); not linked, since \
+                 replacing the name any other way could destroy a file saved at that instant",
+            ),
+        }
     }
 }
 
@@ -319,6 +440,28 @@ impl std::fmt::Display for SkipReason {
             SkipReason::OtherMount { keeper } => write!(
                 f,
                 "on another mount than {} (links can't cross bind mounts)",
+                Escaped(keeper)
+            ),
+            SkipReason::ForeignKeeper {
+                keeper,
+                uid,
+                keeper_uid,
+            } => write!(
+                f,
+                "owned by uid {uid}, and with --ignore-owner a file only takes a keeper of its own \
+                 owner or of root ({} is uid {keeper_uid}'s)",
+                Escaped(keeper)
+            ),
+            SkipReason::KeeperUnfit { keeper, why } => {
+                write!(
+                    f,
+                    "its keeper {} is never linked to: {why}",
+                    Escaped(keeper)
+                )
+            }
+            SkipReason::LinkLimit { keeper } => write!(
+                f,
+                "its keeper {} is at the filesystem's link limit and no other copy can take over",
                 Escaped(keeper)
             ),
         }
@@ -383,7 +526,7 @@ pub enum Outcome {
         keeper: Option<Loc>,
     },
     /// Left alone on purpose, e.g. because it changed since the scan. Nothing was modified.
-    Skipped(String),
+    Skipped(RunSkip),
     /// Could not be done; nothing was modified unless the error says otherwise.
     Failed(crate::error::Error),
 }
@@ -413,4 +556,80 @@ pub struct Summary {
 /// Bytes of a name, for sorting paths in byte order.
 pub fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
+}
+
+/// The files linkdup keeps between runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateKind {
+    Journal,
+    Plan,
+    Cache,
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateKind::Journal => "the undo journal",
+            StateKind::Plan => "the plan",
+            StateKind::Cache => "the hash cache",
+        })
+    }
+}
+
+/// Why a state file (or where it lives) is not provably the invoking user's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Distrust {
+    /// It is a device, FIFO, directory...
+    NotRegular(&'static str),
+    /// It is a symlink (never followed, never replaced).
+    Symlink,
+    Owner(u32),
+    /// Writable by group or others (its mode).
+    Writable(u32),
+    DirOwner {
+        dir: PathBuf,
+        uid: u32,
+    },
+    /// Writable by group or others without the sticky bit (its mode).
+    DirWritable {
+        dir: PathBuf,
+        mode: u32,
+    },
+    /// A symlink on its way owned by someone else.
+    Symlinked {
+        link: PathBuf,
+        owner: u32,
+    },
+}
+
+impl std::fmt::Display for Distrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::report::escape::Escaped;
+        match self {
+            Distrust::NotRegular(kind) => write!(f, "it is a {kind}, not a regular file"),
+            Distrust::Symlink => f.write_str("it is a symlink (never followed, never replaced)"),
+            Distrust::Owner(uid) => write!(f, "it is owned by uid {uid}, not by you or root"),
+            Distrust::Writable(mode) => write!(
+                f,
+                "it is writable by group or others (mode {:04o})",
+                mode & 0o7777
+            ),
+            Distrust::DirOwner { dir, uid } => write!(
+                f,
+                "its directory {} is owned by uid {uid}, not by you or root",
+                Escaped(dir)
+            ),
+            Distrust::DirWritable { dir, mode } => write!(
+                f,
+                "its directory {} is writable by group or others and not sticky (mode {:04o})",
+                Escaped(dir),
+                mode & 0o7777
+            ),
+            Distrust::Symlinked { link, owner } => write!(
+                f,
+                "{} on its way is a symlink owned by uid {owner}, not by you or root",
+                Escaped(link)
+            ),
+        }
+    }
 }

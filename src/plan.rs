@@ -6,6 +6,7 @@
 //! oldest, then the first path) and plans one [`LinkAction`] per path of every other inode.
 
 use crate::config::{Gates, KeepPolicy};
+use crate::gates::{self, Facts};
 use crate::model::{
     DupGroup, GroupPlan, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
 };
@@ -108,32 +109,6 @@ fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
     )
 }
 
-fn describe_diff(a: &Inode, keeper: &Inode, gates: &Gates) -> String {
-    let (a_x, k_x) = (&a.xattrs, &keeper.xattrs);
-    let (a, k) = (&a.ident, &keeper.ident);
-    let mut parts = Vec::new();
-    if !gates.ignore_owner && a.uid != k.uid {
-        parts.push(format!("owner uid {} vs {}", a.uid, k.uid));
-    }
-    if !gates.ignore_owner && a.gid != k.gid {
-        parts.push(format!("group gid {} vs {}", a.gid, k.gid));
-    }
-    if !gates.ignore_mode && a.mode & 0o7777 != k.mode & 0o7777 {
-        parts.push(format!(
-            "mode {:04o} vs {:04o}",
-            a.mode & 0o7777,
-            k.mode & 0o7777
-        ));
-    }
-    if gates.same_mtime && a.mtime != k.mtime {
-        parts.push("modification time".to_string());
-    }
-    if !gates.ignore_xattrs && a_x.digest != k_x.digest {
-        parts.push("extended attributes (ACLs, labels)".to_string());
-    }
-    format!("different {}", parts.join(", "))
-}
-
 fn plan_part(
     tree: &Tree,
     g: &DupGroup,
@@ -145,18 +120,7 @@ fn plan_part(
     // 2. Files that are never merged.
     let mut eligible: Vec<&Inode> = Vec::new();
     for &inode in inodes {
-        let reason = if inode.ident.mode & 0o6000 != 0 {
-            Some(SkipReason::SetId)
-        } else if inode.attrs.immutable {
-            Some(SkipReason::Immutable)
-        } else if inode.attrs.append_only {
-            Some(SkipReason::AppendOnly)
-        } else if inode.xattrs.capability {
-            Some(SkipReason::Capability)
-        } else {
-            None
-        };
-        match reason {
+        match gates::never(&facts(inode)) {
             Some(r) => skip_inode(plan, inode, &r),
             None => eligible.push(inode),
         }
@@ -176,7 +140,25 @@ fn plan_part(
     };
     for (ci, (_, class)) in classes.iter().enumerate() {
         if class.len() >= 2 {
-            plan_class(tree, g, class, opts, max_links, plan);
+            // 4. With --ignore-owner: a path only takes an inode of its owner or of root.
+            for (members, pool) in owner_split(class, &opts.gates) {
+                if members.len() >= 2 {
+                    plan_class(tree, g, &members, &pool, opts, max_links, plan);
+                    continue;
+                }
+                let others: Vec<&Inode> = class
+                    .iter()
+                    .copied()
+                    .filter(|i| !std::ptr::eq(*i, members[0]))
+                    .collect();
+                let k = pick_keeper(tree, &others, opts);
+                let reason = SkipReason::ForeignKeeper {
+                    keeper: tree.path(&k.paths[0]),
+                    uid: members[0].ident.uid,
+                    keeper_uid: k.ident.uid,
+                };
+                skip_inode(plan, members[0], &reason);
+            }
         } else {
             // Compare with the main class's keeper, or (if that is this file) with the next class.
             let other = if ci == 0 {
@@ -185,14 +167,47 @@ fn plan_part(
                 Some(main_keeper)
             };
             if let Some(k) = other {
+                let diff = gates::differences(&facts(class[0]), &facts(k), &opts.gates);
                 let reason = SkipReason::Metadata {
                     keeper: tree.path(&k.paths[0]),
-                    diff: describe_diff(class[0], k, &opts.gates),
+                    diff: diff.unwrap_or_else(|| "different metadata".into()),
                 };
                 skip_inode(plan, class[0], &reason);
             }
         }
     }
+}
+
+fn facts(i: &Inode) -> Facts<'_> {
+    Facts {
+        ident: &i.ident,
+        attrs: i.attrs,
+        xattrs: i.xattrs,
+    }
+}
+
+/// A class of equal gated metadata as the sets that may share one keeper, each with the inodes
+/// that may be its keeper. Without `--ignore-owner` that is the class itself. With it, when
+/// root owns one of them, root's inodes are the keepers for all; otherwise each owner's files
+/// are linked among themselves (a file never becomes an inode another user controls).
+type OwnerSet<'a> = (Vec<&'a Inode>, Vec<&'a Inode>);
+
+fn owner_split<'a>(class: &[&'a Inode], g: &Gates) -> Vec<OwnerSet<'a>> {
+    if !g.ignore_owner {
+        return vec![(class.to_vec(), class.to_vec())];
+    }
+    let roots: Vec<&Inode> = class.iter().copied().filter(|i| i.ident.uid == 0).collect();
+    if !roots.is_empty() {
+        return vec![(class.to_vec(), roots)];
+    }
+    let mut by_uid: Vec<(u32, Vec<&Inode>)> = Vec::new();
+    for &i in class {
+        match by_uid.iter_mut().find(|(u, _)| *u == i.ident.uid) {
+            Some((_, v)) => v.push(i),
+            None => by_uid.push((i.ident.uid, vec![i])),
+        }
+    }
+    by_uid.into_iter().map(|(_, v)| (v.clone(), v)).collect()
 }
 
 /// The keeper: one below a `--keep-under` directory if any, then by the policy (default: most
@@ -236,31 +251,51 @@ fn member(inode: &Inode, loc: &Loc) -> Member {
     }
 }
 
+/// Plan one set of inodes that may share a keeper; the keeper (and any keeper after it, when
+/// the link limit is reached) is one of `pool`.
 fn plan_class(
     tree: &Tree,
     g: &DupGroup,
     class: &[&Inode],
+    pool: &[&Inode],
     opts: &PlanOptions,
     max_links: Option<u64>,
     plan: &mut Plan,
 ) {
-    let mut keeper = pick_keeper(tree, class, opts);
+    let mut keeper = pick_keeper(tree, pool, opts);
     let budget = |k: &Inode| max_links.map(|m| m.saturating_sub(k.nlink));
     let mut room = budget(keeper);
     let mut current = new_group(g, keeper);
-    // Every inode that has been a keeper stays as it is (a full keeper is not a victim either).
-    let mut keepers: Vec<&Inode> = vec![keeper];
-    for &victim in class {
-        if keepers.iter().any(|k| std::ptr::eq(*k, victim)) {
-            continue;
-        }
+    let in_pool = |i: &Inode| pool.iter().any(|p| std::ptr::eq(*p, i));
+    let mut queue: std::collections::VecDeque<&Inode> = class
+        .iter()
+        .copied()
+        .filter(|i| !std::ptr::eq(*i, keeper))
+        .collect();
+    while let Some(victim) = queue.pop_front() {
         let needed = victim.paths.len() as u64;
         if room.is_some_and(|r| r < needed) {
-            // The keeper would exceed the link limit: this copy becomes the next keeper.
-            push_nonempty(plan, std::mem::replace(&mut current, new_group(g, victim)));
-            keeper = victim;
-            keepers.push(keeper);
+            // The keeper would exceed the link limit: another copy becomes the next keeper (a
+            // full keeper is never a victim either).
+            let next = if in_pool(victim) {
+                Some(victim)
+            } else {
+                let at = queue.iter().position(|i| in_pool(i));
+                at.and_then(|at| queue.remove(at))
+            };
+            let Some(next) = next else {
+                let reason = SkipReason::LinkLimit {
+                    keeper: tree.path(&keeper.paths[0]),
+                };
+                skip_inode(plan, victim, &reason);
+                continue;
+            };
+            push_nonempty(plan, std::mem::replace(&mut current, new_group(g, next)));
+            keeper = next;
             room = budget(keeper);
+            if !std::ptr::eq(next, victim) {
+                queue.push_front(victim);
+            }
             continue;
         }
         let mut planned = 0;

@@ -1,32 +1,46 @@
 //! Saved plans: the exact plan of a dry run, written for review (`link --dry-run --save-plan
-//! FILE`) and executed later (`linkdup apply FILE`) after the usual re-verification of every
-//! file. A plan carries the identity each file had at scan time (device, inode, size, mtime,
-//! ctime, mode, owner) and the content hash of its group, plus a checksum over all of it: a plan
-//! from another version, or one edited or damaged, is refused whole, never half-applied.
+//! FILE`) and executed later (`linkdup apply FILE`). A plan carries the identity each file had
+//! at scan time (device, inode, size, mtime, ctime, mode, owner), the content hash of its group
+//! and the gates it was made with, plus a checksum over all of it: a plan from another version,
+//! or one damaged, is refused whole, never half-applied. The checksum detects damage, not
+//! forgery (anyone can compute it): what protects a run is that a plan is a state file
+//! ([`crate::statefile`]: read only when it is the invoking user's own), and that the executor
+//! re-verifies every file and re-applies every gate to the live files, whatever the plan says.
 
 use std::ffi::OsStr;
-use std::fs;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::config::{Gates, RunOptions};
 use crate::error::Error;
 use crate::model::{
     Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Plan,
-    Timestamp, Tree,
+    StateKind, Timestamp, Tree,
 };
+use crate::statefile;
 
 const FORMAT: &str = "linkdup-plan";
-const FORMAT_VERSION: u64 = 1;
+const FORMAT_VERSION: u64 = 2;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Write `plan` (with the directories it needs) to `path`.
-pub fn save(path: &Path, tree: &Tree, plan: &Plan) -> Result<(), Error> {
+/// Write `plan` (with the directories it needs, and the gates and link limit the executor is
+/// to enforce) to `path`, as a new file of mode 0600 renamed into place.
+pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<(), Error> {
+    let g = &opts.gates;
     let body = json!({
         "dirs": tree.dirs.iter().map(dir_json).collect::<Vec<_>>(),
         "groups": plan.groups.iter().map(group_json).collect::<Vec<_>>(),
+        "gates": {
+            "ignore_owner": g.ignore_owner,
+            "ignore_mode": g.ignore_mode,
+            "ignore_xattrs": g.ignore_xattrs,
+            "same_mtime": g.same_mtime,
+        },
+        "max_links": opts.max_links,
     });
     let doc = json!({
         "format": FORMAT,
@@ -36,16 +50,21 @@ pub fn save(path: &Path, tree: &Tree, plan: &Plan) -> Result<(), Error> {
         "body": body,
     });
     let text = serde_json::to_vec_pretty(&doc).map_err(|e| Error::io(path, e.into()))?;
-    fs::write(path, text).map_err(|e| Error::io(path, e))
+    statefile::write_whole(path, StateKind::Plan, &text)
 }
 
-/// Read a plan back; anything inconsistent is an error naming the file and the reason.
-pub fn load(path: &Path) -> Result<(Tree, Plan), Error> {
+/// Read a plan back (only one of the invoking user's own); anything inconsistent is an error
+/// naming the file and the reason.
+pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let bad = |what: &str| Error::Changed {
         path: path.to_path_buf(),
         what: format!("not a usable plan: {what}; nothing was changed"),
     };
-    let text = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut text = Vec::new();
+    statefile::open_read(path, StateKind::Plan)?
+        .ok_or_else(|| Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)))?
+        .read_to_end(&mut text)
+        .map_err(|e| Error::io(path, e))?;
     let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(&format!("{e}")))?;
     if doc["format"] != FORMAT || doc["format_version"] != FORMAT_VERSION {
         return Err(bad("not a linkdup plan of a format this version reads"));
@@ -75,7 +94,24 @@ pub fn load(path: &Path) -> Result<(Tree, Plan), Error> {
             .ok_or_else(|| bad(&format!("group {i} is malformed")))?;
         plan.groups.push(group);
     }
-    Ok((tree, plan))
+    let opts = read_options(body).ok_or_else(|| bad("its gates are malformed"))?;
+    Ok((tree, plan, opts))
+}
+
+fn read_options(body: &Value) -> Option<RunOptions> {
+    let g = &body["gates"];
+    Some(RunOptions {
+        gates: Gates {
+            ignore_owner: g["ignore_owner"].as_bool()?,
+            ignore_mode: g["ignore_mode"].as_bool()?,
+            ignore_xattrs: g["ignore_xattrs"].as_bool()?,
+            same_mtime: g["same_mtime"].as_bool()?,
+        },
+        max_links: match &body["max_links"] {
+            Value::Null => None,
+            v => Some(v.as_u64()?),
+        },
+    })
 }
 
 fn checksum(body: &Value) -> String {

@@ -1,37 +1,132 @@
-//! Undo: gives each path recorded in a journal a file of its own again. For each entry, the
-//! path must still be a link of the recorded keeper with the keeper's content unchanged;
-//! then a copy of the bytes is written to a new temp name beside it, given the replaced file's
-//! owner, mode, extended attributes and times, and exchanged atomically with the path. The path
-//! never stops naming a file with its content.
+//! Undo: gives each path recorded in a journal a file of its own again. A journal entry is a
+//! claim, re-proved on the live files before anything is done:
+//! - the entry was written by a run of the invoking user (and the journal is theirs);
+//! - the path's directory, reached from `/` without following any symlink, is the directory
+//!   that was linked in; the path names the recorded keeper's inode, and so does the keeper's
+//!   own path; the shared file is unchanged since the link;
+//! - the owner to give back is the keeper's, or the keeper is root's (no link run makes any
+//!   other pair); set-id bits and `security.*` / `trusted.*` attributes are given back only
+//!   where the keeper carries them itself (so never, for set-id: such files are never linked).
+//!
+//! Then a copy of the bytes (holes kept as holes) is written to a new temp name beside the
+//! path, given the recorded owner, mode, attributes and times, and put in place with the
+//! executor's own atomic exchange ([`crate::execute::swap`]): the path never stops naming a file
+//! with its content, and a file saved there meanwhile stays.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
-use std::path::Path;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::journal::Entry;
-use crate::sys::{self, Errno};
+use crate::execute::leases::{self, Leases};
+use crate::execute::swap::{Exchange, Failure};
+use crate::journal::{Entry, Read};
+use crate::model::RunSkip;
+use crate::report::escape::Escaped;
+use crate::resolve::{Symlinks, Unresolved, resolve};
+use crate::sys::{self, Errno, Stat};
 
 /// What undo did (or would do) with one journal entry.
 #[derive(Debug)]
 pub enum Undone {
-    Restored,
-    /// Left alone, with the reason (already split, changed since...).
-    Skipped(String),
+    /// Restored; `withheld` names attributes that were not given back (see the module docs).
+    Restored {
+        withheld: Vec<String>,
+    },
+    /// Left alone, with the reason.
+    Skipped(UndoSkip),
     Failed(Error),
 }
 
-/// Undo `entries` (all, or only those whose path is in `only`); nothing changes when `dry_run`.
-pub fn undo(entries: &[Entry], only: &[std::path::PathBuf], dry_run: bool) -> Vec<Undone> {
-    entries
+/// Why an entry was left alone. Nothing was changed for it.
+#[derive(Debug)]
+pub enum UndoSkip {
+    NotSelected,
+    NotAFilePath,
+    NotYours {
+        uid: u32,
+    },
+    Gone,
+    NotRegular,
+    AlreadySplit,
+    /// A directory on the way is a symlink now.
+    Symlink {
+        link: PathBuf,
+    },
+    DirReplaced,
+    KeeperMoved,
+    SharedFileEdited,
+    /// The journal's owner is neither the keeper's nor is the keeper root's.
+    ForeignOwner {
+        uid: u32,
+        keeper_uid: u32,
+    },
+    OpenForWriting,
+    /// What the exchange found (put back, replaced meanwhile...).
+    Swap(RunSkip),
+}
+
+impl std::fmt::Display for UndoSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UndoSkip::NotSelected => f.write_str("not selected (--only)"),
+            UndoSkip::NotAFilePath => f.write_str("not a file path"),
+            UndoSkip::NotYours { uid } => write!(
+                f,
+                "recorded by a run of uid {uid}, not yours; only your own runs are undone"
+            ),
+            UndoSkip::Gone => f.write_str("no longer exists"),
+            UndoSkip::NotRegular => f.write_str("no longer a regular file"),
+            UndoSkip::AlreadySplit => {
+                f.write_str("already has a file of its own (split or replaced since)")
+            }
+            UndoSkip::Symlink { link } => write!(
+                f,
+                "{} is a symlink now; undo follows none",
+                Escaped(link)
+            ),
+            UndoSkip::DirReplaced => f.write_str(
+                "its directory is not the one that was linked in (moved or replaced since)",
+            ),
+            UndoSkip::KeeperMoved => {
+                f.write_str("its keeper's path no longer names the file it shares")
+            }
+            UndoSkip::SharedFileEdited => f.write_str(
+                "the shared file was changed since the link (so did every path sharing it); left as it is",
+            ),
+            UndoSkip::ForeignOwner { uid, keeper_uid } => write!(
+                f,
+                "the journal gives it to uid {uid}, but it shares a file of uid {keeper_uid}, \
+                 which no link run does; left as it is"
+            ),
+            UndoSkip::OpenForWriting => {
+                f.write_str("the shared file is open for writing by another process")
+            }
+            UndoSkip::Swap(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+/// Undo the entries of a journal (all, or only those whose path is in `only`); nothing changes
+/// when `dry_run`.
+pub fn undo(journal: &Read, only: &[PathBuf], dry_run: bool) -> Vec<Undone> {
+    let leases = leases::enable();
+    let mut buf = vec![0u8; 256 * 1024];
+    journal
+        .entries
         .iter()
         .map(|e| {
             if !only.is_empty() && !only.iter().any(|o| o == &e.path) {
-                return Undone::Skipped("not selected (--only)".into());
+                return Undone::Skipped(UndoSkip::NotSelected);
             }
-            match one(e, dry_run) {
+            let run_uid = e.v2.as_ref().map_or(journal.owner, |x| x.run_uid);
+            if run_uid != sys::euid() {
+                return Undone::Skipped(UndoSkip::NotYours { uid: run_uid });
+            }
+            match one(e, dry_run, leases, &mut buf) {
                 Ok(u) => u,
                 Err(err) => Undone::Failed(err),
             }
@@ -39,117 +134,199 @@ pub fn undo(entries: &[Entry], only: &[std::path::PathBuf], dry_run: bool) -> Ve
         .collect()
 }
 
-fn one(e: &Entry, dry_run: bool) -> Result<Undone, Error> {
-    let path = &e.path;
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return Ok(Undone::Skipped("not a file path".into()));
+/// What a path of the journal is now.
+enum Found {
+    Here(Undone),
+    Linked {
+        dir: std::os::fd::OwnedFd,
+        file: File,
+        st: Stat,
+    },
+}
+
+/// Reach the entry's path from `/` without following a symlink, and check it is still a link
+/// of the keeper, in the directory that was linked in.
+fn find(e: &Entry) -> Result<Found, Error> {
+    let skip = |s| Ok(Found::Here(Undone::Skipped(s)));
+    let (Some(parent), Some(name)) = (e.path.parent(), e.path.file_name()) else {
+        return skip(UndoSkip::NotAFilePath);
     };
-    let dir = sys::open_root_dir(parent).map_err(|err| Error::io(parent, err))?;
+    let (dir, dst) = match resolve(parent, Symlinks::Never) {
+        Ok(d) => d,
+        Err(Unresolved::Symlink { link }) => return skip(UndoSkip::Symlink { link }),
+        Err(Unresolved::Io { err, .. })
+            if matches!(
+                Errno::from_io_error(&err),
+                Some(Errno::NOENT | Errno::NOTDIR)
+            ) =>
+        {
+            return skip(UndoSkip::Gone);
+        }
+        Err(u) => return Err(Error::unresolved(u)),
+    };
+    if !dst.is_dir() || e.v2.as_ref().is_some_and(|x| x.dir_id != dst.ident.id) {
+        return skip(UndoSkip::DirReplaced);
+    }
     let (file, st) = match sys::open_regular_at(dir.as_fd(), name) {
         Ok(r) => r,
         Err(err) if Errno::from_io_error(&err) == Some(Errno::NOENT) => {
-            return Ok(Undone::Skipped("no longer exists".into()));
+            return skip(UndoSkip::Gone);
         }
-        Err(err) => return Err(Error::io(path, err)),
+        Err(err) => return Err(Error::io(&e.path, err)),
     };
     let Some(file) = file else {
-        return Ok(Undone::Skipped("no longer a regular file".into()));
+        return skip(UndoSkip::NotRegular);
     };
     if st.ident.id != e.keeper_id {
-        return Ok(Undone::Skipped(
-            "already has a file of its own (split or replaced since)".into(),
-        ));
+        return skip(UndoSkip::AlreadySplit);
+    }
+    match resolve(&e.keeper, Symlinks::Never) {
+        Ok((_, k)) if k.ident.id == e.keeper_id => {}
+        _ => return skip(UndoSkip::KeeperMoved),
     }
     if st.ident.len.0 != e.len || st.ident.mtime != e.keeper_mtime {
-        return Ok(Undone::Skipped(
-            "the shared file was changed since the link (so did every path sharing it); left as it is"
-                .into(),
+        return skip(UndoSkip::SharedFileEdited);
+    }
+    Ok(Found::Linked { dir, file, st })
+}
+
+/// What may be given back: the recorded owner, group, mode and attributes, less what the
+/// keeper does not carry itself of set-id bits and `security.*` / `trusted.*` attributes.
+struct Grant {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    withheld: Vec<String>,
+}
+
+fn grant(
+    e: &Entry,
+    keeper: &Stat,
+    keeper_xattrs: &[(Vec<u8>, Vec<u8>)],
+) -> Result<Grant, UndoSkip> {
+    let k = &keeper.ident;
+    if e.uid != k.uid && k.uid != 0 {
+        return Err(UndoSkip::ForeignOwner {
+            uid: e.uid,
+            keeper_uid: k.uid,
+        });
+    }
+    let guarded = |n: &[u8]| n.starts_with(b"security.") || n.starts_with(b"trusted.");
+    let (mut xattrs, mut withheld) = (Vec::new(), Vec::new());
+    for (n, v) in &e.xattrs {
+        if guarded(n) && !keeper_xattrs.iter().any(|(kn, kv)| kn == n && kv == v) {
+            withheld.push(String::from_utf8_lossy(n).into_owned());
+        } else {
+            xattrs.push((n.clone(), v.clone()));
+        }
+    }
+    let setid = e.mode & 0o6000;
+    if setid & !k.mode != 0 {
+        withheld.push(format!("set-id bits {:04o}", setid & !k.mode));
+    }
+    Ok(Grant {
+        uid: e.uid,
+        gid: e.gid,
+        mode: (e.mode & 0o1777) | (setid & k.mode),
+        xattrs,
+        withheld,
+    })
+}
+
+fn one(e: &Entry, dry_run: bool, leases: bool, buf: &mut [u8]) -> Result<Undone, Error> {
+    let (dir, linked, st) = match find(e)? {
+        Found::Here(u) => return Ok(u),
+        Found::Linked { dir, file, st } => (dir, file, st),
+    };
+    let kx = sys::fxattrs(linked.as_fd()).map_err(|err| Error::io(&e.path, err))?;
+    let g = match grant(e, &st, &kx) {
+        Ok(g) => g,
+        Err(s) => return Ok(Undone::Skipped(s)),
+    };
+    if dry_run {
+        return Ok(Undone::Restored {
+            withheld: g.withheld,
+        });
+    }
+    let name = e.path.file_name().unwrap_or_default();
+    // Held from before the copy to the end of the exchange: a writer of the shared file
+    // (through this path or another) makes the undo put everything back.
+    let Ok(lease) = Leases::take(leases, &[&linked]) else {
+        return Ok(Undone::Skipped(UndoSkip::OpenForWriting));
+    };
+    let (tmp, copy) = new_temp(dir.as_fd(), &e.path)?;
+    let swap = Exchange {
+        dir: dir.as_fd(),
+        name,
+        tmp: &tmp,
+        path: &e.path,
+        incoming: sys::stat_fd(copy.as_fd())
+            .map_err(|err| Error::io(&e.path, err))?
+            .ident
+            .id,
+        outgoing: &st,
+        outgoing_untouched: &|| lease.untouched(&linked),
+        incoming_untouched: &|| true,
+    };
+    let prepared = fill(&linked, &copy, e, &g, buf).and_then(|()| {
+        if lease.all_untouched() {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                "the shared file was opened for writing meanwhile",
+            ))
+        }
+    });
+    if let Err(err) = prepared {
+        let failed = Error::Step {
+            path: e.path.clone(),
+            step: "preparing its copy",
+            err,
+        };
+        return Err(match swap.remove_incoming() {
+            Ok(()) => failed,
+            Err(cleanup) => cleanup,
+        });
+    }
+    match swap.run() {
+        Ok(()) => Ok(Undone::Restored {
+            withheld: g.withheld,
+        }),
+        Err(Failure::Skip(r)) => Ok(Undone::Skipped(UndoSkip::Swap(r))),
+        Err(Failure::Fail(err)) => Err(err),
+    }
+}
+
+/// Write the copy: the shared file's bytes (its holes left as holes), then the metadata to
+/// give back, then sync.
+fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: &mut [u8]) -> io::Result<()> {
+    let mut pos = 0;
+    while let Some((start, end)) = sys::next_data(src, pos, e.len)? {
+        let mut off = start;
+        while off < end {
+            let n = (end - off).min(buf.len() as u64) as usize;
+            src.read_exact_at(&mut buf[..n], off)?;
+            dst.write_all_at(&buf[..n], off)?;
+            off += n as u64;
+        }
+        pos = end;
+    }
+    sys::set_len(dst, e.len)?;
+    let now = sys::stat_fd(src.as_fd())?;
+    if now.ident.len.0 != e.len || now.ident.mtime != e.keeper_mtime {
+        return Err(io::Error::other(
+            "the shared file changed while it was copied",
         ));
     }
-    if dry_run {
-        return Ok(Undone::Restored);
-    }
-    restore(e, &dir, name, &file, &st).map(|()| Undone::Restored)
+    sys::restore_metadata(dst, (g.uid, g.gid, g.mode), &g.xattrs, e.atime, e.mtime)?;
+    dst.sync_all()
 }
 
-fn restore(
-    e: &Entry,
-    dir: &std::os::fd::OwnedFd,
-    name: &OsStr,
-    linked: &File,
-    st: &sys::Stat,
-) -> Result<(), Error> {
-    let path = &e.path;
-    let (tmp, mut copy) = new_temp(dir, path)?;
-    let cleanup = |why: Error| -> Error {
-        // The temp is ours (created exclusively); nothing else can be lost by removing it.
-        let _removed = sys::unlink_at(dir.as_fd(), &tmp);
-        why
-    };
-    let mut src = linked;
-    let copied = io::copy(&mut src, &mut copy).map_err(|err| cleanup(Error::io(path, err)))?;
-    if copied != e.len {
-        return Err(cleanup(Error::Changed {
-            path: path.clone(),
-            what: "changed while it was copied; left as it is".into(),
-        }));
-    }
-    sys::restore_metadata(&copy, (e.uid, e.gid, e.mode), &e.xattrs, e.atime, e.mtime)
-        .and_then(|()| copy.sync_all())
-        .map_err(|err| {
-            cleanup(Error::Step {
-                path: path.clone(),
-                step: "restoring its metadata",
-                err,
-            })
-        })?;
-    let copy_id = sys::stat_fd(copy.as_fd())
-        .map_err(|err| cleanup(Error::io(path, err)))?
-        .ident
-        .id;
-    // The path must still be the link we checked; then swap in the copy atomically.
-    match sys::stat_at(dir.as_fd(), name) {
-        Ok(now) if now.ident.id == st.ident.id && now.ident.mtime == st.ident.mtime => {}
-        _ => {
-            return Err(cleanup(Error::Changed {
-                path: path.clone(),
-                what: "changed during undo; left as it is".into(),
-            }));
-        }
-    }
-    sys::exchange_at(dir.as_fd(), &tmp, name).map_err(|err| {
-        cleanup(Error::Step {
-            path: path.clone(),
-            step: "exchanging with its copy",
-            err,
-        })
-    })?;
-    // The temp name now holds the keeper's link: remove it only if that is what it holds.
-    match (
-        sys::stat_at(dir.as_fd(), &tmp),
-        sys::stat_at(dir.as_fd(), name),
-    ) {
-        (Ok(t), Ok(n)) if t.ident.id == st.ident.id && n.ident.id == copy_id => {
-            sys::unlink_at(dir.as_fd(), &tmp).map_err(|err| Error::Step {
-                path: path.clone(),
-                step: "removing the temporary name (the path is restored)",
-                err,
-            })
-        }
-        _ => Err(Error::Changed {
-            path: path.clone(),
-            what: format!(
-                "changed during undo; the temporary name {} is left for you to check",
-                Path::new(&tmp).display()
-            ),
-        }),
-    }
-}
-
-fn new_temp(dir: &std::os::fd::OwnedFd, path: &Path) -> Result<(std::ffi::OsString, File), Error> {
+fn new_temp(dir: BorrowedFd<'_>, path: &Path) -> Result<(OsString, File), Error> {
     for _ in 0..16 {
-        let tmp = crate::execute::temp_name();
-        match sys::create_new_at(dir.as_fd(), &tmp) {
+        let tmp = crate::tempname::new();
+        match sys::create_new_at(dir, &tmp) {
             Ok(f) => return Ok((tmp, f)),
             Err(err) if Errno::from_io_error(&err) == Some(Errno::EXIST) => continue,
             Err(err) => {

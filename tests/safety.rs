@@ -32,7 +32,7 @@ fn pair() -> TestEnv {
 
 fn skipped(outcomes: &[Outcome]) -> String {
     match &outcomes[0] {
-        Outcome::Skipped(why) => why.clone(),
+        Outcome::Skipped(why) => why.to_string(),
         other => panic!("expected a skip, got {other:?}"),
     }
 }
@@ -235,14 +235,17 @@ fn temp_names_of_others_are_never_touched() {
     // A file that looks like ours but whose content exists nowhere else: left in place and
     // reported (exit 1), never removed, never linked; the rest of the run is done.
     let t = pair();
-    t.write("dir/.linkdup-AAAAAAAA", b"someone else's file");
+    t.write("dir/.linkdup-tmp.00001.aaaaaa", b"someone else's file");
     let out = t.run(&["link", "-y", "."]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("left in place"), "{}", stderr(&out));
     assert_eq!(t.ino("dir/k"), t.ino("dir/d"));
-    assert_eq!(t.read("dir/.linkdup-AAAAAAAA"), b"someone else's file");
+    assert_eq!(
+        t.read("dir/.linkdup-tmp.00001.aaaaaa"),
+        b"someone else's file"
+    );
     let names: Vec<PathBuf> = t.temp_names();
-    assert_eq!(names, vec![PathBuf::from("dir/.linkdup-AAAAAAAA")]);
+    assert_eq!(names, vec![PathBuf::from("dir/.linkdup-tmp.00001.aaaaaa")]);
 }
 
 /// Run `linkdup link -y -f json .` under strace with one injection.
@@ -262,19 +265,75 @@ fn three_copies() -> TestEnv {
     t
 }
 
+/// Regression (issue 10, attack 7): the old fallback checked the name, then renamed the temp
+/// over it, destroying a file saved in between. Without `RENAME_EXCHANGE` nothing is replaced
+/// now: every pair is skipped with the reason, and no name is touched.
 #[test]
-fn without_rename_exchange_the_fallback_links_safely() {
+fn without_rename_exchange_nothing_is_replaced_and_the_reason_is_given() {
     let t = three_copies();
     let before = t.snapshot();
     let Some((v, out)) = with_injection(&t, "inject=renameat2:error=EINVAL") else {
         return;
     };
     assert_eq!(common::code(&out), 0, "{}", stderr(&out));
-    assert_eq!(v["summary"]["linked"], 2, "{v}");
-    assert_same_bytes(&before, &t.snapshot());
-    assert_eq!(t.ino("d/a"), t.ino("d/b"));
-    assert_eq!(t.ino("d/a"), t.ino("d/c"));
+    assert_eq!(v["summary"]["linked"], 0, "{v}");
+    assert_eq!(v["summary"]["skipped"], 2, "{v}");
+    for a in v["actions"].as_array().unwrap() {
+        assert!(
+            a["reason"].as_str().unwrap().contains("no atomic exchange"),
+            "{a}"
+        );
+    }
+    let after = t.snapshot();
+    assert_same_bytes(&before, &after);
+    for (p, s) in &before {
+        assert_eq!(s.ino, after[p].ino, "{} was replaced", p.display());
+    }
     assert!(t.temp_names().is_empty());
+}
+
+/// Issue 10, attack 7: with no exchange, a file saved (written new, renamed over) while a swap
+/// waits must stay. The old fallback's `renameat` is delayed to open that window.
+#[test]
+fn without_rename_exchange_a_file_saved_meanwhile_is_never_clobbered() {
+    if !have("strace") {
+        eprintln!("SKIP: strace is not installed");
+        return;
+    }
+    let t = three_copies();
+    let child = Command::new("strace")
+        .env("XDG_STATE_HOME", t.state_dir())
+        .args(["-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "trace=renameat,renameat2"])
+        .args(["-e", "inject=renameat2:error=EINVAL"])
+        .args(["-e", "inject=renameat:delay_enter=1500000:when=1"])
+        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .args(["link", "-y", "-q", "-j", "1"])
+        .arg(t.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if !t.temp_names().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // An editor saves d/b: a new file, renamed over the name.
+    t.write("d/b.new", b"the user's new version");
+    fs::rename(t.path("d/b.new"), t.path("d/b")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        t.read("d/b"),
+        b"the user's new version",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(t.read("d/a"), b"three copies");
+    assert_eq!(t.read("d/c"), b"three copies");
+    assert!(t.temp_names().is_empty(), "{:?}", t.temp_names());
 }
 
 #[test]
@@ -398,8 +457,8 @@ fn leftover_temp_names_are_never_candidates() {
     let t = TestEnv::new();
     t.write("x", b"same");
     t.write("y", b"other");
-    t.write(".linkdup-Ab3dE6gH", b"other");
-    t.hard_link(".linkdup-Ab3dE6gH", ".linkdup-Zz9yY8xX");
+    t.write(".linkdup-tmp.00001.ab3de6", b"other");
+    t.hard_link(".linkdup-tmp.00001.ab3de6", ".linkdup-tmp.00001.zz9yy8");
     let x = t.ino("x");
     let out = t.run(&["link", "-n", "."]);
     assert_eq!(code(&out), 0);

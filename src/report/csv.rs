@@ -65,7 +65,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             let (status, reason) = match outcome {
                 Outcome::Planned => ("planned", String::new()),
                 Outcome::Linked { .. } => ("linked", String::new()),
-                Outcome::Skipped(why) => ("skipped", why.clone()),
+                Outcome::Skipped(why) => ("skipped", why.to_string()),
                 Outcome::Failed(e) => ("failed", e.to_string()),
             };
             let v = &a.victim;

@@ -92,7 +92,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             let (status, reason) = match outcome {
                 Outcome::Planned => ("planned", None),
                 Outcome::Linked { .. } => ("linked", None),
-                Outcome::Skipped(why) => ("skipped", Some(why.clone())),
+                Outcome::Skipped(why) => ("skipped", Some(why.to_string())),
                 Outcome::Failed(e) => ("failed", Some(e.to_string())),
             };
             m.insert("status".into(), json!(status));
@@ -195,9 +195,14 @@ pub fn undo(
         .map(|(e, r)| {
             let mut m = Map::new();
             put_path(&mut m, "path", &e.path);
+            if let Undone::Restored { withheld } = r
+                && !withheld.is_empty()
+            {
+                m.insert("withheld".into(), json!(withheld));
+            }
             let (status, reason) = match r {
-                Undone::Restored => (if dry_run { "restorable" } else { "restored" }, None),
-                Undone::Skipped(why) => ("skipped", Some(why.clone())),
+                Undone::Restored { .. } => (if dry_run { "restorable" } else { "restored" }, None),
+                Undone::Skipped(why) => ("skipped", Some(why.to_string())),
                 Undone::Failed(err) => ("failed", Some(err.to_string())),
             };
             m.insert("status".into(), json!(status));
@@ -214,7 +219,7 @@ pub fn undo(
             "dry_run": dry_run,
             "paths": items,
             "summary": {
-                "restored": count(|r| matches!(r, Undone::Restored)),
+                "restored": count(|r| matches!(r, Undone::Restored { .. })),
                 "skipped": count(|r| matches!(r, Undone::Skipped(_))),
                 "failed": count(|r| matches!(r, Undone::Failed(_))),
             }

@@ -7,7 +7,7 @@ pub mod fdupes;
 pub mod json;
 pub mod text;
 
-use crate::model::{Outcome, Plan, ScanOutput, Summary, run_skip_kind};
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
 
 /// How the text-like reports look.
 #[derive(Clone, Copy, Debug, Default)]
@@ -56,7 +56,7 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
             }
             Outcome::Skipped(why) => {
                 s.skipped += 1;
-                *s.skip_kinds.entry(run_skip_kind(why)).or_default() += 1;
+                *s.skip_kinds.entry(why.kind()).or_default() += 1;
             }
             Outcome::Failed(_) => s.failed += 1,
         }

@@ -303,9 +303,17 @@ pub fn undo(
     let (mut restored, mut skipped, mut failed) = (0u64, 0u64, 0u64);
     for (e, r) in entries.iter().zip(results) {
         let (word, why) = match r {
-            Undone::Restored => {
+            Undone::Restored { withheld } => {
                 restored += 1;
-                (if dry_run { "restore" } else { "restored" }, String::new())
+                let note = if withheld.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (not given back: {}; undo never sets what its keeper does not carry)",
+                        withheld.join(", ")
+                    )
+                };
+                (if dry_run { "restore" } else { "restored" }, note)
             }
             Undone::Skipped(why) => {
                 skipped += 1;

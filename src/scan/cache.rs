@@ -3,20 +3,24 @@
 //! executor still compares every pair byte for byte before a swap). Any change to a file moves
 //! its ctime, so a stale entry is never used. The store is one compact file of fixed-size
 //! records under a checksum, loaded whole and written back whole (to a new name, then renamed):
-//! a damaged or foreign file is detected, reported and rebuilt, never trusted.
+//! a damaged file or one of another version is detected, reported and rebuilt, never trusted.
+//! It is a state file ([`crate::statefile`]): a cache that is not the invoking user's own is
+//! refused, since whoever writes it decides what the scan reports as duplicates.
 
 use std::collections::HashMap;
-use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Error;
-use crate::model::Identity;
+use crate::model::{Identity, StateKind};
+use crate::statefile;
 
 const MAGIC: &[u8; 8] = b"LNKDUPHC";
-const VERSION: u32 = 1;
+/// 2: full hashes skip holes and zero blocks (see `scan::hash`).
+const VERSION: u32 = 2;
 const RECORD: usize = 8 * 3 + 12 + 12 + 4 + 16 + 16;
 const HEADER: usize = 8 + 4 + 8;
 
@@ -69,10 +73,20 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl HashCache {
-    /// Load the cache at `path`; a missing one is empty, a damaged or foreign one is reported
-    /// (through the returned error) and replaced by an empty one.
-    pub fn open(path: &Path) -> (HashCache, Option<Error>) {
-        let (old, problem) = match fs::read(path) {
+    /// Load the cache at `path`; a missing one is empty, a damaged one or one of another
+    /// version is reported (through the returned warning) and replaced by an empty one. One
+    /// that is not the invoking user's own is an error: it is never read, nor replaced.
+    pub fn open(path: &Path) -> Result<(HashCache, Option<Error>), Error> {
+        let read = statefile::open_read(path, StateKind::Cache).and_then(|f| match f {
+            None => Err(Error::io(path, std::io::ErrorKind::NotFound.into())),
+            Some(mut f) => {
+                let mut bytes = Vec::new();
+                f.read_to_end(&mut bytes)
+                    .map(|_| bytes)
+                    .map_err(|e| Error::io(path, e))
+            }
+        });
+        let (old, problem) = match read {
             Ok(bytes) => match decode(&bytes) {
                 Some(map) => (map, None),
                 None => (
@@ -83,15 +97,18 @@ impl HashCache {
                     }),
                 ),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (HashMap::new(), None),
-            Err(e) => (HashMap::new(), Some(Error::io(path, e))),
+            Err(Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
+                (HashMap::new(), None)
+            }
+            Err(e @ Error::Untrusted { .. }) => return Err(e),
+            Err(e) => (HashMap::new(), Some(e)),
         };
         let cache = HashCache {
             path: path.to_path_buf(),
             old,
             new: Mutex::new(HashMap::new()),
         };
-        (cache, problem)
+        Ok((cache, problem))
     }
 
     pub fn get(&self, ident: &Identity, kind: Kind) -> Option<u128> {
@@ -123,19 +140,7 @@ impl HashCache {
         }
         let mut all = self.old;
         all.extend(new);
-        let bytes = encode(&all);
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        fs::write(&tmp, bytes)
-            .and_then(|()| fs::rename(&tmp, &self.path))
-            .map_err(|e| {
-                let _cleanup = fs::remove_file(&tmp);
-                Error::io(&self.path, e)
-            })
+        statefile::write_whole(&self.path, StateKind::Cache, &encode(&all))
     }
 }
 

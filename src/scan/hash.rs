@@ -167,11 +167,7 @@ fn split(
     let cands_ref = &cands;
     pieces.into_par_iter().for_each(|(jobs, slots)| {
         let first = &files.recs[cands_ref[jobs[0] as usize].start as usize];
-        let mut dir = DirFd {
-            tree: ctx.tree,
-            idx: first.dir,
-            fd: None,
-        };
+        let mut dir = DirFd::new(ctx.tree, first.dir);
         for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
             let c = cands_ref[i as usize];
             let len = files.recs[c.start as usize].len;
@@ -237,16 +233,24 @@ fn halves(h: u128) -> [u64; 2] {
 
 /// A directory's fd for opening its files by name, opened when the first of them must be read
 /// (a piece whose hashes all come from the cache opens nothing).
-struct DirFd<'a> {
+pub(super) struct DirFd<'a> {
     tree: &'a Tree,
     idx: crate::model::DirIdx,
     fd: Option<Option<OwnedFd>>,
 }
 
-impl DirFd<'_> {
+impl<'a> DirFd<'a> {
+    pub(super) fn new(tree: &'a Tree, idx: crate::model::DirIdx) -> Self {
+        DirFd {
+            tree,
+            idx,
+            fd: None,
+        }
+    }
+
     /// The fd, if the directory is still the one the walk saw (else files are opened by path,
     /// and their own checks say what changed).
-    fn get(&mut self) -> Option<&OwnedFd> {
+    pub(super) fn get(&mut self) -> Option<&OwnedFd> {
         let (tree, idx) = (self.tree, self.idx);
         self.fd
             .get_or_insert_with(|| {
@@ -332,7 +336,10 @@ fn hash_file(
     let hashed = BUFFER.with_borrow_mut(|buf| {
         let need = match part {
             Part::HeadTail => 2 * BLOCK as usize,
-            Part::Whole => usize::try_from(len + 1).unwrap_or(BUF).min(BUF),
+            Part::Whole if len <= SMALL => len as usize + 1,
+            Part::Whole => usize::try_from(len.next_multiple_of(BLOCK))
+                .unwrap_or(BUF)
+                .min(BUF),
         };
         if buf.len() < need {
             buf.reserve_exact(need - buf.len());
@@ -340,7 +347,8 @@ fn hash_file(
         }
         match part {
             Part::HeadTail => head_tail(file, len, buf),
-            Part::Whole => whole(file, len, buf),
+            Part::Whole if len <= SMALL => whole(file, len, buf),
+            Part::Whole => whole_blocks(file, len, buf),
         }
     });
     match hashed {
@@ -364,6 +372,108 @@ fn head_tail(file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> 
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The full hash of a file larger than [`SMALL`], in a form that holes cost nothing in: the
+/// bytes of its non-zero blocks, in order, hashed apart from where its runs of all-zero blocks
+/// are. Equal contents give equal hashes however they are allocated (a hole and a block of
+/// zeros read alike), and holes are never read (`SEEK_DATA`), so a file of a terabyte of holes
+/// is as quick as its data. `None` when the file is no longer `len` long.
+fn whole_blocks(file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> {
+    let buf_len = (buf.len() as u64 / BLOCK * BLOCK).max(BLOCK) as usize;
+    let buf = &mut buf[..buf_len];
+    let blocks = len.div_ceil(BLOCK);
+    let mut z = Zeros::default();
+    let mut data = Xxh3Default::new();
+    let mut next = 0u64; // blocks before this one are done
+    while let Some((start, end)) = sys::next_data(file, next * BLOCK, len)? {
+        let first = (start / BLOCK).max(next);
+        z.zero_blocks(next, first);
+        let last = end.div_ceil(BLOCK).min(blocks);
+        let mut b = first;
+        while b < last {
+            let n = (buf.len() as u64 / BLOCK).min(last - b);
+            let off = b * BLOCK;
+            let bytes = ((b + n) * BLOCK).min(len) - off;
+            let chunk = &mut buf[..bytes as usize];
+            match file.read_exact_at(chunk, off) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            // Runs of non-zero blocks go to `data` whole; zero blocks only mark their place.
+            let mut run: Option<usize> = None;
+            for (k, block) in chunk.chunks(BLOCK as usize).enumerate() {
+                let at = k * BLOCK as usize;
+                if is_zero(block) {
+                    if let Some(s) = run.take() {
+                        data.update(&chunk[s..at]);
+                    }
+                    z.zero_blocks(b + k as u64, b + k as u64 + 1);
+                } else {
+                    z.data_block();
+                    run.get_or_insert(at);
+                }
+            }
+            if let Some(s) = run {
+                data.update(&chunk[s..]);
+            }
+            b += n;
+        }
+        next = last.max(next + 1);
+        if next >= blocks {
+            break;
+        }
+    }
+    z.zero_blocks(next.min(blocks), blocks);
+    z.data_block();
+    // Nothing past the end: the file did not grow since it was measured.
+    let mut one = [0u8; 1];
+    if file.read_at(&mut one, len)? != 0 {
+        return Ok(None);
+    }
+    let mut out = Xxh3Default::new();
+    out.update(&data.digest128().to_le_bytes());
+    out.update(&z.hash.digest128().to_le_bytes());
+    out.update(&len.to_le_bytes());
+    Ok(Some(out.digest128()))
+}
+
+/// Where the runs of all-zero blocks of a file are: each maximal run, as (first block, count).
+#[derive(Default)]
+struct Zeros {
+    hash: Xxh3Default,
+    run: Option<(u64, u64)>,
+}
+
+impl Zeros {
+    /// Blocks `from..to` are zero.
+    fn zero_blocks(&mut self, from: u64, to: u64) {
+        if from >= to {
+            return;
+        }
+        match &mut self.run {
+            Some((s, n)) if *s + *n == from => *n += to - from,
+            _ => {
+                self.data_block();
+                self.run = Some((from, to - from));
+            }
+        }
+    }
+
+    /// A non-zero block (or the end) closes the current run.
+    fn data_block(&mut self) {
+        if let Some((s, n)) = self.run.take() {
+            self.hash.update(&s.to_le_bytes());
+            self.hash.update(&n.to_le_bytes());
+        }
+    }
+}
+
+fn is_zero(block: &[u8]) -> bool {
+    block
+        .chunks(64)
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0)
 }
 
 /// The hash of the whole content; `None` when the file is no longer `len` long. A file that

@@ -28,7 +28,8 @@ use crate::model::{ScanOutput, TempFile};
 /// first, then by path) and does not depend on the number of threads.
 ///
 /// # Errors
-/// Invalid filters are an error. Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
+/// Invalid filters, and a hash cache that is not the invoking user's own, are an error.
+/// Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> {
     let walked = walk::walk(cfg, listener)?;
     let mut files = walked.files;
@@ -58,13 +59,16 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
     }
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&mut files);
-    let cache = cfg.cache.as_deref().map(|path| {
-        let (cache, problem) = cache::HashCache::open(path);
-        if let Some(e) = problem {
-            listener.warn(&e);
+    let cache = match cfg.cache.as_deref() {
+        Some(path) => {
+            let (cache, problem) = cache::HashCache::open(path)?;
+            if let Some(e) = problem {
+                listener.warn(&e);
+            }
+            Some(cache)
         }
-        cache
-    });
+        None => None,
+    };
     let ctx = hash::Ctx {
         tree: &tree,
         files: &files,

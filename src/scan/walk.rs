@@ -276,7 +276,7 @@ impl Lister<'_> {
                 if kind == FileType::Unknown && filtered(false) {
                     continue;
                 }
-                if crate::execute::is_temp_name(os) {
+                if crate::tempname::is_temp(os) {
                     // Left by an interrupted run (or made to look like it): never a candidate.
                     out.temps.push((os.into(), st));
                     continue;
@@ -309,10 +309,15 @@ impl Walker<'_> {
     }
 
     fn root(&mut self, root: &Path) {
-        // The root itself may be a symlink the user typed: follow it there, and only there.
-        let st = match sys::stat_path(root, true) {
-            Ok(st) => st,
-            Err(e) => return self.error(Error::io(root, e)),
+        // The root may be (or pass through) a symlink the user typed: followed there, and only
+        // there, and only when it is the user's own or root's (a glob over a shared directory
+        // must not take a root run into a tree it was never given).
+        let st = match crate::resolve::resolve(root, crate::resolve::Symlinks::Trusted) {
+            Ok((_, st)) => st,
+            Err(crate::resolve::Unresolved::Io { err, .. }) => {
+                return self.error(Error::io(root, err));
+            }
+            Err(u) => return self.error(Error::unresolved(u)),
         };
         if st.is_dir() {
             self.walk_dir(root, st);
@@ -350,7 +355,7 @@ impl Walker<'_> {
         }
         let dir = self.register_dir(parent, &pst, None, OsStr::new(""));
         self.any_file_root = true;
-        if crate::execute::is_temp_name(name) {
+        if crate::tempname::is_temp(name) {
             self.out.temps.push(entry_of(dir, name, st));
             return;
         }

@@ -1,20 +1,22 @@
 //! Extended attributes (ACLs, SELinux labels, file capabilities, user attributes) of the files in
 //! duplicate groups, for the planner's gates. The hashing step reads them through the fd it has
-//! open anyway; this module reads the rest by path (files whose hashes came from the cache), so
-//! only candidates are ever read and a tree without duplicates costs nothing here.
+//! open anyway; this module reads the rest (files whose hashes came from the cache) through an
+//! `O_PATH` fd opened relative to the verified directory, never by path, so only candidates are
+//! ever read, nothing is followed, and a tree without duplicates costs nothing here.
 
 use std::sync::atomic::Ordering;
 
+use std::os::fd::AsFd;
+
 use rayon::prelude::*;
-use xxhash_rust::xxh3::Xxh3Default;
 
 use super::group::{Cand, Candidates};
-use super::hash::Ctx;
+use super::hash::{Ctx, DirFd};
 use crate::error::Error;
-use crate::model::XattrSum;
+use crate::model::{XattrSum, Xattrs};
 use crate::sys;
 
-const CAPABILITY: &[u8] = b"security.capability";
+pub use crate::gates::summarize;
 
 /// Read the attributes of every grouped candidate that has none yet; a candidate whose attributes
 /// can't be read is reported and dropped, and groups left with one candidate are dropped.
@@ -41,11 +43,15 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
         .par_iter()
         .map(|&i| {
             let rec = &files.recs[cands[i as usize].start as usize];
-            let path = ctx.tree.path(&files.loc(rec));
-            match sys::xattrs(&path) {
+            match read_one(ctx, rec) {
                 Ok(list) => Some(summarize(&list)),
+                // Changed or gone since the walk: not a candidate any more.
+                Err(e @ Error::Changed { .. }) => {
+                    ctx.listener.warn(&e);
+                    None
+                }
                 Err(e) => {
-                    ctx.listener.error(&Error::io(path, e));
+                    ctx.listener.error(&e);
                     ctx.errors.fetch_add(1, Ordering::Relaxed);
                     None
                 }
@@ -71,20 +77,31 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     out
 }
 
-/// What the gates need of a file's (name, value) attribute list.
-pub fn summarize(list: &[(Vec<u8>, Vec<u8>)]) -> XattrSum {
-    if list.is_empty() {
-        return XattrSum::default();
-    }
-    let mut h = Xxh3Default::new();
-    for (name, value) in list {
-        for part in [name, value] {
-            h.update(&(part.len() as u64).to_le_bytes());
-            h.update(part);
+/// One file's attributes, through an `O_PATH` fd of the inode the walk saw.
+fn read_one(ctx: &Ctx<'_>, rec: &super::table::Rec) -> Result<Xattrs, Error> {
+    let files = ctx.files;
+    let path = || ctx.tree.path(&files.loc(rec));
+    let changed = |what: &str| Error::Changed {
+        path: path(),
+        what: what.into(),
+    };
+    let mut dir = DirFd::new(ctx.tree, rec.dir);
+    let Some(d) = dir.get() else {
+        return Err(changed(
+            "its directory was moved or replaced during the scan",
+        ));
+    };
+    let fd = match sys::open_path_at(d.as_fd(), files.c_name(rec)) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(changed("deleted during the scan"));
         }
+        Err(e) => return Err(Error::io(path(), e)),
+    };
+    match sys::stat_fd(fd.as_fd()) {
+        Ok(st) if st.is_file() && st.ident.id == files.ident(rec).id => {}
+        Ok(_) => return Err(changed("changed during the scan")),
+        Err(e) => return Err(Error::io(path(), e)),
     }
-    XattrSum {
-        digest: h.digest(),
-        capability: list.iter().any(|(n, _)| n == CAPABILITY),
-    }
+    sys::xattrs_of_path_fd(fd.as_fd()).map_err(|e| Error::io(path(), e))
 }

@@ -418,11 +418,14 @@ fn read_xattrs(
     Ok(out)
 }
 
-/// Extended attributes of a path (a final symlink is not followed).
-pub fn xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+/// Extended attributes of the file an `O_PATH` fd was opened on (the `f*xattr` calls refuse
+/// `O_PATH` fds; `/proc/self/fd/N` reaches that very inode, whatever its name is now).
+pub fn xattrs_of_path_fd(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+    let link = link.as_str();
     read_xattrs(
-        |buf| rustix::fs::llistxattr(path, buf),
-        |name, buf| rustix::fs::lgetxattr(path, name, buf),
+        |buf| rustix::fs::listxattr(link, buf),
+        |name, buf| rustix::fs::getxattr(link, name, buf),
     )
 }
 
@@ -550,4 +553,154 @@ pub fn restore_metadata(
         },
     )?;
     Ok(())
+}
+
+/// The effective user id: whose state files are trusted, whose symlinks are followed.
+pub fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Open `name` in `dir` as an `O_PATH` fd without following a symlink (nothing is opened for
+/// reading; a FIFO or device is not touched).
+pub fn open_path_at<P: rustix::path::Arg>(dir: BorrowedFd<'_>, name: P) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// `/` or the current directory, as an `O_PATH` fd (where a resolution starts).
+pub fn open_start(absolute: bool) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::open(
+        if absolute { "/" } else { "." },
+        DIR_FLAGS,
+        Mode::empty(),
+    )?)
+}
+
+/// The target of the symlink `fd` was opened on (`O_PATH|O_NOFOLLOW`): read from that very
+/// inode, so the link can't be swapped between its owner check and this read.
+pub fn read_link_fd(fd: BorrowedFd<'_>) -> io::Result<std::ffi::OsString> {
+    let target = rustix::fs::readlinkat(fd, "", Vec::new())?;
+    Ok(OsStr::from_bytes(target.as_bytes()).to_owned())
+}
+
+/// The parent of an open directory (`..` relative to it).
+pub fn open_parent(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(dir, "..", DIR_FLAGS, Mode::empty())?)
+}
+
+/// Reopen an `O_PATH` fd with real access `flags` (through `/proc/self/fd`, so the very inode
+/// that was checked is opened, never whatever its name points to now).
+pub fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> io::Result<File> {
+    let proc = proc_fd_dir().ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
+    let name = FdName::new(fd);
+    let file = rustix::fs::openat(
+        proc,
+        name.as_c_str(),
+        flags | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    Ok(File::from(file))
+}
+
+pub use rustix::fs::OFlags as OpenFlags;
+
+/// The absolute path of an open directory: what `/proc/self/fd` says, or, where that fails
+/// (deeper than `PATH_MAX`), the names found by walking up through `..` one level at a time.
+pub fn dir_path(dir: BorrowedFd<'_>) -> io::Result<std::path::PathBuf> {
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&dir));
+    if let Ok(target) = rustix::fs::readlink(link.as_str(), Vec::new()) {
+        let bytes = target.as_bytes();
+        if bytes.starts_with(b"/") && !bytes.ends_with(b" (deleted)") {
+            return Ok(std::path::PathBuf::from(OsStr::from_bytes(bytes)));
+        }
+    }
+    dir_path_by_walking_up(dir)
+}
+
+fn dir_path_by_walking_up(dir: BorrowedFd<'_>) -> io::Result<std::path::PathBuf> {
+    let mut names: Vec<std::ffi::OsString> = Vec::new();
+    let mut cur = rustix::fs::openat(dir, ".", DIR_FLAGS, Mode::empty())?;
+    let mut buf = Vec::new();
+    loop {
+        let here = stat_fd(cur.as_fd())?.ident.id;
+        let parent = open_parent(cur.as_fd())?;
+        if stat_fd(parent.as_fd())?.ident.id == here {
+            break; // `/`
+        }
+        let listing = open_dir_list_at(parent.as_fd())?;
+        let mut found = None;
+        read_dir(listing.as_fd(), &mut buf, |name, kind| {
+            if found.is_none()
+                && matches!(kind, FileType::Directory | FileType::Unknown)
+                && stat_at(parent.as_fd(), name).is_ok_and(|s| s.ident.id == here)
+            {
+                found = Some(OsStr::from_bytes(name.to_bytes()).to_owned());
+            }
+        })?;
+        names.push(found.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?);
+        cur = parent;
+    }
+    let mut path = std::path::PathBuf::from("/");
+    path.extend(names.iter().rev());
+    Ok(path)
+}
+
+/// Open a directory (given as an `O_PATH` fd) for listing.
+fn open_dir_list_at(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// [`fs_facts`] of the filesystem an open file or directory is on.
+pub fn fs_facts_fd(fd: BorrowedFd<'_>) -> io::Result<FsFacts> {
+    let fs = rustix::fs::fstatfs(fd)?;
+    let vfs = rustix::fs::fstatvfs(fd)?;
+    Ok(FsFacts {
+        magic: fs.f_type as u64,
+        readonly: vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+    })
+}
+
+/// Create a directory `name` in `dir` with `mode`.
+pub fn mkdir_at(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
+    Ok(rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(mode))?)
+}
+
+/// The next byte range of `file` at or after `from` that holds data (not a hole), as
+/// `(start, end)`; `None` when only holes remain before `len`. A filesystem without hole
+/// reporting shows the whole file as data.
+pub fn next_data(file: &File, from: u64, len: u64) -> io::Result<Option<(u64, u64)>> {
+    use rustix::fs::SeekFrom;
+    if from >= len {
+        return Ok(None);
+    }
+    let start = match rustix::fs::seek(file, SeekFrom::Data(from)) {
+        Ok(s) => s,
+        Err(Errno::NXIO) => return Ok(None),
+        // No SEEK_DATA here: everything is data.
+        Err(Errno::INVAL | Errno::NOTSUP) => return Ok(Some((from, len))),
+        Err(e) => return Err(e.into()),
+    };
+    if start >= len {
+        return Ok(None);
+    }
+    let end = match rustix::fs::seek(file, SeekFrom::Hole(start)) {
+        Ok(e) => e.min(len),
+        Err(Errno::NXIO) => len,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some((start, end.max(start))))
+}
+
+/// Set the length of an open file.
+pub fn set_len(file: &File, len: u64) -> io::Result<()> {
+    Ok(rustix::fs::ftruncate(file, len)?)
 }

@@ -40,8 +40,9 @@ impl TestEnv {
             .prefix("linkdup-state")
             .tempdir()
             .expect("temp dir");
-        // Writable by the unprivileged user of the permission tests.
-        fs::set_permissions(state.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        // Writable by the unprivileged user of the permission tests, and sticky (as /tmp is):
+        // state files are refused in a directory others can write that is not sticky.
+        fs::set_permissions(state.path(), fs::Permissions::from_mode(0o1777)).unwrap();
         TestEnv {
             dir: tempfile::Builder::new()
                 .prefix("linkdup-test")
@@ -172,7 +173,8 @@ impl TestEnv {
         let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());
         change(self);
         let stop = std::sync::atomic::AtomicBool::new(false);
-        let outcomes = linkdup::execute::execute(&scanned.tree, &plan, &stop, None, None);
+        let outcomes =
+            linkdup::execute::execute(&scanned.tree, &plan, &Default::default(), &stop, None, None);
         (plan, outcomes)
     }
 

@@ -1,5 +1,7 @@
 //! Verified directory fds and byte comparison through open fds: the two things every mutation
-//! (a swap, a recovery) needs before it touches a name.
+//! (a swap, a recovery, an undo) needs before it touches a name. Comparison follows each file's
+//! map of holes (`SEEK_DATA`/`SEEK_HOLE`): holes are never read, so two sparse files of a
+//! terabyte each cost what their data costs.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -87,12 +89,49 @@ impl Default for CompareBufs {
     }
 }
 
-/// Compare two open files byte for byte over `len` bytes; neither may be longer.
+/// Compare two open files byte for byte over `len` bytes; neither may be longer. Ranges that
+/// are holes in both are equal without being read; a range that is a hole in one is compared
+/// with zeros.
 pub fn same_bytes(a: &File, b: &File, len: u64, bufs: &mut CompareBufs) -> io::Result<bool> {
-    let CompareBufs(ba, bb) = bufs;
     let mut off = 0u64;
     while off < len {
-        let n = (len - off).min(ba.len() as u64) as usize;
+        let (a_data, a_end) = extent(a, off, len)?;
+        let (b_data, b_end) = extent(b, off, len)?;
+        let end = a_end.min(b_end);
+        let equal = match (a_data, b_data) {
+            (false, false) => true,
+            (true, true) => same_range(a, b, off, end, bufs)?,
+            (true, false) => zero_range(a, off, end, &mut bufs.0)?,
+            (false, true) => zero_range(b, off, end, &mut bufs.1)?,
+        };
+        if !equal {
+            return Ok(false);
+        }
+        off = end;
+    }
+    let mut one = [0u8; 1];
+    Ok(a.read_at(&mut one, len)? == 0 && b.read_at(&mut one, len)? == 0)
+}
+
+/// Is `off` in data (or a hole), and where does that run end?
+fn extent(f: &File, off: u64, len: u64) -> io::Result<(bool, u64)> {
+    Ok(match sys::next_data(f, off, len)? {
+        Some((start, end)) if start <= off => (true, end.max(off + 1).min(len)),
+        Some((start, _)) => (false, start),
+        None => (false, len),
+    })
+}
+
+fn same_range(
+    a: &File,
+    b: &File,
+    mut off: u64,
+    end: u64,
+    bufs: &mut CompareBufs,
+) -> io::Result<bool> {
+    let CompareBufs(ba, bb) = bufs;
+    while off < end {
+        let n = (end - off).min(ba.len() as u64) as usize;
         a.read_exact_at(&mut ba[..n], off)?;
         b.read_exact_at(&mut bb[..n], off)?;
         if ba[..n] != bb[..n] {
@@ -100,6 +139,17 @@ pub fn same_bytes(a: &File, b: &File, len: u64, bufs: &mut CompareBufs) -> io::R
         }
         off += n as u64;
     }
-    let mut one = [0u8; 1];
-    Ok(a.read_at(&mut one, len)? == 0 && b.read_at(&mut one, len)? == 0)
+    Ok(true)
+}
+
+fn zero_range(f: &File, mut off: u64, end: u64, buf: &mut [u8]) -> io::Result<bool> {
+    while off < end {
+        let n = (end - off).min(buf.len() as u64) as usize;
+        f.read_exact_at(&mut buf[..n], off)?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        off += n as u64;
+    }
+    Ok(true)
 }

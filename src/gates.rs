@@ -1,0 +1,189 @@
+//! The gates: which file may become a hard link of which, as pure functions of what is known of
+//! the two files. The planner applies them to what the scan saw; the executor applies them
+//! again right before every swap, to what the files are at that moment, so that neither a tree
+//! changed since the scan nor a plan read back from a file can get a pair past them.
+
+use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3Default;
+
+use crate::config::Gates;
+use crate::model::{Attrs, Identity, SkipReason, XattrSum};
+
+/// The extended attribute that holds file capabilities.
+pub const CAPABILITY: &[u8] = b"security.capability";
+
+/// What the gates look at of one file.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub ident: &'a Identity,
+    pub attrs: Attrs,
+    pub xattrs: XattrSum,
+}
+
+/// Why a file is never merged, whatever the flags: set-id bits, file capabilities, immutable
+/// or append-only.
+pub fn never(f: &Facts<'_>) -> Option<SkipReason> {
+    if f.ident.mode & 0o6000 != 0 {
+        Some(SkipReason::SetId)
+    } else if f.attrs.immutable {
+        Some(SkipReason::Immutable)
+    } else if f.attrs.append_only {
+        Some(SkipReason::AppendOnly)
+    } else if f.xattrs.capability {
+        Some(SkipReason::Capability)
+    } else {
+        None
+    }
+}
+
+/// May a path of `victim`'s owner take `keeper`'s inode? Without `--ignore-owner`, owner and
+/// group must be equal. With it, a path still only takes an inode of its own owner or of root:
+/// no one's file ever becomes an inode that another (unprivileged) user controls.
+pub fn owner_may_take(victim: &Identity, keeper: &Identity, gates: &Gates) -> bool {
+    if gates.ignore_owner {
+        keeper.uid == victim.uid || keeper.uid == 0
+    } else {
+        keeper.uid == victim.uid && keeper.gid == victim.gid
+    }
+}
+
+/// The gated differences between `a` and the keeper `k`, in words ("mode 0600 vs 0644"), or
+/// `None` when the gates let them be merged (ownership aside, see [`owner_may_take`]).
+pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<String> {
+    let (ai, ki) = (a.ident, k.ident);
+    let mut parts = Vec::new();
+    if !gates.ignore_owner && ai.uid != ki.uid {
+        parts.push(format!("owner uid {} vs {}", ai.uid, ki.uid));
+    }
+    if !gates.ignore_owner && ai.gid != ki.gid {
+        parts.push(format!("group gid {} vs {}", ai.gid, ki.gid));
+    }
+    if !gates.ignore_mode && ai.mode & 0o7777 != ki.mode & 0o7777 {
+        parts.push(format!(
+            "mode {:04o} vs {:04o}",
+            ai.mode & 0o7777,
+            ki.mode & 0o7777
+        ));
+    }
+    if gates.same_mtime && ai.mtime != ki.mtime {
+        parts.push("modification time".to_string());
+    }
+    if !gates.ignore_xattrs && a.xattrs.digest != k.xattrs.digest {
+        parts.push("extended attributes (ACLs, labels)".to_string());
+    }
+    (!parts.is_empty()).then(|| format!("different {}", parts.join(", ")))
+}
+
+/// Why `victim` may not become a link of `keeper` (at `keeper_path`), if it may not.
+pub fn pair(
+    victim: &Facts<'_>,
+    keeper: &Facts<'_>,
+    gates: &Gates,
+    keeper_path: &Path,
+) -> Option<SkipReason> {
+    if let Some(r) = never(victim) {
+        return Some(r);
+    }
+    if let Some(r) = never(keeper) {
+        return Some(SkipReason::KeeperUnfit {
+            keeper: keeper_path.to_path_buf(),
+            why: Box::new(r),
+        });
+    }
+    if gates.ignore_owner && !owner_may_take(victim.ident, keeper.ident, gates) {
+        return Some(SkipReason::ForeignKeeper {
+            keeper: keeper_path.to_path_buf(),
+            uid: victim.ident.uid,
+            keeper_uid: keeper.ident.uid,
+        });
+    }
+    differences(victim, keeper, gates).map(|diff| SkipReason::Metadata {
+        keeper: keeper_path.to_path_buf(),
+        diff,
+    })
+}
+
+/// What the gates need of a file's (name, value) attribute list, sorted by name.
+pub fn summarize(list: &[(Vec<u8>, Vec<u8>)]) -> XattrSum {
+    if list.is_empty() {
+        return XattrSum::default();
+    }
+    let mut h = Xxh3Default::new();
+    for (name, value) in list {
+        for part in [name, value] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    XattrSum {
+        digest: h.digest(),
+        capability: list.iter().any(|(n, _)| n == CAPABILITY),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FileId, FileLen, Timestamp};
+
+    fn ident(uid: u32, gid: u32, mode: u32) -> Identity {
+        Identity {
+            id: FileId { dev: 1, ino: 1 },
+            len: FileLen(1),
+            mtime: Timestamp::default(),
+            ctime: Timestamp::default(),
+            mode: 0o100000 | mode,
+            uid,
+            gid,
+        }
+    }
+
+    #[test]
+    fn owners_only_take_their_own_or_roots_inodes() {
+        let ignore = Gates {
+            ignore_owner: true,
+            ..Gates::default()
+        };
+        let strict = Gates::default();
+        // (victim uid, gid), (keeper uid, gid), gates, may take
+        let cases = [
+            ((1000, 1000), (1000, 1000), strict, true),
+            ((1000, 1000), (1000, 50), strict, false),
+            ((1000, 1000), (0, 0), strict, false),
+            ((1000, 1000), (0, 0), ignore, true),
+            ((0, 0), (1000, 1000), ignore, false),
+            ((1000, 1000), (2000, 2000), ignore, false),
+            ((1000, 1000), (1000, 50), ignore, true),
+        ];
+        for (v, k, gates, want) in cases {
+            let (vi, ki) = (ident(v.0, v.1, 0o644), ident(k.0, k.1, 0o644));
+            assert_eq!(owner_may_take(&vi, &ki, &gates), want, "{v:?} {k:?}");
+            let facts = |i| Facts {
+                ident: i,
+                attrs: Attrs::default(),
+                xattrs: XattrSum::default(),
+            };
+            let why = pair(&facts(&vi), &facts(&ki), &gates, Path::new("k"));
+            assert_eq!(why.is_none(), want, "{v:?} {k:?}: {why:?}");
+        }
+    }
+
+    #[test]
+    fn a_setuid_keeper_is_never_linked_to() {
+        let (v, k) = (ident(0, 0, 0o755), ident(0, 0, 0o4755));
+        let f = |i| Facts {
+            ident: i,
+            attrs: Attrs::default(),
+            xattrs: XattrSum::default(),
+        };
+        let gates = Gates {
+            ignore_mode: true,
+            ..Gates::default()
+        };
+        assert!(matches!(
+            pair(&f(&v), &f(&k), &gates, Path::new("k")),
+            Some(SkipReason::KeeperUnfit { .. })
+        ));
+    }
+}
