@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use linkdup::app::{self, Io, exit};
 use linkdup::cli::{Action, Cli};
+use linkdup::report::escape::sanitize;
 use linkdup::ui::{StderrListener, TermConfirm};
 
 fn main() -> ExitCode {
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("linkdup: {e}");
+            eprintln!("linkdup: {}", sanitize(&e));
             return ExitCode::from(exit::REFUSED);
         }
     };
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             drop(listener);
-            eprintln!("linkdup: {e:#}");
+            eprintln!("linkdup: {}", sanitize(&format!("{e:#}")));
             ExitCode::from(exit::REFUSED)
         }
     }

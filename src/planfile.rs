@@ -66,7 +66,9 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         .read_to_end(&mut text)
         .map_err(|e| Error::io(path, e))?;
     let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(&format!("{e}")))?;
-    if doc["format"] != FORMAT || doc["format_version"] != FORMAT_VERSION {
+    // Version 1 plans carry no gates: they are applied with the default (strictest) ones.
+    let version = doc["format_version"].as_u64();
+    if doc["format"] != FORMAT || !matches!(version, Some(1 | FORMAT_VERSION)) {
         return Err(bad("not a linkdup plan of a format this version reads"));
     }
     if doc["linkdup_version"] != VERSION {
@@ -94,7 +96,10 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
             .ok_or_else(|| bad(&format!("group {i} is malformed")))?;
         plan.groups.push(group);
     }
-    let opts = read_options(body).ok_or_else(|| bad("its gates are malformed"))?;
+    let opts = match version {
+        Some(1) => RunOptions::default(),
+        _ => read_options(body).ok_or_else(|| bad("its gates are malformed"))?,
+    };
     Ok((tree, plan, opts))
 }
 

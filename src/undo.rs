@@ -177,7 +177,7 @@ fn find(e: &Entry) -> Result<Found, Error> {
     let Some(file) = file else {
         return skip(UndoSkip::NotRegular);
     };
-    if st.ident.id != e.keeper_id {
+    if st.ident.id != e.keeper_id || e.path == e.keeper {
         return skip(UndoSkip::AlreadySplit);
     }
     match resolve(&e.keeper, Symlinks::Never) {

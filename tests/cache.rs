@@ -4,7 +4,6 @@
 mod common;
 
 use std::fs;
-use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -23,27 +22,12 @@ fn tree() -> TestEnv {
 /// Regular files of the tree that linkdup opened for reading (directories don't count, nor
 /// `O_PATH` opens, which read nothing).
 fn files_opened(t: &TestEnv, args: &[&str]) -> Option<(usize, serde_json::Value)> {
-    if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
-        return None;
-    }
-    let log = t.state_dir().join("strace.log");
-    let out = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args(["-f", "-qq", "-e", "trace=openat,llistxattr,lgetxattr", "-o"])
-        .arg(&log)
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
-        .args(args)
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let (text, out) = t.traced("openat,llistxattr,lgetxattr", args)?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = fs::read_to_string(&log).unwrap();
     // Attributes are read through fds, never by a path in the tree (a directory swapped for a
     // symlink can't redirect them).
     let by_path: Vec<&str> = text

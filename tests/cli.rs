@@ -54,7 +54,7 @@ fn in_terminal_after(
         eprintln!("SKIP: script (util-linux) is not installed");
         return None;
     }
-    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let bin = bin().display().to_string();
     let mut child = Command::new("script")
         .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
@@ -206,7 +206,7 @@ fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
         eprintln!("SKIP: needs script and strace");
         return None;
     }
-    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let bin = bin().display().to_string();
     let out_file = t.path("report.out");
     let cmd = format!(
         "strace -f -qq -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=400000:when=2 '{bin}' {args} --exclude report.out . > '{}'",

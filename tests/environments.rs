@@ -149,7 +149,7 @@ fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
         .env("XDG_STATE_HOME", t.state_dir())
         .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat2"])
         .args(["-e", "inject=renameat2:delay_enter=800000:when=1"])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .arg(bin())
         .args(["link", "-y", "-f", "json", "."])
         .current_dir(t.root())
         .stdin(Stdio::null())
@@ -187,25 +187,7 @@ fn paths_longer_than_path_max_are_reported_not_fatal() {
     let t = TestEnv::new();
     t.write("a", b"dup");
     t.write("b", b"dup");
-    // 20 levels of 250-byte names: about 5,000 bytes, beyond PATH_MAX (4096). Built through
-    // directory fds, since no full path to the bottom can be used.
-    use rustix::fs::{Mode, OFlags};
-    let name = "d".repeat(250);
-    let mut fd = rustix::fs::open(t.root(), OFlags::DIRECTORY, Mode::empty()).unwrap();
-    for _ in 0..20 {
-        rustix::fs::mkdirat(&fd, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
-        fd = rustix::fs::openat(&fd, name.as_str(), OFlags::DIRECTORY, Mode::empty()).unwrap();
-    }
-    for f in ["deep1", "deep2"] {
-        let file = rustix::fs::openat(
-            &fd,
-            f,
-            OFlags::CREATE | OFlags::WRONLY,
-            Mode::from_raw_mode(0o644),
-        )
-        .unwrap();
-        rustix::io::write(&file, b"dup").unwrap();
-    }
+    let _bottom = t.deep_dir(20, &["deep1", "deep2"], b"dup");
     let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -308,7 +290,7 @@ fn a_low_fd_limit_slows_the_run_down_but_every_duplicate_is_linked() {
     }
     let out = Command::new("prlimit")
         .args(["--nofile=64:64", "--"])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .arg(bin())
         .args(["link", "-y", "-q", "."])
         .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())

@@ -412,7 +412,7 @@ fn immutable_files_are_skipped_before_anything_is_created() {
 fn broken_stdout_never_interrupts_the_run() {
     let t = edge_tree();
     let groups = expected_groups(t.root());
-    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let bin = bin().display().to_string();
     let out = Command::new("sh")
         .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())

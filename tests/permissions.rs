@@ -21,7 +21,7 @@ fn as_nobody(t: &TestEnv, args: &[&str]) -> Option<Output> {
     Some(
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_linkdup"))
+            .arg(bin())
             .args(args)
             .current_dir(t.root())
             .env_clear()

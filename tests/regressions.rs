@@ -52,7 +52,7 @@ fn declining_at_the_prompt_leaves_temp_names_alone_too() {
     }
     let t = temp_link_tree();
     let before = t.snapshot();
-    let bin = env!("CARGO_BIN_EXE_linkdup");
+    let bin = bin().display().to_string();
     let mut child = Command::new("script")
         .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
@@ -184,7 +184,7 @@ fn scan_with_vanishing(
         Command::new("strace")
             .args(["-f", "-qq"])
             .args(strace)
-            .arg(env!("CARGO_BIN_EXE_linkdup"))
+            .arg(bin())
             .args(args)
             .current_dir(t.root())
             .stdin(Stdio::null())

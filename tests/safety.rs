@@ -176,7 +176,7 @@ fn race_in_swap(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Option<std::proce
             "-e",
             "inject=renameat2:delay_enter=1500000:when=1",
         ])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .arg(bin())
         .args(["link", "-y", "-f", "json"])
         .arg(t.root())
         .stdin(Stdio::null())
@@ -307,7 +307,7 @@ fn without_rename_exchange_a_file_saved_meanwhile_is_never_clobbered() {
         .args(["-e", "trace=renameat,renameat2"])
         .args(["-e", "inject=renameat2:error=EINVAL"])
         .args(["-e", "inject=renameat:delay_enter=1500000:when=1"])
-        .arg(env!("CARGO_BIN_EXE_linkdup"))
+        .arg(bin())
         .args(["link", "-y", "-q", "-j", "1"])
         .arg(t.root())
         .stdin(Stdio::null())

@@ -218,7 +218,7 @@ fn size_limits_select_files() {
 #[test]
 fn shipped_fixture_scan_matches_expected_output() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdup"))
+    let out = std::process::Command::new(bin())
         .current_dir(root)
         .args(["scan", "fixtures/photos"])
         .output()

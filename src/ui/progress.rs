@@ -69,6 +69,8 @@ impl StderrListener {
     }
 
     fn print(&self, line: String) {
+        // Paths in it are escaped already; anything else from a file read back is made safe.
+        let line = crate::report::escape::sanitize(&line);
         let write = || {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         };

@@ -111,7 +111,7 @@ impl TestEnv {
 
     /// The real binary, stdin not a terminal, colour off, run in the tree's root.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_linkdup"));
+        let mut c = Command::new(bin());
         c.current_dir(self.root())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -150,7 +150,7 @@ impl TestEnv {
             Command::new("strace")
                 .env("XDG_STATE_HOME", self.state_dir())
                 .args(["-f", "-qq", "-o", "/dev/null", "-e", expr])
-                .arg(env!("CARGO_BIN_EXE_linkdup"))
+                .arg(bin())
                 .args(args)
                 .current_dir(self.root())
                 .stdin(Stdio::null())
@@ -427,4 +427,213 @@ pub fn expected_groups(root: &Path) -> BTreeSet<BTreeSet<PathBuf>> {
         .filter(|inodes| inodes.len() >= 2)
         .map(|inodes| inodes.into_values().flatten().collect())
         .collect()
+}
+
+/// The attacker of the attack tests: uid and gid 65534 (nobody), no supplementary groups.
+pub const ATTACKER: u32 = 65534;
+
+/// Can attack tests run here (as root, with setpriv to become the attacker)? Says why not.
+pub fn attacks_possible() -> bool {
+    let ok = is_root() && have("setpriv");
+    if !ok {
+        eprintln!("SKIP: attack tests run linkdup as root and the attacker through setpriv");
+    }
+    ok
+}
+
+impl TestEnv {
+    /// Let the attacker reach the tree (mode 0755 on its root).
+    pub fn open_to_attacker(&self) {
+        fs::set_permissions(self.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A directory both root and the attacker can write: group 65534, mode 0775, *not* sticky,
+    /// so that the kernel's protected_* sysctls hide nothing.
+    pub fn shared(&self, rel: &str) -> PathBuf {
+        self.open_to_attacker();
+        let p = self.path(rel);
+        fs::create_dir_all(&p).unwrap();
+        rustix::fs::chown(&p, None, Some(rustix::fs::Gid::from_raw(ATTACKER))).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o775)).unwrap();
+        p
+    }
+
+    /// A directory everyone can write, sticky, like /tmp.
+    pub fn sticky(&self, rel: &str) -> PathBuf {
+        self.open_to_attacker();
+        let p = self.path(rel);
+        fs::create_dir_all(&p).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o1777)).unwrap();
+        p
+    }
+
+    /// Run `script` with `sh -c` as the attacker, in the tree's root; it must succeed.
+    pub fn attacker(&self, script: &str) {
+        let out = Command::new("setpriv")
+            .args([
+                &format!("--reuid={ATTACKER}"),
+                &format!("--regid={ATTACKER}"),
+                "--clear-groups",
+                "sh",
+                "-c",
+                script,
+            ])
+            .current_dir(self.root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv");
+        assert!(
+            out.status.success(),
+            "the attacker's `{script}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Run linkdup as the attacker (with its own state directory), in the tree's root.
+    pub fn run_as_attacker(&self, args: &[&str]) -> Output {
+        let state = self.state_dir().join("attacker");
+        fs::create_dir_all(&state).unwrap();
+        rustix::fs::chown(
+            &state,
+            Some(rustix::fs::Uid::from_raw(ATTACKER)),
+            Some(rustix::fs::Gid::from_raw(ATTACKER)),
+        )
+        .unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={ATTACKER}"),
+                &format!("--regid={ATTACKER}"),
+                "--clear-groups",
+            ])
+            .arg(bin())
+            .args(args)
+            .current_dir(self.root())
+            .env_clear()
+            .env("XDG_STATE_HOME", &state)
+            .env("XDG_CACHE_HOME", &state)
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv")
+    }
+
+    /// Give a path to `uid:gid`.
+    pub fn chown(&self, rel: &str, uid: u32, gid: u32) {
+        rustix::fs::chownat(
+            rustix::fs::CWD,
+            self.path(rel),
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
+    }
+
+    /// (uid, gid, mode) of a path, not following a symlink.
+    pub fn meta(&self, rel: &str) -> (u32, u32, u32) {
+        let m = fs::symlink_metadata(self.path(rel)).unwrap();
+        (m.uid(), m.gid(), m.mode() & 0o7777)
+    }
+
+    /// One extended attribute of a path, if it has it.
+    pub fn xattr(&self, rel: &str, name: &str) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; 4096];
+        let n = rustix::fs::lgetxattr(self.path(rel), name, &mut buf[..]).ok()?;
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    /// Start linkdup ARGS in the tree under strace with these expressions (`-e ...` each), or
+    /// `None` (with a printed reason) where strace is not installed.
+    pub fn spawn_under_strace(&self, exprs: &[&str], args: &[&str]) -> Option<std::process::Child> {
+        if !have("strace") {
+            eprintln!("SKIP: strace is not installed");
+            return None;
+        }
+        let mut c = Command::new("strace");
+        c.env("XDG_STATE_HOME", self.state_dir())
+            .args(["-f", "-qq", "-o", "/dev/null"]);
+        for e in exprs {
+            c.args(["-e", e]);
+        }
+        Some(
+            c.arg(bin())
+                .args(args)
+                .current_dir(self.root())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run strace"),
+        )
+    }
+}
+
+/// Poll `cond` every 5 ms for up to `secs` seconds; was it met?
+pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    cond()
+}
+
+/// The linkdup binary under test: this build, or `LINKDUP_TEST_BIN` (to show that a regression
+/// test fails on an older build).
+pub fn bin() -> PathBuf {
+    std::env::var_os("LINKDUP_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_linkdup")))
+}
+
+impl TestEnv {
+    /// Run linkdup ARGS in the tree under `strace -f -e trace=TRACE`, returning the trace and
+    /// the run's output, or `None` (with a printed reason) where strace is not installed.
+    pub fn traced(&self, trace: &str, args: &[&str]) -> Option<(String, Output)> {
+        if !have("strace") {
+            eprintln!("SKIP: strace is not installed");
+            return None;
+        }
+        let log = self.state_dir().join("strace.log");
+        let out = Command::new("strace")
+            .env("XDG_STATE_HOME", self.state_dir())
+            .args(["-f", "-qq", "-e", &format!("trace={trace}"), "-o"])
+            .arg(&log)
+            .arg(bin())
+            .args(args)
+            .current_dir(self.root())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run strace");
+        Some((fs::read_to_string(&log).unwrap_or_default(), out))
+    }
+
+    /// A directory `levels` deep below the root, each level a 250-byte name (20 levels: about
+    /// 5,000 bytes, beyond PATH_MAX), with the files `files` holding `bytes`; made through
+    /// directory fds, since no full path to the bottom can be used. Returns the bottom's fd.
+    pub fn deep_dir(&self, levels: usize, files: &[&str], bytes: &[u8]) -> std::os::fd::OwnedFd {
+        use rustix::fs::{Mode, OFlags};
+        let name = "d".repeat(250);
+        let mut fd = rustix::fs::open(self.root(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+        for _ in 0..levels {
+            rustix::fs::mkdirat(&fd, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
+            fd = rustix::fs::openat(&fd, name.as_str(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+        }
+        for f in files {
+            let file = rustix::fs::openat(
+                &fd,
+                *f,
+                OFlags::CREATE | OFlags::WRONLY,
+                Mode::from_raw_mode(0o644),
+            )
+            .unwrap();
+            rustix::io::write(&file, bytes).unwrap();
+        }
+        fd
+    }
 }
