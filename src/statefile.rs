@@ -9,7 +9,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -88,16 +87,10 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let resolved = match resolve(parent, Symlinks::Trusted) {
-        Err(Unresolved::Io { err, .. }) if create && err.kind() == io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|e| Error::io(parent, e))?;
-            resolve(parent, Symlinks::Trusted)
-        }
-        r => r,
+    let resolved = if create {
+        ensure_dir(parent)
+    } else {
+        resolve(parent, Symlinks::Trusted)
     };
     let (fd, st) = resolved.map_err(|u| match u {
         Unresolved::Untrusted { link, owner } => {
@@ -113,6 +106,35 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
     }
     check_dirs(fd.as_fd(), path, what)?;
     Ok((StateDir { fd }, name.to_owned()))
+}
+
+/// Resolve a directory, making it (mode 0700) and any missing parent first: each one relative to
+/// the resolved directory above it, so nothing is made through a symlink someone else owns.
+fn ensure_dir(dir: &Path) -> Result<(OwnedFd, Stat), Unresolved> {
+    match resolve(dir, Symlinks::Trusted) {
+        Err(Unresolved::Io { err, .. }) if err.kind() == io::ErrorKind::NotFound => {
+            let (Some(up), Some(name)) = (dir.parent(), dir.file_name()) else {
+                return resolve(dir, Symlinks::Trusted);
+            };
+            let up = if up.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                up
+            };
+            let (above, _) = ensure_dir(up)?;
+            match sys::mkdir_at(above.as_fd(), name, 0o700) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(Unresolved::Io {
+                        at: dir.to_path_buf(),
+                        err: e,
+                    });
+                }
+                _ => {}
+            }
+            resolve(dir, Symlinks::Trusted)
+        }
+        r => r,
+    }
 }
 
 /// What an existing state file must be before it is read or appended to.
