@@ -10,9 +10,10 @@ use humansize::{BINARY, format_size};
 
 use crate::config::{Config, Format, Mode, RunOptions};
 use crate::error::Error;
+use crate::error::StateKind;
 use crate::execute::execute;
 use crate::listener::Listener;
-use crate::model::{Outcome, Plan, ScanOutput, StateKind, Summary};
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
 use crate::plan::{PlanOptions, plan, with_keeper};
 use crate::planfile;
 use crate::recover::{Recovered, recover};
@@ -86,7 +87,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         return Err(Error::Usage(format!(
             "{}: read-only filesystem; nothing can be linked there (--dry-run shows the plan). \
              Nothing was changed.",
-            crate::report::escape::Escaped(ro)
+            crate::escape::Escaped(ro)
         )));
     }
     let threads = if cfg.threads == 0 {
@@ -152,8 +153,8 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
                 match cfg.format {
                     Format::Text => report::text::scan(w, &scanned, look(cfg), scan_time),
                     Format::Json => report::json::scan(w, &scanned),
-                    Format::Csv => report::csv::scan(w, &scanned),
-                    Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null),
+                    Format::Csv => report::csv::scan(w, &scanned, cfg.raw),
+                    Format::Fdupes => report::fdupes::scan(w, &scanned, cfg.null, cfg.raw),
                 }
             }))
         }
@@ -248,7 +249,7 @@ fn open_journal(cfg: &Config, scanned: &ScanOutput) -> Result<crate::journal::Jo
         .collect();
     let target = match &cfg.journal {
         Some(p) => p.clone(),
-        None => crate::journal::default_dir()
+        None => crate::dirs::journals()
             .map(|d| d.join("journal"))
             .unwrap_or_default(),
     };
@@ -489,8 +490,8 @@ fn link(
         match cfg.format {
             Format::Text => report::text::link(w, &r, look(cfg)),
             Format::Json => report::json::link(w, &r),
-            Format::Csv => report::csv::link(w, &r),
-            Format::Fdupes => report::fdupes::link(w, &r, cfg.null),
+            Format::Csv => report::csv::link(w, &r, cfg.raw),
+            Format::Fdupes => report::fdupes::link(w, &r, cfg.null, cfg.raw),
         }
     }))
 }
@@ -523,6 +524,7 @@ fn review_material(
         quiet: false,
         color: false,
         null: false,
+        raw: true,
     };
     // Writing into a Vec can't fail.
     let _written = report::text::link(&mut text, &r, look);
@@ -538,7 +540,7 @@ fn review_material(
             ),
             members: std::iter::once(&g.keeper.loc)
                 .chain(g.actions.iter().map(|a| &a.victim.loc))
-                .map(|l| crate::report::escape::Escaped(&tree.path(l)).to_string())
+                .map(|l| crate::escape::Escaped(&tree.path(l)).to_string())
                 .collect(),
         })
         .collect();
@@ -550,6 +552,7 @@ fn look(cfg: &Config) -> report::Look {
         quiet: cfg.quiet,
         color: cfg.color,
         null: cfg.null,
+        raw: cfg.raw,
     }
 }
 

@@ -121,8 +121,8 @@ struct Common {
 
     /// Worker threads for walking and hashing [default: 8 per core, 8 to 64: they mostly
     /// wait for the disk].
-    #[arg(short = 'j', long, value_name = "N")]
-    threads: Option<usize>,
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 
     /// Remember hashes by (device, inode, size, mtime, ctime) so that unchanged files are not
     /// read again [file: $XDG_CACHE_HOME/linkdup/hashes.bin]. Pairs are still compared byte
@@ -405,7 +405,7 @@ impl Cli {
         let link = link.unwrap_or_default();
         let cache = match (common.cache_file, common.cache) {
             (Some(f), _) => Some(f),
-            (None, true) => Some(crate::scan::cache::default_path().ok_or(
+            (None, true) => Some(crate::dirs::cache_file().ok_or(
                 "no cache directory (neither XDG_CACHE_HOME nor HOME is set); use --cache-file FILE",
             )?),
             (None, false) => None,
@@ -422,7 +422,7 @@ impl Cli {
                 FormatArg::Fdupes => Format::Fdupes,
             },
             quiet: out.quiet,
-            threads: common.threads.unwrap_or(0),
+            threads: common.threads.map_or(0, usize::from),
             gates: link.gates,
             max_links: link.max_links,
             filters: Filters {
@@ -435,6 +435,8 @@ impl Cli {
             keep_under: link.keep_under,
             color,
             null: out.null,
+            // Raw names reach a terminal only escaped, as `ls` shows them.
+            raw: !std::io::stdout().is_terminal(),
             save_plan: link.save_plan,
             journal: link.journal,
             cache,

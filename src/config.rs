@@ -3,15 +3,6 @@
 
 use std::path::PathBuf;
 
-/// `$VAR/linkdup` (an XDG base directory), or `$HOME/<home_rel>/linkdup` when VAR is unset.
-pub fn xdg_dir(var: &str, home_rel: &str) -> Option<PathBuf> {
-    let base = std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_rel)))?;
-    Some(base.join("linkdup"))
-}
-
 /// Which metadata must agree before two files are merged (the planner's gates).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gates {
@@ -114,6 +105,8 @@ pub struct Config {
     pub color: bool,
     /// Separate paths in the text and fdupes reports with NUL instead of newlines.
     pub null: bool,
+    /// Write paths as raw bytes in the byte-exact formats (`-0`, CSV); false on a terminal.
+    pub raw: bool,
     /// Write the plan of a dry run to this file (outside the scanned tree).
     pub save_plan: Option<PathBuf>,
     /// The undo journal of a real run (default: a new file under the state directory).
@@ -139,6 +132,7 @@ impl Default for Config {
             keep_under: Vec::new(),
             color: false,
             null: false,
+            raw: true,
             save_plan: None,
             journal: None,
             cache: None,

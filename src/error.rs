@@ -3,9 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::model::{Distrust, StateKind};
-use crate::report::escape::Escaped;
-use crate::resolve::Unresolved;
+use crate::escape::Escaped;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -55,20 +53,6 @@ impl Error {
     }
 }
 
-impl Error {
-    /// A path that could not be resolved, as the error it is.
-    pub fn unresolved(u: Unresolved) -> Self {
-        match u {
-            Unresolved::Io { at, err } => Error::Io { path: at, err },
-            Unresolved::Untrusted { link, owner } => Error::UntrustedSymlink { path: link, owner },
-            Unresolved::Symlink { link } => Error::Changed {
-                path: link,
-                what: "is a symlink; no symlink is followed here".into(),
-            },
-        }
-    }
-}
-
 /// The OS message without Rust's "(os error N)" suffix.
 fn describe(err: &io::Error) -> String {
     let s = err.to_string();
@@ -79,3 +63,81 @@ fn describe(err: &io::Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The files linkdup keeps between runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateKind {
+    Journal,
+    Plan,
+    Cache,
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateKind::Journal => "the undo journal",
+            StateKind::Plan => "the plan",
+            StateKind::Cache => "the hash cache",
+        })
+    }
+}
+
+/// Why a state file (or where it lives) is not provably the invoking user's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Distrust {
+    /// It is a device, FIFO, directory...
+    NotRegular(&'static str),
+    /// It is a symlink (never followed, never replaced).
+    Symlink,
+    Owner(u32),
+    /// Writable by group or others (its mode).
+    Writable(u32),
+    /// It has other names (hard links), which may be anyone's file.
+    Links(u64),
+    DirOwner {
+        dir: PathBuf,
+        uid: u32,
+    },
+    /// Writable by group or others without the sticky bit (its mode).
+    DirWritable {
+        dir: PathBuf,
+        mode: u32,
+    },
+    /// A symlink on its way owned by someone else.
+    Symlinked {
+        link: PathBuf,
+        owner: u32,
+    },
+}
+
+impl std::fmt::Display for Distrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Distrust::NotRegular(kind) => write!(f, "it is a {kind}, not a regular file"),
+            Distrust::Symlink => f.write_str("it is a symlink (never followed, never replaced)"),
+            Distrust::Owner(uid) => write!(f, "it is owned by uid {uid}, not by you or root"),
+            Distrust::Writable(mode) => write!(
+                f,
+                "it is writable by group or others (mode {:04o})",
+                mode & 0o7777
+            ),
+            Distrust::Links(n) => write!(f, "it has {n} names (hard links); a state file has one"),
+            Distrust::DirOwner { dir, uid } => write!(
+                f,
+                "its directory {} is owned by uid {uid}, not by you or root",
+                Escaped(dir)
+            ),
+            Distrust::DirWritable { dir, mode } => write!(
+                f,
+                "its directory {} is writable by group or others and not sticky (mode {:04o})",
+                Escaped(dir),
+                mode & 0o7777
+            ),
+            Distrust::Symlinked { link, owner } => write!(
+                f,
+                "{} on its way is a symlink owned by uid {owner}, not by you or root",
+                Escaped(link)
+            ),
+        }
+    }
+}

@@ -48,8 +48,40 @@ pub fn owner_may_take(victim: &Identity, keeper: &Identity, gates: &Gates) -> bo
     }
 }
 
+/// Would taking the keeper's inode give anyone access to the path that they don't have now?
+/// Owner, group and mode may differ only when flags allow it, and then only this way: for every
+/// user but root (the path's owner, members of either group, everyone else), the keeper's bits
+/// that apply to them are a subset of the path's. (So a user whose group is denied the path's
+/// bits, while others are allowed, never becomes "others" with more.)
+pub fn grants_nothing(path: &Identity, keeper: &Identity) -> bool {
+    let bits = |m: u32, shift: u32| (m >> shift) & 7;
+    let within = |a: u32, b: u32| a & !b == 0;
+    let (po, pg, pt) = (bits(path.mode, 6), bits(path.mode, 3), bits(path.mode, 0));
+    let (ko, kg, kt) = (
+        bits(keeper.mode, 6),
+        bits(keeper.mode, 3),
+        bits(keeper.mode, 0),
+    );
+    let owner = if keeper.uid == path.uid {
+        within(ko, po)
+    } else if keeper.uid == 0 {
+        // The path's owner is one of the keeper's group or an other.
+        within(kg, po) && within(kt, po)
+    } else {
+        false
+    };
+    let groups = if keeper.gid == path.gid {
+        within(kg, pg) && within(kt, pt)
+    } else {
+        // Members of either group, of both, of neither.
+        within(kg, pg) && within(kt, pg) && within(kg, pt) && within(kt, pt)
+    };
+    owner && groups
+}
+
 /// The gated differences between `a` and the keeper `k`, in words ("mode 0600 vs 0644"), or
-/// `None` when the gates let them be merged (ownership aside, see [`owner_may_take`]).
+/// `None` when the gates let them be merged (ownership aside, see [`owner_may_take`]). ACLs and
+/// security labels must always match: they are permissions, and no flag relaxes them.
 pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<String> {
     let (ai, ki) = (a.ident, k.ident);
     let mut parts = Vec::new();
@@ -69,8 +101,11 @@ pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<String
     if gates.same_mtime && ai.mtime != ki.mtime {
         parts.push("modification time".to_string());
     }
-    if !gates.ignore_xattrs && a.xattrs.digest != k.xattrs.digest {
-        parts.push("extended attributes (ACLs, labels)".to_string());
+    if a.xattrs.digest != k.xattrs.digest {
+        parts.push("ACLs or security labels".to_string());
+    }
+    if !gates.ignore_xattrs && a.xattrs.user != k.xattrs.user {
+        parts.push("extended attributes (user.*)".to_string());
     }
     (!parts.is_empty()).then(|| format!("different {}", parts.join(", ")))
 }
@@ -98,10 +133,22 @@ pub fn pair(
             keeper_uid: keeper.ident.uid,
         });
     }
-    differences(victim, keeper, gates).map(|diff| SkipReason::Metadata {
+    if let Some(diff) = differences(victim, keeper, gates) {
+        return Some(SkipReason::Metadata {
+            keeper: keeper_path.to_path_buf(),
+            diff,
+        });
+    }
+    (!grants_nothing(victim.ident, keeper.ident)).then(|| SkipReason::WouldGrant {
         keeper: keeper_path.to_path_buf(),
-        diff,
+        mode: victim.ident.mode & 0o7777,
+        keeper_mode: keeper.ident.mode & 0o7777,
     })
+}
+
+/// Is an attribute a permission (anything but a `user.*` one)?
+pub fn is_permission(name: &[u8]) -> bool {
+    !name.starts_with(b"user.")
 }
 
 /// What the gates need of a file's (name, value) attribute list, sorted by name.
@@ -109,15 +156,21 @@ pub fn summarize(list: &[(Vec<u8>, Vec<u8>)]) -> XattrSum {
     if list.is_empty() {
         return XattrSum::default();
     }
-    let mut h = Xxh3Default::new();
-    for (name, value) in list {
-        for part in [name, value] {
-            h.update(&(part.len() as u64).to_le_bytes());
-            h.update(part);
+    let digest = |perm: bool| {
+        let mut h = Xxh3Default::new();
+        let mut any = false;
+        for (name, value) in list.iter().filter(|(n, _)| is_permission(n) == perm) {
+            any = true;
+            for part in [name, value] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
         }
-    }
+        if any { h.digest() } else { 0 }
+    };
     XattrSum {
-        digest: h.digest(),
+        digest: digest(true),
+        user: digest(false) as u32,
         capability: list.iter().any(|(n, _)| n == CAPABILITY),
     }
 }

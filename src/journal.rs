@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::codec::{get_bytes, put_bytes, read_ts, ts};
 use crate::error::Error;
-use crate::model::{FileId, StateKind, Timestamp};
-use crate::planfile::{read_ts, ts};
+use crate::error::StateKind;
+use crate::model::{FileId, Timestamp};
 use crate::statefile;
 use crate::sys::{self, Stat};
 
@@ -83,14 +84,9 @@ pub struct Journal {
     broken: bool,
 }
 
-/// `$XDG_STATE_HOME/linkdup`, or `~/.local/state/linkdup`.
-pub fn default_dir() -> Option<PathBuf> {
-    crate::config::xdg_dir("XDG_STATE_HOME", ".local/state")
-}
-
 impl Journal {
     /// Open `explicit` (an existing journal of ours, or a new file), or a new file in
-    /// [`default_dir`], for appending.
+    /// the state directory ([`crate::dirs::journals`]), for appending.
     pub fn create(explicit: Option<&Path>) -> Result<Journal, Error> {
         let (file, path) = match explicit {
             Some(p) => (
@@ -104,7 +100,7 @@ impl Journal {
             return Err(Error::Usage(format!(
                 "{}: undo journal in use by another linkdup run; give this one its own \
                  --journal. Nothing was changed.",
-                crate::report::escape::Escaped(&path)
+                crate::escape::Escaped(&path)
             )));
         }
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
@@ -166,7 +162,7 @@ impl Journal {
 
 /// A new journal file in the default state directory (made 0700 if missing).
 fn new_in_default_dir() -> Result<(File, PathBuf), Error> {
-    let dir = default_dir().ok_or_else(|| {
+    let dir = crate::dirs::journals().ok_or_else(|| {
         Error::Usage("no state directory (HOME is not set); pass --journal FILE".into())
     })?;
     let secs = std::time::SystemTime::now()
@@ -207,8 +203,6 @@ fn read_id(v: &Value) -> Option<FileId> {
 fn to_json(e: &Entry) -> Value {
     let mut v = json!({
         "v": VERSION,
-        "path": e.path.as_os_str().as_bytes(),
-        "keeper": e.keeper.as_os_str().as_bytes(),
         "keeper_dev": e.keeper_id.dev,
         "keeper_ino": e.keeper_id.ino,
         "size": e.len,
@@ -217,12 +211,18 @@ fn to_json(e: &Entry) -> Value {
         "mtime": ts(e.mtime), "atime": ts(e.atime),
         "xattrs": e.xattrs.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
     });
+    if let Value::Object(m) = &mut v {
+        put_bytes(m, "path", e.path.as_os_str().as_bytes());
+        put_bytes(m, "keeper", e.keeper.as_os_str().as_bytes());
+        if let Some(x) = &e.v2 {
+            put_bytes(m, "tmp", x.tmp.as_bytes());
+        }
+    }
     if let Some(x) = &e.v2 {
         v["run_uid"] = json!(x.run_uid);
         v["victim"] = id_json(x.victim_id);
         v["dir"] = id_json(x.dir_id);
         v["keeper_dir"] = id_json(x.keeper_dir_id);
-        v["tmp"] = json!(x.tmp.as_bytes());
     }
     v
 }
@@ -244,13 +244,13 @@ fn from_json(v: &Value) -> Option<Entry> {
             victim_id: read_id(&v["victim"])?,
             dir_id: read_id(&v["dir"])?,
             keeper_dir_id: read_id(&v["keeper_dir"])?,
-            tmp: OsString::from(OsStr::from_bytes(&bytes(&v["tmp"])?)),
+            tmp: OsString::from(OsStr::from_bytes(&get_bytes(v, "tmp")?)),
         }),
         _ => return None,
     };
     Some(Entry {
-        path: PathBuf::from(OsStr::from_bytes(&bytes(&v["path"])?)),
-        keeper: PathBuf::from(OsStr::from_bytes(&bytes(&v["keeper"])?)),
+        path: PathBuf::from(OsStr::from_bytes(&get_bytes(v, "path")?)),
+        keeper: PathBuf::from(OsStr::from_bytes(&get_bytes(v, "keeper")?)),
         keeper_id: FileId {
             dev: v["keeper_dev"].as_u64()?,
             ino: v["keeper_ino"].as_u64()?,
@@ -314,7 +314,7 @@ pub fn read(path: &Path) -> Result<Read, Error> {
 /// (named in the returned errors).
 pub fn recorded(extra: &[PathBuf]) -> (Vec<Entry>, Vec<Error>) {
     let mut paths: Vec<PathBuf> = extra.to_vec();
-    if let Some(dir) = default_dir()
+    if let Some(dir) = crate::dirs::journals()
         && let Ok(rd) = std::fs::read_dir(&dir)
     {
         let mut found: Vec<PathBuf> = rd

@@ -9,8 +9,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod codec;
 pub mod config;
+pub mod dirs;
 pub mod error;
+pub mod escape;
 pub mod execute;
 pub mod fsverify;
 pub mod gates;

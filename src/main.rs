@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use linkdup::app::{self, Io, exit};
 use linkdup::cli::{Action, Cli};
-use linkdup::report::escape::sanitize;
+use linkdup::escape::sanitize;
 use linkdup::ui::{StderrListener, TermConfirm};
 
 fn main() -> ExitCode {

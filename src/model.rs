@@ -80,6 +80,14 @@ impl Tree {
         &self.dirs[idx.0 as usize]
     }
 
+    /// Compare two locations by their full path, byte for byte.
+    pub fn cmp_loc(&self, a: &Loc, b: &Loc) -> std::cmp::Ordering {
+        if a.dir == b.dir {
+            return a.name.cmp(&b.name);
+        }
+        path_bytes(&self.path(a)).cmp(path_bytes(&self.path(b)))
+    }
+
     /// The full path of a location, as the user will see it.
     pub fn path(&self, loc: &Loc) -> PathBuf {
         let dir = &self.dir(loc.dir).path;
@@ -135,11 +143,14 @@ pub type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
 /// The paths of one inode.
 pub type Paths = smallvec::SmallVec<[Loc; 1]>;
 
-/// What the gates need of a file's extended attributes (ACLs, SELinux labels, capabilities,
-/// user attributes): a digest of all names and values, and whether it has file capabilities.
+/// What the gates need of a file's extended attributes: a digest of the names and values of
+/// those that are permissions (POSIX ACLs, security labels, capabilities: every namespace but
+/// `user.`), one of the `user.*` ones, and whether it has file capabilities. The executor
+/// compares the attributes themselves before a swap; the digests only group the candidates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct XattrSum {
     pub digest: u64,
+    pub user: u32,
     pub capability: bool,
 }
 
@@ -266,6 +277,12 @@ pub enum SkipReason {
     LinkLimit {
         keeper: PathBuf,
     },
+    /// Its keeper's owner, group or mode would give someone access the path does not give.
+    WouldGrant {
+        keeper: PathBuf,
+        mode: u32,
+        keeper_mode: u32,
+    },
 }
 
 impl SkipReason {
@@ -288,6 +305,7 @@ impl SkipReason {
             SkipReason::ForeignKeeper { .. } => "no keeper of its owner",
             SkipReason::KeeperUnfit { why, .. } => why.kind(),
             SkipReason::LinkLimit { .. } => "link limit",
+            SkipReason::WouldGrant { .. } => "would grant access",
         }
     }
 }
@@ -374,7 +392,7 @@ impl RunSkip {
 
 impl std::fmt::Display for RunSkip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::report::escape::Escaped;
+        use crate::escape::Escaped;
         match self {
             RunSkip::Interrupted => f.write_str("interrupted before this file"),
             RunSkip::LinkLimit => f.write_str(
@@ -412,7 +430,7 @@ impl std::fmt::Display for RunSkip {
 
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::report::escape::Escaped;
+        use crate::escape::Escaped;
         match self {
             SkipReason::OtherFilesystem { twin } => write!(
                 f,
@@ -462,6 +480,16 @@ impl std::fmt::Display for SkipReason {
             SkipReason::LinkLimit { keeper } => write!(
                 f,
                 "its keeper {} is at the filesystem's link limit and no other copy can take over",
+                Escaped(keeper)
+            ),
+            SkipReason::WouldGrant {
+                keeper,
+                mode,
+                keeper_mode,
+            } => write!(
+                f,
+                "linking it to {} (mode {keeper_mode:04o}, its owner and group) would give \
+                 someone access that this file (mode {mode:04o}) does not; no flag allows that",
                 Escaped(keeper)
             ),
         }
@@ -556,80 +584,4 @@ pub struct Summary {
 /// Bytes of a name, for sorting paths in byte order.
 pub fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
-}
-
-/// The files linkdup keeps between runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateKind {
-    Journal,
-    Plan,
-    Cache,
-}
-
-impl std::fmt::Display for StateKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StateKind::Journal => "the undo journal",
-            StateKind::Plan => "the plan",
-            StateKind::Cache => "the hash cache",
-        })
-    }
-}
-
-/// Why a state file (or where it lives) is not provably the invoking user's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Distrust {
-    /// It is a device, FIFO, directory...
-    NotRegular(&'static str),
-    /// It is a symlink (never followed, never replaced).
-    Symlink,
-    Owner(u32),
-    /// Writable by group or others (its mode).
-    Writable(u32),
-    DirOwner {
-        dir: PathBuf,
-        uid: u32,
-    },
-    /// Writable by group or others without the sticky bit (its mode).
-    DirWritable {
-        dir: PathBuf,
-        mode: u32,
-    },
-    /// A symlink on its way owned by someone else.
-    Symlinked {
-        link: PathBuf,
-        owner: u32,
-    },
-}
-
-impl std::fmt::Display for Distrust {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::report::escape::Escaped;
-        match self {
-            Distrust::NotRegular(kind) => write!(f, "it is a {kind}, not a regular file"),
-            Distrust::Symlink => f.write_str("it is a symlink (never followed, never replaced)"),
-            Distrust::Owner(uid) => write!(f, "it is owned by uid {uid}, not by you or root"),
-            Distrust::Writable(mode) => write!(
-                f,
-                "it is writable by group or others (mode {:04o})",
-                mode & 0o7777
-            ),
-            Distrust::DirOwner { dir, uid } => write!(
-                f,
-                "its directory {} is owned by uid {uid}, not by you or root",
-                Escaped(dir)
-            ),
-            Distrust::DirWritable { dir, mode } => write!(
-                f,
-                "its directory {} is writable by group or others and not sticky (mode {:04o})",
-                Escaped(dir),
-                mode & 0o7777
-            ),
-            Distrust::Symlinked { link, owner } => write!(
-                f,
-                "{} on its way is a symlink owned by uid {owner}, not by you or root",
-                Escaped(link)
-            ),
-        }
-    }
 }

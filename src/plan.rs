@@ -10,7 +10,6 @@ use crate::gates::{self, Facts};
 use crate::model::{
     DupGroup, GroupPlan, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
 };
-use crate::scan::group::cmp_loc;
 
 /// What the planner needs besides the groups.
 #[derive(Clone, Debug, Default)]
@@ -96,7 +95,7 @@ type GateKey = (
     Option<(u32, u32)>,
     Option<u32>,
     Option<(i64, u32)>,
-    Option<u64>,
+    (u64, Option<u32>),
 );
 
 fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
@@ -105,7 +104,11 @@ fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
         (!gates.ignore_owner).then_some((i.uid, i.gid)),
         (!gates.ignore_mode).then_some(i.mode & 0o7777),
         gates.same_mtime.then_some((i.mtime.sec, i.mtime.nsec)),
-        (!gates.ignore_xattrs).then_some(inode.xattrs.digest),
+        // Attributes that are permissions must always be equal; user.* ones unless ignored.
+        (
+            inode.xattrs.digest,
+            (!gates.ignore_xattrs).then_some(inode.xattrs.user),
+        ),
     )
 }
 
@@ -140,24 +143,30 @@ fn plan_part(
     };
     for (ci, (_, class)) in classes.iter().enumerate() {
         if class.len() >= 2 {
-            // 4. With --ignore-owner: a path only takes an inode of its owner or of root.
-            for (members, pool) in owner_split(class, &opts.gates) {
-                if members.len() >= 2 {
-                    plan_class(tree, g, &members, &pool, opts, max_links, plan);
-                    continue;
-                }
+            // 4. Where flags let owners or modes differ: who may be whose keeper.
+            let (sets, left) = keeper_sets(class, &opts.gates);
+            for (members, pool) in &sets {
+                plan_class(tree, g, members, pool, opts, max_links, plan);
+            }
+            for inode in left {
                 let others: Vec<&Inode> = class
                     .iter()
                     .copied()
-                    .filter(|i| !std::ptr::eq(*i, members[0]))
+                    .filter(|i| !std::ptr::eq(*i, inode))
                     .collect();
-                let k = pick_keeper(tree, &others, opts);
-                let reason = SkipReason::ForeignKeeper {
-                    keeper: tree.path(&k.paths[0]),
-                    uid: members[0].ident.uid,
-                    keeper_uid: k.ident.uid,
-                };
-                skip_inode(plan, members[0], &reason);
+                let k = sets
+                    .first()
+                    .map(|(_, pool)| pick_keeper(tree, pool, opts))
+                    .unwrap_or_else(|| pick_keeper(tree, &others, opts));
+                let kpath = tree.path(&k.paths[0]);
+                let reason = gates::pair(&facts(inode), &facts(k), &opts.gates, &kpath).unwrap_or(
+                    SkipReason::WouldGrant {
+                        keeper: kpath,
+                        mode: inode.ident.mode & 0o7777,
+                        keeper_mode: k.ident.mode & 0o7777,
+                    },
+                );
+                skip_inode(plan, inode, &reason);
             }
         } else {
             // Compare with the main class's keeper, or (if that is this file) with the next class.
@@ -186,28 +195,55 @@ fn facts(i: &Inode) -> Facts<'_> {
     }
 }
 
-/// A class of equal gated metadata as the sets that may share one keeper, each with the inodes
-/// that may be its keeper. Without `--ignore-owner` that is the class itself. With it, when
-/// root owns one of them, root's inodes are the keepers for all; otherwise each owner's files
-/// are linked among themselves (a file never becomes an inode another user controls).
-type OwnerSet<'a> = (Vec<&'a Inode>, Vec<&'a Inode>);
+/// A set of inodes that may share one keeper, and the inodes that may be that keeper.
+type KeeperSet<'a> = (Vec<&'a Inode>, Vec<&'a Inode>);
 
-fn owner_split<'a>(class: &[&'a Inode], g: &Gates) -> Vec<OwnerSet<'a>> {
-    if !g.ignore_owner {
-        return vec![(class.to_vec(), class.to_vec())];
-    }
-    let roots: Vec<&Inode> = class.iter().copied().filter(|i| i.ident.uid == 0).collect();
-    if !roots.is_empty() {
-        return vec![(class.to_vec(), roots)];
-    }
-    let mut by_uid: Vec<(u32, Vec<&Inode>)> = Vec::new();
-    for &i in class {
-        match by_uid.iter_mut().find(|(u, _)| *u == i.ident.uid) {
-            Some((_, v)) => v.push(i),
-            None => by_uid.push((i.ident.uid, vec![i])),
+/// A class of equal gated metadata as the sets that may share one keeper, and the inodes left
+/// out. Where no flag relaxes the owner or the mode, every inode has the same owner, group and
+/// mode, and the class is one set. Otherwise a path only takes the inode of a keeper of its own
+/// owner or root's, whose owner, group and mode give no one access the path does not
+/// ([`gates::grants_nothing`]): the keepers are chosen among the inodes of the one (owner, group,
+/// mode) that the most paths may take; the rest are planned again the same way. So a copy that
+/// another user made more permissive (or gave more links, to be picked) never becomes the keeper
+/// of a stricter one.
+fn keeper_sets<'a>(class: &[&'a Inode], g: &Gates) -> (Vec<KeeperSet<'a>>, Vec<&'a Inode>) {
+    let profile = |i: &Inode| (i.ident.uid, i.ident.gid, i.ident.mode & 0o7777);
+    let may_take = |path: &Inode, keeper: &Inode| {
+        gates::owner_may_take(&path.ident, &keeper.ident, g)
+            && gates::grants_nothing(&path.ident, &keeper.ident)
+    };
+    let mut sets = Vec::new();
+    let mut left: Vec<&Inode> = class.to_vec();
+    while left.len() >= 2 {
+        // One inode of each profile, in path order.
+        let mut profiles: Vec<&Inode> = Vec::new();
+        for &i in &left {
+            if !profiles.iter().any(|p| profile(p) == profile(i)) {
+                profiles.push(i);
+            }
         }
+        let mut best: Option<(&Inode, usize)> = None;
+        for &k in &profiles {
+            let n = left.iter().filter(|m| may_take(m, k)).count();
+            if best.is_none_or(|(_, b)| n > b) {
+                best = Some((k, n));
+            }
+        }
+        let Some((k, n)) = best.filter(|(_, n)| *n >= 2) else {
+            break;
+        };
+        let (members, rest): (Vec<&Inode>, Vec<&Inode>) =
+            left.into_iter().partition(|m| may_take(m, k));
+        debug_assert_eq!(members.len(), n);
+        let pool = members
+            .iter()
+            .copied()
+            .filter(|m| profile(m) == profile(k))
+            .collect();
+        sets.push((members, pool));
+        left = rest;
     }
-    by_uid.into_iter().map(|(_, v)| (v.clone(), v)).collect()
+    (sets, left)
 }
 
 /// The keeper: one below a `--keep-under` directory if any, then by the policy (default: most
@@ -235,7 +271,7 @@ fn pick_keeper<'a>(tree: &Tree, class: &[&'a Inode], opts: &PlanOptions) -> &'a 
         let better = preferred(c)
             .cmp(&preferred(best))
             .then(by_policy)
-            .then_with(|| cmp_loc(tree, &best.paths[0], &c.paths[0]));
+            .then_with(|| tree.cmp_loc(&best.paths[0], &c.paths[0]));
         if better.is_gt() {
             best = c;
         }

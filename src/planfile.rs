@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::codec::{get_bytes, put_bytes, read_ts, ts};
 use crate::config::{Gates, RunOptions};
 use crate::error::Error;
+use crate::error::StateKind;
 use crate::model::{
-    Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Plan,
-    StateKind, Timestamp, Tree,
+    Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Plan, Tree,
 };
 use crate::statefile;
 
@@ -127,24 +128,6 @@ fn checksum(body: &Value) -> String {
     )
 }
 
-fn put_bytes(m: &mut Map<String, Value>, key: &str, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => m.insert(key.into(), json!(s)),
-        Err(_) => m.insert(format!("{key}_bytes"), json!(bytes)),
-    };
-}
-
-fn get_bytes(v: &Value, key: &str) -> Option<Vec<u8>> {
-    if let Some(s) = v[key].as_str() {
-        return Some(s.as_bytes().to_vec());
-    }
-    v[format!("{key}_bytes")]
-        .as_array()?
-        .iter()
-        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
-        .collect()
-}
-
 fn dir_json(d: &Dir) -> Value {
     let mut m = Map::new();
     put_bytes(&mut m, "path", d.path.as_os_str().as_bytes());
@@ -175,18 +158,6 @@ fn read_dir(v: &Value, index: usize) -> Option<Dir> {
         name: OsStr::from_bytes(&get_bytes(v, "name")?).to_owned(),
         attrs: Attrs::default(),
         mnt: v["mnt"].as_u64()?,
-    })
-}
-
-/// A time stamp as `[seconds, nanoseconds]` (plans and journals).
-pub(crate) fn ts(t: Timestamp) -> Value {
-    json!([t.sec, t.nsec])
-}
-
-pub(crate) fn read_ts(v: &Value) -> Option<Timestamp> {
-    Some(Timestamp {
-        sec: v[0].as_i64()?,
-        nsec: u32::try_from(v[1].as_u64()?).ok()?,
     })
 }
 

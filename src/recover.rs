@@ -18,10 +18,10 @@
 use std::os::fd::AsFd;
 
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::fsverify::{CompareBufs, DirFds, same_bytes};
 use crate::journal::Entry;
 use crate::model::{FileId, TempFile, Timestamp, Tree};
-use crate::report::escape::Escaped;
 use crate::sys;
 
 /// What recovery did (or, in a dry run, would do) with one temp name.

@@ -11,6 +11,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
+use crate::error::Error;
 use crate::sys::{self, Stat};
 
 /// Which symlinks on the way may be followed.
@@ -104,4 +105,18 @@ pub fn resolve(path: &Path, symlinks: Symlinks) -> Result<(OwnedFd, Stat), Unres
     }
     let st = sys::stat_fd(cur.as_fd()).map_err(io_at(path))?;
     Ok((cur, st))
+}
+
+impl From<Unresolved> for Error {
+    /// A path that could not be resolved, as the error it is.
+    fn from(u: Unresolved) -> Self {
+        match u {
+            Unresolved::Io { at, err } => Error::Io { path: at, err },
+            Unresolved::Untrusted { link, owner } => Error::UntrustedSymlink { path: link, owner },
+            Unresolved::Symlink { link } => Error::Changed {
+                path: link,
+                what: "is a symlink; no symlink is followed here".into(),
+            },
+        }
+    }
 }

@@ -11,8 +11,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
-use crate::model::{Distrust, StateKind};
+use crate::error::{Distrust, Error, StateKind};
 use crate::resolve::{Symlinks, Unresolved, resolve};
 use crate::sys::{self, Errno, OpenFlags, Stat};
 
@@ -96,7 +95,7 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
         Unresolved::Untrusted { link, owner } => {
             untrusted(path, what, Distrust::Symlinked { link, owner })
         }
-        u => Error::unresolved(u),
+        u => Error::from(u),
     })?;
     if !st.is_dir() {
         return Err(Error::io(
@@ -147,6 +146,10 @@ fn check_file(st: &Stat, path: &Path, what: StateKind) -> Result<(), Error> {
         Distrust::Owner(st.ident.uid)
     } else if st.ident.mode & 0o022 != 0 {
         Distrust::Writable(st.ident.mode)
+    } else if st.nlink != 1 {
+        // Another name of it may be someone's `/etc/shadow` (where hard links to others' files
+        // are allowed).
+        Distrust::Links(st.nlink)
     } else {
         return Ok(());
     };

@@ -56,12 +56,13 @@ pub fn pid(name: &OsStr) -> Option<u32> {
     u32::try_from(pid).ok()
 }
 
-/// Does this temp name belong to a linkdup process that is running now (not this one)?
+/// May this temp name belong to a process that is running now (not this one)? Any live process
+/// with that id counts, whatever its name (a linkdup binary may be renamed): a name that is
+/// wrongly taken for busy is only left for later, one wrongly taken for a leftover could be
+/// removed in the middle of its swap.
 pub fn owner_running(name: &OsStr) -> bool {
     pid(name).is_some_and(|pid| {
-        pid != std::process::id()
-            && std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|comm| comm.trim_end() == "linkdup")
+        pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists()
     })
 }
 

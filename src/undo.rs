@@ -21,11 +21,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::execute::leases::{self, Leases};
 use crate::execute::swap::{Exchange, Failure};
 use crate::journal::{Entry, Read};
 use crate::model::RunSkip;
-use crate::report::escape::Escaped;
 use crate::resolve::{Symlinks, Unresolved, resolve};
 use crate::sys::{self, Errno, Stat};
 
@@ -162,7 +162,7 @@ fn find(e: &Entry) -> Result<Found, Error> {
         {
             return skip(UndoSkip::Gone);
         }
-        Err(u) => return Err(Error::unresolved(u)),
+        Err(u) => return Err(Error::from(u)),
     };
     if !dst.is_dir() || e.v2.as_ref().is_some_and(|x| x.dir_id != dst.ident.id) {
         return skip(UndoSkip::DirReplaced);
@@ -256,40 +256,60 @@ fn one(e: &Entry, dry_run: bool, leases: bool, buf: &mut [u8]) -> Result<Undone,
         return Ok(Undone::Skipped(UndoSkip::OpenForWriting));
     };
     let (tmp, copy) = new_temp(dir.as_fd(), &e.path)?;
-    let swap = Exchange {
-        dir: dir.as_fd(),
-        name,
-        tmp: &tmp,
-        path: &e.path,
-        incoming: sys::stat_fd(copy.as_fd())
-            .map_err(|err| Error::io(&e.path, err))?
-            .ident
-            .id,
-        outgoing: &st,
-        outgoing_untouched: &|| lease.untouched(&linked),
-        incoming_untouched: &|| true,
-    };
-    let prepared = fill(&linked, &copy, e, &g, buf).and_then(|()| {
-        if lease.all_untouched() {
-            Ok(())
-        } else {
-            Err(io::Error::other(
-                "the shared file was opened for writing meanwhile",
-            ))
+    let incoming = sys::stat_fd(copy.as_fd())
+        .map_err(|err| Error::io(&e.path, err))?
+        .ident
+        .id;
+    let swap = |incoming_untouched: &dyn Fn() -> bool| -> Result<(), Failure> {
+        Exchange {
+            dir: dir.as_fd(),
+            name,
+            tmp: &tmp,
+            path: &e.path,
+            incoming,
+            outgoing: &st,
+            outgoing_untouched: &|| lease.untouched(&linked),
+            incoming_untouched,
         }
-    });
-    if let Err(err) = prepared {
+        .run()
+    };
+    let discard = |err: io::Error| -> Error {
         let failed = Error::Step {
             path: e.path.clone(),
             step: "preparing its copy",
             err,
         };
-        return Err(match swap.remove_incoming() {
-            Ok(()) => failed,
-            Err(cleanup) => cleanup,
-        });
-    }
-    match swap.run() {
+        let cleanup = Exchange {
+            dir: dir.as_fd(),
+            name,
+            tmp: &tmp,
+            path: &e.path,
+            incoming,
+            outgoing: &st,
+            outgoing_untouched: &|| true,
+            incoming_untouched: &|| true,
+        };
+        cleanup.remove_incoming().err().unwrap_or(failed)
+    };
+    // Once written, the copy is held read-only and leased too: a writer that opens the path
+    // just after the exchange gets the copy, and must not lose its edit if the exchange is
+    // then undone.
+    let prepared = fill(&linked, &copy, e, &g, buf)
+        .and_then(|()| sys::reopen(copy.as_fd(), sys::OpenFlags::RDONLY));
+    drop(copy);
+    let ro = match prepared {
+        Ok(ro) if lease.all_untouched() => ro,
+        Ok(_) => {
+            let err = io::Error::other("the shared file was opened for writing meanwhile");
+            return Err(discard(err));
+        }
+        Err(err) => return Err(discard(err)),
+    };
+    let Ok(copy_lease) = Leases::take(leases, &[&ro]) else {
+        let err = io::Error::other("its copy was opened for writing by another process");
+        return Err(discard(err));
+    };
+    match swap(&|| copy_lease.untouched(&ro)) {
         Ok(()) => Ok(Undone::Restored {
             withheld: g.withheld,
         }),

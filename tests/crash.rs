@@ -131,13 +131,13 @@ fn crash_state() -> TestEnv {
     let t = TestEnv::new();
     t.write("dir/k", b"the keeper's bytes");
     // Crash after the link, before the exchange: the temp is an extra name of the keeper.
-    t.hard_link("dir/k", "dir/.linkdup-tmp.00001.aaaa11");
+    t.hard_link("dir/k", "dir/.linkdup-tmp.zzzzz.aaaa11");
     // Crash after the exchange, before the unlink: the path holds the keeper, the temp the old
     // duplicate (identical bytes, one link).
     t.hard_link("dir/k", "dir/d");
-    t.write("dir/.linkdup-tmp.00001.bbbb22", b"the keeper's bytes");
+    t.write("dir/.linkdup-tmp.zzzzz.bbbb22", b"the keeper's bytes");
     // Not provably redundant: unique content under our pattern.
-    t.write("dir/.linkdup-tmp.00001.cccc33", b"bytes found nowhere else");
+    t.write("dir/.linkdup-tmp.zzzzz.cccc33", b"bytes found nowhere else");
     t
 }
 
@@ -159,23 +159,23 @@ fn recover_removes_only_what_provably_lives_on() {
     );
     let s = stdout(&out);
     assert!(
-        s.contains("removed  ./dir/.linkdup-tmp.00001.aaaa11"),
+        s.contains("removed  ./dir/.linkdup-tmp.zzzzz.aaaa11"),
         "{s}"
     );
     assert!(
-        s.contains("removed  ./dir/.linkdup-tmp.00001.bbbb22"),
+        s.contains("removed  ./dir/.linkdup-tmp.zzzzz.bbbb22"),
         "{s}"
     );
     assert!(
-        s.contains("left     ./dir/.linkdup-tmp.00001.cccc33"),
+        s.contains("left     ./dir/.linkdup-tmp.zzzzz.cccc33"),
         "{s}"
     );
     assert_eq!(
         t.temp_names(),
-        vec![Path::new("dir/.linkdup-tmp.00001.cccc33").to_path_buf()]
+        vec![Path::new("dir/.linkdup-tmp.zzzzz.cccc33").to_path_buf()]
     );
     assert_eq!(
-        t.read("dir/.linkdup-tmp.00001.cccc33"),
+        t.read("dir/.linkdup-tmp.zzzzz.cccc33"),
         b"bytes found nowhere else"
     );
     assert_eq!(t.read("dir/k"), b"the keeper's bytes");

@@ -114,6 +114,84 @@ fn with_ignore_owner_a_file_only_takes_an_inode_of_its_owner_or_root() {
     nothing_granted(&t, &before);
 }
 
+/// An ACL entry list granting uid `user` read and write (`system.posix_acl_access` format).
+fn acl_granting(user: u32) -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 6, user),
+        (0x04, 6, u32::MAX),
+        (0x10, 6, u32::MAX),
+        (0x20, 4, u32::MAX),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+/// Found by an attack helper: with a merge flag, a more permissive copy that the attacker can
+/// write (a group file, a world-writable one, one with an ACL for them) was made the keeper by
+/// giving it more links, and root's stricter script took its inode. The keeper must give no one
+/// access the path does not give.
+#[test]
+fn relaxed_gates_never_hand_a_stricter_file_a_more_permissive_inode() {
+    if !attacks_possible() {
+        return;
+    }
+    let script = b"#!/bin/sh\necho nightly job\n";
+    for (flag, setup) in [
+        ("--ignore-owner", "group"),
+        ("--ignore-mode", "world"),
+        ("--ignore-xattrs", "acl"),
+    ] {
+        let t = TestEnv::new();
+        t.shared("srv/shared");
+        t.write("srv/scripts/job.sh", script);
+        t.chmod("srv/scripts/job.sh", 0o644);
+        t.write("srv/shared/open.txt", script);
+        match setup {
+            "group" => {
+                t.chmod("srv/scripts/job.sh", 0o664);
+                t.chown("srv/shared/open.txt", 0, ATTACKER);
+                t.chmod("srv/shared/open.txt", 0o664);
+            }
+            "world" => t.chmod("srv/shared/open.txt", 0o666),
+            _ => {
+                t.chmod("srv/scripts/job.sh", 0o664);
+                t.chmod("srv/shared/open.txt", 0o664);
+                if rustix::fs::lsetxattr(
+                    t.path("srv/shared/open.txt"),
+                    "system.posix_acl_access",
+                    &acl_granting(ATTACKER),
+                    rustix::fs::XattrFlags::empty(),
+                )
+                .is_err()
+                {
+                    eprintln!("SKIP: no POSIX ACLs here");
+                    continue;
+                }
+            }
+        }
+        // More links make it the keeper by the default policy.
+        t.attacker("ln srv/shared/open.txt srv/shared/l1 && ln srv/shared/open.txt srv/shared/l2");
+        let (ino, meta) = (t.ino("srv/scripts/job.sh"), t.meta("srv/scripts/job.sh"));
+        let out = t.run(&["link", "-y", flag, "srv"]);
+        assert_eq!(code(&out), 0, "{flag}: {}", stderr(&out));
+        assert_eq!(
+            t.ino("srv/scripts/job.sh"),
+            ino,
+            "{flag}: root's script took another inode"
+        );
+        assert_eq!(t.meta("srv/scripts/job.sh"), meta, "{flag}");
+        assert_eq!(
+            t.xattr("srv/scripts/job.sh", "system.posix_acl_access"),
+            None
+        );
+    }
+}
+
 /// The rule of issue 10 over a whole mixed tree: link with every gate relaxed, a saved plan
 /// applied, then undo. After each, every path has what it had or what its keeper had.
 #[test]
@@ -176,7 +254,7 @@ fn recovery_never_removes_a_file_that_merely_matches_the_pattern() {
     let t = TestEnv::new();
     t.shared("shared");
     // Both the old pattern (`.linkdup-` and 8 letters or digits) and the new one.
-    for name in [".linkdup-00aa11bb", ".linkdup-tmp.00001.aaaaaa"] {
+    for name in [".linkdup-00aa11bb", ".linkdup-tmp.zzzzz.aaaaaa"] {
         t.write("shared/report.pdf", b"root's report");
         let ino = t.ino("shared/report.pdf");
         t.attacker(&format!(
@@ -249,6 +327,53 @@ fn a_write_to_the_path_just_after_the_exchange_stays_at_that_path() {
     );
     assert_eq!(v["actions"][0]["status"], "linked", "{v}");
     assert!(t.temp_names().is_empty());
+}
+
+/// Found by an attack helper: two writers of the duplicate's path a moment apart, one just
+/// before the exchange (it gets the duplicate) and one just after (it gets the keeper). Whatever
+/// the names then hold, both edits must still exist, and the run must say where.
+#[test]
+fn two_writers_across_the_exchange_lose_no_edit() {
+    let t = TestEnv::new();
+    t.write("d/k", b"original content");
+    t.write("d/v", b"original content");
+    t.set_mtime("d/k", 1_000);
+    let k = t.ino("d/k");
+    let Some(child) = t.spawn_under_strace(
+        &[
+            "trace=renameat2",
+            "inject=renameat2:delay_enter=1500000:delay_exit=2000000:when=1",
+        ],
+        &["link", "-y", "-f", "json", "-j", "1", "d"],
+    ) else {
+        return;
+    };
+    let append = |p: PathBuf, what: &'static [u8]| {
+        std::thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(what).unwrap();
+        })
+    };
+    assert!(wait_for(10, || !t.temp_names().is_empty()), "no temp link");
+    let first = append(t.path("d/v"), b" +first");
+    assert!(wait_for(10, || t.ino("d/v") == k), "never saw the exchange");
+    let second = append(t.path("d/v"), b" +second");
+    let out = child.wait_with_output().unwrap();
+    first.join().unwrap();
+    second.join().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("on both sides"), "{}", stderr(&out));
+    let mut all: Vec<Vec<u8>> = t.snapshot().into_values().map(|s| s.content).collect();
+    all.sort();
+    all.dedup();
+    let has = |e: &[u8]| all.iter().any(|c| c.windows(e.len()).any(|w| w == e));
+    assert!(
+        has(b"+first") && has(b"+second"),
+        "an edit was lost: {all:?}"
+    );
+    // The later writer's edit is at the path it was written to.
+    let v = t.read("d/v");
+    assert!(v.ends_with(b" +second"), "{}", String::from_utf8_lossy(&v));
 }
 
 /// Attack 8: attributes were read at the scan and never again. An attribute added to the

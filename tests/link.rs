@@ -170,6 +170,8 @@ fn different_modes_are_not_merged_unless_asked() {
     let out = t.run(&["link", "-y", "--ignore-mode", "."]);
     assert_eq!(code(&out), 0);
     assert_eq!(t.ino("a"), t.ino("b"));
+    // The strictest copy is kept: the secret file never becomes readable by others.
+    assert_eq!(fs::metadata(t.path("b")).unwrap().mode() & 0o777, 0o600);
 }
 
 #[test]

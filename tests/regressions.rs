@@ -13,7 +13,7 @@ fn temp_link_tree() -> TestEnv {
     t.write("a", b"same bytes");
     t.write("b", b"same bytes");
     t.set_mtime("b", 1_000);
-    t.hard_link("a", ".linkdup-tmp.00001.abcabc");
+    t.hard_link("a", ".linkdup-tmp.zzzzz.abcabc");
     t
 }
 
@@ -150,7 +150,7 @@ fn max_depth_with_overlapping_roots_does_not_depend_on_their_order() {
 fn a_temp_name_given_as_a_path_is_never_a_candidate() {
     let t = TestEnv::new();
     t.write("a", b"twin");
-    t.write(".linkdup-tmp.00001.xyzxyz", b"twin");
+    t.write(".linkdup-tmp.zzzzz.xyzxyz", b"twin");
     t.write("c", b"twin");
     let (v, _) = t.json(&[
         "link",
@@ -158,7 +158,7 @@ fn a_temp_name_given_as_a_path_is_never_a_candidate() {
         "-f",
         "json",
         "a",
-        ".linkdup-tmp.00001.xyzxyz",
+        ".linkdup-tmp.zzzzz.xyzxyz",
         "c",
     ]);
     let p = pairs(&v);

@@ -235,17 +235,17 @@ fn temp_names_of_others_are_never_touched() {
     // A file that looks like ours but whose content exists nowhere else: left in place and
     // reported (exit 1), never removed, never linked; the rest of the run is done.
     let t = pair();
-    t.write("dir/.linkdup-tmp.00001.aaaaaa", b"someone else's file");
+    t.write("dir/.linkdup-tmp.zzzzz.aaaaaa", b"someone else's file");
     let out = t.run(&["link", "-y", "."]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("left in place"), "{}", stderr(&out));
     assert_eq!(t.ino("dir/k"), t.ino("dir/d"));
     assert_eq!(
-        t.read("dir/.linkdup-tmp.00001.aaaaaa"),
+        t.read("dir/.linkdup-tmp.zzzzz.aaaaaa"),
         b"someone else's file"
     );
     let names: Vec<PathBuf> = t.temp_names();
-    assert_eq!(names, vec![PathBuf::from("dir/.linkdup-tmp.00001.aaaaaa")]);
+    assert_eq!(names, vec![PathBuf::from("dir/.linkdup-tmp.zzzzz.aaaaaa")]);
 }
 
 /// Run `linkdup link -y -f json .` under strace with one injection.
@@ -457,8 +457,8 @@ fn leftover_temp_names_are_never_candidates() {
     let t = TestEnv::new();
     t.write("x", b"same");
     t.write("y", b"other");
-    t.write(".linkdup-tmp.00001.ab3de6", b"other");
-    t.hard_link(".linkdup-tmp.00001.ab3de6", ".linkdup-tmp.00001.zz9yy8");
+    t.write(".linkdup-tmp.zzzzz.ab3de6", b"other");
+    t.hard_link(".linkdup-tmp.zzzzz.ab3de6", ".linkdup-tmp.zzzzz.zz9yy8");
     let x = t.ino("x");
     let out = t.run(&["link", "-n", "."]);
     assert_eq!(code(&out), 0);

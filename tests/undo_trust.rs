@@ -166,6 +166,61 @@ fn a_file_saved_while_undo_prepares_its_copy_stays_at_its_path() {
     assert!(t.temp_names().is_empty(), "{:?}", t.temp_names());
 }
 
+/// Found by an attack helper: undo's copy was not watched, so when a writer of the shared file
+/// made undo put everything back, a second writer's edit to the copy (through the path, just
+/// after the exchange) was removed with it.
+#[test]
+fn two_writers_across_undos_exchange_lose_no_edit() {
+    let t = TestEnv::new();
+    t.write("d/k", b"linked bytes");
+    t.write("d/v", b"linked bytes");
+    t.set_mtime("d/k", 1_000);
+    assert_eq!(code(&t.run(&["link", "-y", "d"])), 0);
+    let k = t.ino("d/k");
+    let j = t.journals().pop().unwrap();
+    let Some(child) = t.spawn_under_strace(
+        &[
+            "trace=renameat2",
+            "inject=renameat2:delay_enter=1500000:delay_exit=2000000:when=1",
+        ],
+        &["undo", j.to_str().unwrap()],
+    ) else {
+        return;
+    };
+    let append = |p: std::path::PathBuf, what: &'static [u8]| {
+        std::thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
+            std::io::Write::write_all(&mut f, what).unwrap();
+        })
+    };
+    // The copy is written (and synced) before the exchange waits.
+    let full = |t: &TestEnv| {
+        t.temp_names()
+            .iter()
+            .any(|p| fs::read(t.path(p)).is_ok_and(|c| c == b"linked bytes"))
+    };
+    assert!(wait_for(10, || full(&t)), "no copy made");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let first = append(t.path("d/v"), b" +first");
+    assert!(wait_for(10, || t.ino("d/v") != k), "never saw the exchange");
+    let second = append(t.path("d/v"), b" +second");
+    let out = child.wait_with_output().unwrap();
+    first.join().unwrap();
+    second.join().unwrap();
+    let mut all: Vec<Vec<u8>> = t.snapshot().into_values().map(|s| s.content).collect();
+    all.sort();
+    all.dedup();
+    let has = |e: &[u8]| all.iter().any(|c| c.windows(e.len()).any(|w| w == e));
+    assert!(
+        has(b"+first") && has(b"+second"),
+        "an edit was lost: {all:?}; {}",
+        stdout(&out)
+    );
+    // The later writer's edit is at the path it was written to.
+    let v = t.read("d/v");
+    assert!(v.ends_with(b" +second"), "{}", String::from_utf8_lossy(&v));
+}
+
 /// Attack 10: a journal recorded from a working directory deeper than PATH_MAX could not be
 /// undone (nor, before, even written). Paths are found through the directory fds and reached
 /// again one component at a time.

@@ -311,9 +311,22 @@ impl Executor<'_> {
         let gates = &self.opts.gates;
         // Digests decide at the scan; here the attributes themselves must be equal.
         let reason = gates::pair(&vf, &kf, gates, kpath).or_else(|| {
-            (!gates.ignore_xattrs && kx != vx).then(|| SkipReason::Metadata {
+            let perms = |x: &Xattrs| -> Xattrs {
+                x.iter()
+                    .filter(|(n, _)| gates::is_permission(n))
+                    .cloned()
+                    .collect()
+            };
+            let diff = if perms(&kx) != perms(&vx) {
+                "different ACLs or security labels"
+            } else if !gates.ignore_xattrs && kx != vx {
+                "different extended attributes (user.*)"
+            } else {
+                return None;
+            };
+            Some(SkipReason::Metadata {
                 keeper: kpath.to_path_buf(),
-                diff: "different extended attributes (ACLs, labels)".into(),
+                diff: diff.into(),
             })
         });
         if let Some(r) = reason {

@@ -8,6 +8,9 @@
 //!   so the exchange is undone and the name holds that file, with the edit, again;
 //! - it opened the incoming file (through the name, just after the exchange): the swap stands,
 //!   and the edit is in the file the name now holds;
+//! - one writer of each (two writers of the one name, a moment apart): the swap stands with the
+//!   later edit, and the temp name, holding the outgoing file with the earlier one, is left in
+//!   place and reported: no edit is lost;
 //! - it put another file at the name (an editor's save, after our check): theirs stays at the
 //!   name, before the exchange (it is exchanged back) or after it (it is left alone).
 //!
@@ -21,8 +24,8 @@ use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::model::{FileId, RunSkip};
-use crate::report::escape::Escaped;
 use crate::sys::{self, Errno, Stat};
 
 /// Why a replacement did not happen.
@@ -92,7 +95,19 @@ impl Exchange<'_> {
         let displaced = sys::stat_at(self.dir, self.tmp);
         let now = sys::stat_at(self.dir, self.name);
         let name_is_incoming = matches!(&now, Ok(n) if n.ident.id == self.incoming);
-        let outgoing_intact = self.is_outgoing(&displaced) && (self.outgoing_untouched)();
+        let displaced_ok = self.is_outgoing(&displaced);
+        let outgoing_intact = displaced_ok && (self.outgoing_untouched)();
+        if name_is_incoming && displaced_ok && !outgoing_intact && !(self.incoming_untouched)() {
+            // Both files opened for writing: whichever way the names go, one writer's edit is
+            // not where it was written. Keep both files, say where each is.
+            return Err(Failure::Fail(
+                self.left(
+                    "opened for writing on both sides of the swap: the path holds the file it was \
+                 swapped for, with the later edit; the old file, with the earlier edit, is kept"
+                        .into(),
+                ),
+            ));
+        }
         match (name_is_incoming, outgoing_intact) {
             // Done. A writer that opened the incoming file through the name meanwhile wrote to
             // the file the name now holds: its edit is where it meant it to be.
@@ -124,18 +139,16 @@ impl Exchange<'_> {
                 "changed during the swap and could not be put back ({e})"
             ))));
         }
-        self.remove_incoming().map_err(Failure::Fail)?;
         if !(self.incoming_untouched)() {
-            // Writers on both sides at once: the name holds the outgoing file again, but one
-            // that opened the name just after the exchange has the incoming one.
-            return Err(Failure::Fail(Error::Changed {
-                path: self.path.to_path_buf(),
-                what: "opened for writing on both sides during the swap; put back as it was, \
-                       but a write through this path in that instant may have gone to the file \
-                       it was being replaced with: check both"
+            // Someone opened the incoming file (through the name) meanwhile: it is not ours to
+            // remove any more.
+            return Err(Failure::Fail(self.left(
+                "changed during the swap and put back, but the file it was being replaced with \
+                 was opened for writing meanwhile and is kept"
                     .into(),
-            }));
+            )));
         }
+        self.remove_incoming().map_err(Failure::Fail)?;
         Err(Failure::Skip(RunSkip::ChangedDuringSwap))
     }
 

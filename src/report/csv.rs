@@ -12,12 +12,21 @@ fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
     csv::WriterBuilder::new().from_writer(w)
 }
 
+/// A path as CSV writes it: its exact bytes, or escaped when stdout is a terminal.
+fn name(p: &std::path::Path, raw: bool) -> Vec<u8> {
+    if raw {
+        p.as_os_str().as_bytes().to_vec()
+    } else {
+        crate::escape::Escaped(p).to_string().into_bytes()
+    }
+}
+
 fn done(mut w: csv::Writer<&mut dyn Write>) -> io::Result<()> {
     w.flush()
 }
 
 /// Roles: `copy` for the first path of each inode, `hardlink` for its other paths.
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, raw: bool) -> io::Result<()> {
     let mut c = writer(w);
     c.write_record(["group", "size", "path", "dev", "ino", "role"])?;
     for (gi, g) in scan.groups.iter().enumerate() {
@@ -27,7 +36,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
                 c.write_record([
                     (gi + 1).to_string().as_bytes(),
                     g.len.0.to_string().as_bytes(),
-                    path.as_os_str().as_bytes(),
+                    &name(&path, raw),
                     inode.ident.id.dev.to_string().as_bytes(),
                     inode.ident.id.ino.to_string().as_bytes(),
                     if pi == 0 { b"copy" } else { b"hardlink" },
@@ -39,7 +48,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
 }
 
 /// Roles: `keeper`, `duplicate` (with the action's status and reason), `skipped`.
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> {
     let tree = &r.scan.tree;
     let mut c = writer(w);
     c.write_record([
@@ -53,7 +62,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
         c.write_record([
             group.as_bytes(),
             size.as_bytes(),
-            tree.path(&k.loc).as_os_str().as_bytes(),
+            &name(&tree.path(&k.loc), raw),
             k.expect.id.dev.to_string().as_bytes(),
             k.expect.id.ino.to_string().as_bytes(),
             b"keeper",
@@ -72,7 +81,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             c.write_record([
                 group.as_bytes(),
                 size.as_bytes(),
-                tree.path(&v.loc).as_os_str().as_bytes(),
+                &name(&tree.path(&v.loc), raw),
                 v.expect.id.dev.to_string().as_bytes(),
                 v.expect.id.ino.to_string().as_bytes(),
                 b"duplicate",
@@ -85,7 +94,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
         c.write_record([
             b"".as_slice(),
             b"",
-            tree.path(&s.loc).as_os_str().as_bytes(),
+            &name(&tree.path(&s.loc), raw),
             b"",
             b"",
             b"skipped",

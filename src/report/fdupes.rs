@@ -7,11 +7,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::LinkReport;
-use super::escape::Escaped;
+use crate::escape::Escaped;
 use crate::model::{Loc, Outcome, ScanOutput};
 
-fn path(w: &mut dyn Write, p: &Path, null: bool) -> io::Result<()> {
-    if null {
+fn path(w: &mut dyn Write, p: &Path, null: bool, raw: bool) -> io::Result<()> {
+    if null && !raw {
+        write!(w, "{}", Escaped(p))?;
+        w.write_all(b"\0")
+    } else if null {
         w.write_all(p.as_os_str().as_bytes())?;
         w.write_all(b"\0")
     } else {
@@ -24,11 +27,11 @@ fn end_group(w: &mut dyn Write, null: bool) -> io::Result<()> {
 }
 
 /// Every duplicate group, every path.
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool) -> io::Result<()> {
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool, raw: bool) -> io::Result<()> {
     for g in &scan.groups {
         for inode in &g.inodes {
             for p in &inode.paths {
-                path(w, &scan.tree.path(p), null)?;
+                path(w, &scan.tree.path(p), null, raw)?;
             }
         }
         end_group(w, null)?;
@@ -38,7 +41,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool) -> io::Result<()> 
 
 /// Every group as planned (dry run) or as linked (real run): the keeper first, then the
 /// duplicates that share its inode. A real run's skipped and failed pairs are left out.
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool) -> io::Result<()> {
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool, raw: bool) -> io::Result<()> {
     let tree = &r.scan.tree;
     let mut outcomes = r.outcomes.iter();
     for g in &r.plan.groups {
@@ -56,9 +59,9 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool) -> io::Result<()>
             }
         }
         for (k, victims) in sets {
-            path(w, &tree.path(k), null)?;
+            path(w, &tree.path(k), null, raw)?;
             for v in victims {
-                path(w, &tree.path(v), null)?;
+                path(w, &tree.path(v), null, raw)?;
             }
             end_group(w, null)?;
         }

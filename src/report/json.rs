@@ -14,24 +14,65 @@ use crate::recover::Recovered;
 
 /// Insert `key` (and `key_bytes` when needed) for `path`.
 fn put_path(map: &mut Map<String, Value>, key: &str, path: &Path) {
-    let bytes = path.as_os_str().as_bytes();
-    match std::str::from_utf8(bytes) {
-        Ok(s) => {
-            map.insert(key.into(), Value::String(s.into()));
-        }
-        Err(_) => {
-            map.insert(
-                key.into(),
-                Value::String(String::from_utf8_lossy(bytes).into_owned()),
-            );
-            map.insert(format!("{key}_bytes"), json!(bytes));
-        }
-    }
+    crate::codec::put_bytes(map, key, path.as_os_str().as_bytes());
 }
 
 fn finish(w: &mut dyn Write, v: &Value) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, v)?;
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut *w,
+        Safe(serde_json::ser::PrettyFormatter::new()),
+    );
+    serde::Serialize::serialize(v, &mut ser)?;
     writeln!(w)
+}
+
+/// A JSON formatter that also escapes (as `\uXXXX`, losslessly) the characters that are not
+/// shown as themselves ([`crate::escape::hidden`]: bidi controls, zero-width characters...), so
+/// that the report is safe to read on a terminal and still the same JSON value.
+struct Safe<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Safe<F> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            if crate::escape::hidden(c) {
+                w.write_all(&s.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&s.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {

@@ -2,7 +2,6 @@
 //! scripts. Renderers only format; the numbers come from [`summarize`].
 
 pub mod csv;
-pub mod escape;
 pub mod fdupes;
 pub mod json;
 pub mod text;
@@ -15,8 +14,11 @@ pub struct Look {
     /// Only the summary line.
     pub quiet: bool,
     pub color: bool,
-    /// Raw paths separated by NUL (text and fdupes).
+    /// Paths separated by NUL (text and fdupes).
     pub null: bool,
+    /// Paths as their raw bytes where the format is byte-exact (`-0`, CSV); false when stdout
+    /// is a terminal, where they are escaped like the text report's.
+    pub raw: bool,
 }
 
 /// Everything a link report shows. `outcomes` has one entry per action, in plan order.

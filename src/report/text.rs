@@ -7,8 +7,8 @@ use std::time::Duration;
 use console::Style;
 use humansize::{BINARY, format_size};
 
-use super::escape::Escaped;
 use super::{LinkReport, Look, redundancy};
+use crate::escape::Escaped;
 use crate::model::{Outcome, ScanOutput, Summary};
 use crate::recover::Recovered;
 
@@ -77,7 +77,7 @@ impl Paint {
 /// Duplicate groups, each file on its own line; extra hard links of one inode are marked.
 pub fn scan(w: &mut dyn Write, scan: &ScanOutput, look: Look, elapsed: Duration) -> io::Result<()> {
     if look.null {
-        return super::fdupes::scan(w, scan, true);
+        return super::fdupes::scan(w, scan, true, look.raw);
     }
     let p = Paint { on: look.color };
     let tree = &scan.tree;
@@ -119,7 +119,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, look: Look, elapsed: Duration)
 /// Every action with its status, every skipped file with its reason, then the totals.
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: Look) -> io::Result<()> {
     if look.null {
-        return super::fdupes::link(w, r, true);
+        return super::fdupes::link(w, r, true, look.raw);
     }
     let p = Paint { on: look.color };
     let tree = &r.scan.tree;

@@ -15,7 +15,8 @@ use std::sync::Mutex;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Error;
-use crate::model::{Identity, StateKind};
+use crate::error::StateKind;
+use crate::model::Identity;
 use crate::statefile;
 
 const MAGIC: &[u8; 8] = b"LNKDUPHC";
@@ -65,11 +66,6 @@ pub struct HashCache {
     path: PathBuf,
     old: HashMap<Key, Hashes>,
     new: Mutex<HashMap<Key, Hashes>>,
-}
-
-/// `$XDG_CACHE_HOME/linkdup/hashes.bin`, or `~/.cache/linkdup/hashes.bin`.
-pub fn default_path() -> Option<PathBuf> {
-    Some(crate::config::xdg_dir("XDG_CACHE_HOME", ".cache")?.join("hashes.bin"))
 }
 
 impl HashCache {

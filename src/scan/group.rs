@@ -4,12 +4,11 @@
 //! last step of the scan: turning the final groups into [`DupGroup`]s, ordered by path bytes so
 //! that the result never depends on walk or thread order.
 
-use std::cmp::Ordering;
 use std::ops::Range;
 use std::os::unix::ffi::OsStringExt;
 
 use super::table::Files;
-use crate::model::{DupGroup, FileLen, Inode, Loc, Tree, XattrSum, path_bytes};
+use crate::model::{DupGroup, FileLen, Inode, Loc, Tree, XattrSum};
 
 /// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
 #[derive(Clone, Copy, Debug)]
@@ -86,14 +85,6 @@ impl Sums {
             i => self.0.get(i as usize - 2).copied(),
         }
     }
-}
-
-/// Compare two locations by their full path, byte for byte.
-pub fn cmp_loc(tree: &Tree, a: &Loc, b: &Loc) -> Ordering {
-    if a.dir == b.dir {
-        return a.name.cmp(&b.name);
-    }
-    path_bytes(&tree.path(a)).cmp(path_bytes(&tree.path(b)))
 }
 
 /// Sort the records by (size, inode), drop every record whose size only one inode has, and

@@ -5,7 +5,7 @@
 //! against the walk (same inode, still of the same length). The first step also reads each
 //! file's extended attributes through the fd it already has open.
 //!
-//! Work is handed out by directory (one directory fd serves up to [`PIECE`] files), and the
+//! Work is handed out by directory (one directory fd serves up to `PIECE` files), and the
 //! results land in slots in job order, so which thread hashed what never shows in the result.
 
 use std::cell::RefCell;
@@ -61,6 +61,7 @@ pub struct Ctx<'a> {
 struct Slot {
     hash: [u64; 2],
     xattr_digest: u64,
+    xattr_user: u32,
     flags: u8,
 }
 
@@ -77,10 +78,12 @@ impl Slot {
         let mut s = Slot {
             hash: halves(h),
             xattr_digest: 0,
+            xattr_user: 0,
             flags: Slot::OK,
         };
         if let Some(x) = sum {
             s.xattr_digest = x.digest;
+            s.xattr_user = x.user;
             s.flags |= Slot::XATTRS | if x.capability { Slot::CAPABILITY } else { 0 };
         }
         s
@@ -90,6 +93,7 @@ impl Slot {
     fn xattrs(&self) -> Option<XattrSum> {
         (self.flags & Slot::XATTRS != 0).then_some(XattrSum {
             digest: self.xattr_digest,
+            user: self.xattr_user,
             capability: self.flags & Slot::CAPABILITY != 0,
         })
     }

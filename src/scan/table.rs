@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use crate::model::{Attrs, DirIdx, FileEntry, FileId, FileLen, Identity, Loc, Timestamp};
 use crate::sys::Stat;
 
-/// One path of a regular file: its directory, its name (an offset in [`Files::names`]) and what
+/// One path of a regular file: its directory, its name (an offset in the names arena of [`Files`]) and what
 /// `statx` said of its inode. Fields are split and packed (not [`Identity`]) so that the record
 /// takes 64 bytes.
 #[derive(Clone, Copy, Debug)]

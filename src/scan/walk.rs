@@ -317,7 +317,7 @@ impl Walker<'_> {
             Err(crate::resolve::Unresolved::Io { err, .. }) => {
                 return self.error(Error::io(root, err));
             }
-            Err(u) => return self.error(Error::unresolved(u)),
+            Err(u) => return self.error(Error::from(u)),
         };
         if st.is_dir() {
             self.walk_dir(root, st);

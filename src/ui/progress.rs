@@ -14,8 +14,8 @@ use humansize::{BINARY, format_size};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::listener::{Listener, Progress, Stage};
-use crate::report::escape::Escaped;
 
 #[derive(Default)]
 struct Shown {
@@ -70,7 +70,7 @@ impl StderrListener {
 
     fn print(&self, line: String) {
         // Paths in it are escaped already; anything else from a file read back is made safe.
-        let line = crate::report::escape::sanitize(&line);
+        let line = crate::escape::sanitize(&line);
         let write = || {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         };

@@ -587,6 +587,7 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 /// test fails on an older build).
 pub fn bin() -> PathBuf {
     std::env::var_os("LINKDUP_TEST_BIN")
+        .filter(|b| !b.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_linkdup")))
 }
