@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, Filters, Format, Gates, KeepPolicy, Mode};
+use crate::config::{
+    ApplyConfig, Command as Run, Config, Filters, Format, Gates, Globs, KeepPolicy, LinkConfig,
+    Output as OutputConfig, PlanPolicy, RecoverConfig, ScanConfig, SizeRange, UndoConfig,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -89,6 +92,22 @@ struct Output {
     null: bool,
 }
 
+/// The output options of `undo` and `recover`, which report as text or JSON only.
+#[derive(Args, Debug)]
+struct BriefOutput {
+    /// Report format on stdout (messages and errors go to stderr).
+    #[arg(short, long, value_enum, default_value_t = BriefFormat::Text)]
+    format: BriefFormat,
+
+    /// Print only the summary line (errors still go to stderr); no progress.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Show progress on stderr (auto: when stderr is a terminal; it never is drawn elsewhere).
+    #[arg(long, value_enum, default_value_t = ProgressWhen::Auto, value_name = "WHEN")]
+    progress: ProgressWhen,
+}
+
 #[derive(Args, Debug)]
 struct Common {
     /// Files and directories to scan (symlinks below them are never followed).
@@ -96,6 +115,7 @@ struct Common {
     paths: Vec<PathBuf>,
 
     /// Ignore files smaller than SIZE (bytes, or with K, M, G, T = KiB...; KB, MB = 1000...).
+    /// Empty files are never candidates: linking them frees nothing.
     #[arg(long, value_name = "SIZE", default_value = "1", value_parser = parse_size)]
     min_size: u64,
 
@@ -138,25 +158,6 @@ struct Common {
     output: Output,
 }
 
-impl Common {
-    /// For the commands that don't scan for duplicates: paths and output options only.
-    fn only(paths: Vec<PathBuf>, output: Output) -> Common {
-        Common {
-            paths,
-            min_size: 1,
-            max_size: None,
-            exclude: Vec::new(),
-            include: Vec::new(),
-            one_file_system: false,
-            max_depth: None,
-            threads: None,
-            cache: false,
-            cache_file: None,
-            output,
-        }
-    }
-}
-
 #[derive(Args, Debug)]
 struct LinkArgs {
     #[command(flatten)]
@@ -187,8 +188,8 @@ struct LinkArgs {
     #[arg(long)]
     ignore_mode: bool,
 
-    /// Also merge files whose extended attributes (ACLs, SELinux labels, user attributes)
-    /// differ (the keeper's win). Files with capabilities are never merged.
+    /// Also merge files whose `user.*` extended attributes differ (the keeper's win). ACLs,
+    /// security labels and capabilities are permissions: never merged.
     #[arg(long)]
     ignore_xattrs: bool,
 
@@ -226,7 +227,7 @@ struct UndoArgs {
     dry_run: bool,
 
     #[command(flatten)]
-    output: Output,
+    output: BriefOutput,
 }
 
 #[derive(Args, Debug)]
@@ -267,7 +268,13 @@ struct RecoverArgs {
     journal: Vec<PathBuf>,
 
     #[command(flatten)]
-    output: Output,
+    output: BriefOutput,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum BriefFormat {
+    Text,
+    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -313,7 +320,7 @@ pub enum Action {
 impl Cli {
     /// Turn the arguments into what to do; errors are usage errors (exit 2).
     pub fn into_action(self) -> Result<Action, String> {
-        let (common, mode, link) = match self.command {
+        let (command, output, progress) = match self.command {
             Command::Completions { shell } => {
                 let mut out = Vec::new();
                 clap_complete::generate(shell, &mut Cli::command(), "linkdup", &mut out);
@@ -326,75 +333,43 @@ impl Cli {
                     .map_err(|e| e.to_string())?;
                 return Ok(Action::Print(out));
             }
-            Command::Scan(c) => (c, Mode::Scan, None),
-            Command::Undo(u) => {
-                let only = u
-                    .only
-                    .iter()
-                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                    .collect();
-                let common = Common::only(Vec::new(), u.output);
-                let mode = Mode::Undo {
-                    journal: u.journal,
-                    only,
-                    dry_run: u.dry_run,
-                };
-                (common, mode, None)
-            }
-            Command::Apply(a) => {
-                let common = Common::only(Vec::new(), a.output);
-                let mode = Mode::Apply {
-                    plan: a.plan,
-                    dry_run: a.dry_run,
-                    yes: a.yes,
-                };
-                let link = LinkOnly {
-                    journal: a.journal,
-                    ..LinkOnly::default()
-                };
-                (common, mode, Some(link))
-            }
-            Command::Recover(r) => {
-                let common = Common::only(r.paths, r.output);
-                let mode = Mode::Recover {
-                    dry_run: r.dry_run,
-                    journals: r.journal,
-                };
-                (common, mode, None)
+            Command::Scan(c) => {
+                let (out, progress) = c.output.to_config();
+                (Run::Scan(c.into_config()?), out, progress)
             }
             Command::Link(l) => {
-                let mode = Mode::Link {
-                    dry_run: l.dry_run,
-                    yes: l.yes,
-                };
-                let link = LinkOnly {
-                    gates: Gates {
-                        ignore_owner: l.ignore_owner,
-                        ignore_mode: l.ignore_mode,
-                        same_mtime: l.same_mtime,
-                        ignore_xattrs: l.ignore_xattrs,
-                    },
-                    max_links: l.max_links,
-                    keep: match l.keep {
-                        KeepArg::MostLinks => KeepPolicy::MostLinks,
-                        KeepArg::Oldest => KeepPolicy::Oldest,
-                        KeepArg::Newest => KeepPolicy::Newest,
-                        KeepArg::First => KeepPolicy::First,
-                    },
-                    keep_under: l.keep_under,
-                    save_plan: l.save_plan,
-                    journal: l.journal,
-                };
-                (l.common, mode, Some(link))
+                let (out, progress) = l.common.output.to_config();
+                (Run::Link(l.into_config()?), out, progress)
+            }
+            Command::Apply(a) => {
+                let (out, progress) = a.output.to_config();
+                (Run::Apply(a.into_config()), out, progress)
+            }
+            Command::Undo(u) => {
+                let (out, progress) = u.output.to_config();
+                (Run::Undo(u.into_config()), out, progress)
+            }
+            Command::Recover(r) => {
+                let (out, progress) = r.output.to_config();
+                (Run::Recover(r.into_config()), out, progress)
             }
         };
-        for glob in common.exclude.iter().chain(&common.include) {
-            globset::Glob::new(glob).map_err(|e| format!("invalid glob {glob:?}: {e}"))?;
-        }
-        let out = &common.output;
-        let stderr_tty = std::io::stderr().is_terminal();
-        let progress = !out.quiet && out.progress == ProgressWhen::Auto && stderr_tty;
-        let color = match out.color {
+        Ok(Action::Run {
+            config: Box::new(Config { output, command }),
+            progress,
+        })
+    }
+}
+
+/// Draw progress bars? Only on a terminal, and never with `--quiet`.
+fn progress_on(quiet: bool, when: ProgressWhen) -> bool {
+    !quiet && when == ProgressWhen::Auto && std::io::stderr().is_terminal()
+}
+
+impl Output {
+    /// The report's look, and whether to draw progress.
+    fn to_config(&self) -> (OutputConfig, bool) {
+        let color = match self.color {
             When::Never => false,
             When::Always => true,
             When::Auto => {
@@ -402,61 +377,125 @@ impl Cli {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let link = link.unwrap_or_default();
-        let cache = match (common.cache_file, common.cache) {
+        let out = OutputConfig {
+            format: match self.format {
+                FormatArg::Text => Format::Text,
+                FormatArg::Json => Format::Json,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Fdupes => Format::Fdupes,
+            },
+            quiet: self.quiet,
+            color,
+            null: self.null,
+            // Raw names reach a terminal only escaped, as `ls` shows them.
+            raw: !std::io::stdout().is_terminal(),
+        };
+        (out, progress_on(self.quiet, self.progress))
+    }
+}
+
+impl BriefOutput {
+    fn to_config(&self) -> (OutputConfig, bool) {
+        let out = OutputConfig {
+            format: match self.format {
+                BriefFormat::Text => Format::Text,
+                BriefFormat::Json => Format::Json,
+            },
+            quiet: self.quiet,
+            ..OutputConfig::default()
+        };
+        (out, progress_on(self.quiet, self.progress))
+    }
+}
+
+impl Common {
+    /// The scan's config: globs compiled and sizes checked here, once.
+    fn into_config(self) -> Result<ScanConfig, String> {
+        let cache = match (self.cache_file, self.cache) {
             (Some(f), _) => Some(f),
             (None, true) => Some(crate::dirs::cache_file().ok_or(
                 "no cache directory (neither XDG_CACHE_HOME nor HOME is set); use --cache-file FILE",
             )?),
             (None, false) => None,
         };
-        let config = Config {
-            paths: common.paths,
-            mode,
-            min_size: common.min_size.max(1),
-            max_size: common.max_size,
-            format: match out.format {
-                FormatArg::Text => Format::Text,
-                FormatArg::Json => Format::Json,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Fdupes => Format::Fdupes,
-            },
-            quiet: out.quiet,
-            threads: common.threads.map_or(0, usize::from),
-            gates: link.gates,
-            max_links: link.max_links,
+        Ok(ScanConfig {
+            roots: self.paths,
             filters: Filters {
-                exclude: common.exclude,
-                include: common.include,
-                one_file_system: common.one_file_system,
-                max_depth: common.max_depth,
+                globs: Globs::new(&self.exclude, &self.include)?,
+                size: SizeRange::new(self.min_size, self.max_size)?,
+                max_depth: self.max_depth,
+                one_file_system: self.one_file_system,
             },
-            keep: link.keep,
-            keep_under: link.keep_under,
-            color,
-            null: out.null,
-            // Raw names reach a terminal only escaped, as `ls` shows them.
-            raw: !std::io::stdout().is_terminal(),
-            save_plan: link.save_plan,
-            journal: link.journal,
+            threads: self.threads.map_or(0, usize::from),
             cache,
-        };
-        Ok(Action::Run {
-            config: Box::new(config),
-            progress,
         })
     }
 }
 
-/// The options only `link` has.
-#[derive(Default)]
-struct LinkOnly {
-    gates: Gates,
-    max_links: Option<u64>,
-    keep: KeepPolicy,
-    keep_under: Vec<PathBuf>,
-    save_plan: Option<PathBuf>,
-    journal: Option<PathBuf>,
+impl LinkArgs {
+    fn into_config(self) -> Result<LinkConfig, String> {
+        Ok(LinkConfig {
+            policy: PlanPolicy {
+                gates: Gates {
+                    ignore_owner: self.ignore_owner,
+                    ignore_mode: self.ignore_mode,
+                    same_mtime: self.same_mtime,
+                    ignore_xattrs: self.ignore_xattrs,
+                },
+                max_links: self.max_links,
+                keep: match self.keep {
+                    KeepArg::MostLinks => KeepPolicy::MostLinks,
+                    KeepArg::Oldest => KeepPolicy::Oldest,
+                    KeepArg::Newest => KeepPolicy::Newest,
+                    KeepArg::First => KeepPolicy::First,
+                },
+                keep_under: self.keep_under,
+            },
+            scan: self.common.into_config()?,
+            dry_run: self.dry_run,
+            yes: self.yes,
+            save_plan: self.save_plan,
+            journal: self.journal,
+        })
+    }
+}
+
+impl ApplyArgs {
+    fn into_config(self) -> ApplyConfig {
+        ApplyConfig {
+            plan: self.plan,
+            dry_run: self.dry_run,
+            yes: self.yes,
+            journal: self.journal,
+        }
+    }
+}
+
+impl UndoArgs {
+    fn into_config(self) -> UndoConfig {
+        UndoConfig {
+            only: self
+                .only
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .collect(),
+            journal: self.journal,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+impl RecoverArgs {
+    fn into_config(self) -> RecoverConfig {
+        RecoverConfig {
+            scan: ScanConfig {
+                roots: self.paths,
+                ..ScanConfig::default()
+            },
+            dry_run: self.dry_run,
+            journals: self.journal,
+        }
+    }
 }
 
 /// Parse `123`, `10K`, `1.5M`, `2GiB`, `3MB`: K/M/G/T and KiB/MiB... are powers of 1024,

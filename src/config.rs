@@ -1,19 +1,48 @@
-//! The plain configuration every stage reads. Built by `cli.rs` from the command line; tests build
-//! it directly (`Config::default()` plus the fields they need).
+//! What each command is asked to do, as plain values: one [`Config`] per run, holding the
+//! output options and one [`Command`] with that command's own config. Built by `cli.rs` from
+//! the command line (where sizes and globs are validated, once); tests build them directly.
+//! A stage receives only the part it reads: the scan a [`ScanConfig`], the planner a
+//! [`PlanPolicy`], the executor [`RunOptions`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Which metadata must agree before two files are merged (the planner's gates).
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+/// One run of linkdup.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub output: Output,
+    pub command: Command,
+}
+
+/// What to do, with the options that command has.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Report duplicate groups; never modify anything.
+    Scan(ScanConfig),
+    /// Plan and (unless a dry run) replace duplicates by hard links.
+    Link(LinkConfig),
+    /// Execute a saved plan, after re-verifying every file.
+    Apply(ApplyConfig),
+    /// Give the paths recorded in an undo journal files of their own again.
+    Undo(UndoConfig),
+    /// Resolve temporary names left by an interrupted run.
+    Recover(RecoverConfig),
+}
+
+/// How the report on stdout looks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Gates {
-    /// Merge files with different uid/gid.
-    pub ignore_owner: bool,
-    /// Merge files with different permission bits.
-    pub ignore_mode: bool,
-    /// Require equal modification times.
-    pub same_mtime: bool,
-    /// Merge files whose extended attributes (ACLs, labels, user attributes) differ.
-    pub ignore_xattrs: bool,
+pub struct Output {
+    pub format: Format,
+    /// Only the summary line.
+    pub quiet: bool,
+    /// Colour in the text report.
+    pub color: bool,
+    /// Paths separated by NUL instead of newlines (text and fdupes).
+    pub null: bool,
+    /// Paths as their raw bytes where the format is byte-exact (`-0`, CSV); false when stdout
+    /// is a terminal, where they are escaped like the text report's.
+    pub raw: bool,
 }
 
 /// Output format of the report on stdout.
@@ -26,6 +55,175 @@ pub enum Format {
     Csv,
     /// fdupes-style: the paths of each group one per line, groups separated by a blank line.
     Fdupes,
+}
+
+/// What the scan reads: where to look, what to take in, how many threads, which cache.
+#[derive(Clone, Debug, Default)]
+pub struct ScanConfig {
+    pub roots: Vec<PathBuf>,
+    pub filters: Filters,
+    /// Worker threads for walking and hashing; 0 = 8 per core (8 to 64).
+    pub threads: usize,
+    /// The hash cache file (`None`: no cache).
+    pub cache: Option<PathBuf>,
+}
+
+/// `link`: a scan, the planner's policy, and what to do with the plan.
+#[derive(Clone, Debug, Default)]
+pub struct LinkConfig {
+    pub scan: ScanConfig,
+    pub policy: PlanPolicy,
+    /// Show the plan; change nothing.
+    pub dry_run: bool,
+    /// Do not ask.
+    pub yes: bool,
+    /// With a dry run: write the plan to this file (outside the scanned tree).
+    pub save_plan: Option<PathBuf>,
+    /// The undo journal of a real run (default: a new file under the state directory).
+    pub journal: Option<PathBuf>,
+}
+
+/// `apply`: a saved plan, run like `link`.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyConfig {
+    pub plan: PathBuf,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub journal: Option<PathBuf>,
+}
+
+/// `undo`: a journal, and optionally the only paths to give back.
+#[derive(Clone, Debug, Default)]
+pub struct UndoConfig {
+    pub journal: PathBuf,
+    /// Absolute paths, as journals record them; empty: every path.
+    pub only: Vec<PathBuf>,
+    pub dry_run: bool,
+}
+
+/// `recover`: where to look for temp names, and which extra journals prove them ours.
+#[derive(Clone, Debug, Default)]
+pub struct RecoverConfig {
+    pub scan: ScanConfig,
+    pub dry_run: bool,
+    /// Undo journals outside the state directory to take as proof.
+    pub journals: Vec<PathBuf>,
+}
+
+/// What the walk takes in. Built once, valid by construction: the globs are compiled and the
+/// size range is checked when it is made.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub globs: Globs,
+    pub size: SizeRange,
+    /// Do not descend more than this many directories below a root.
+    pub max_depth: Option<usize>,
+    /// Do not cross into other filesystems below a root.
+    pub one_file_system: bool,
+}
+
+impl Filters {
+    /// May the walk list the subdirectories of a directory at `depth` below its root?
+    pub fn descends_from(&self, depth: usize) -> bool {
+        self.max_depth.is_none_or(|m| depth < m)
+    }
+}
+
+/// The sizes of the files considered. Empty files are never candidates (linking them frees
+/// nothing), whatever the minimum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeRange {
+    min: u64,
+    max: Option<u64>,
+}
+
+impl Default for SizeRange {
+    fn default() -> Self {
+        SizeRange { min: 1, max: None }
+    }
+}
+
+impl SizeRange {
+    /// Files of `min` to `max` bytes (both included); an error when the range is empty.
+    pub fn new(min: u64, max: Option<u64>) -> Result<SizeRange, String> {
+        match max {
+            Some(m) if m < min.max(1) => Err(format!(
+                "--max-size {m} is below --min-size {}: no file could be considered",
+                min.max(1)
+            )),
+            _ => Ok(SizeRange {
+                min: min.max(1),
+                max,
+            }),
+        }
+    }
+
+    pub fn contains(&self, len: u64) -> bool {
+        len >= self.min && self.max.is_none_or(|m| len <= m)
+    }
+}
+
+/// `--exclude` / `--include`, compiled; matched against the path below the root and against
+/// the name.
+#[derive(Clone, Debug, Default)]
+pub struct Globs {
+    exclude: GlobSet,
+    include: Option<GlobSet>,
+}
+
+impl Globs {
+    /// Compile the globs; an invalid one is an error naming it.
+    pub fn new(exclude: &[String], include: &[String]) -> Result<Globs, String> {
+        let build = |globs: &[String]| {
+            let mut b = GlobSetBuilder::new();
+            for g in globs {
+                b.add(Glob::new(g).map_err(|e| format!("invalid glob {g:?}: {e}"))?);
+            }
+            b.build().map_err(|e| format!("invalid globs: {e}"))
+        };
+        Ok(Globs {
+            exclude: build(exclude)?,
+            include: if include.is_empty() {
+                None
+            } else {
+                Some(build(include)?)
+            },
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exclude.is_empty() && self.include.is_none()
+    }
+
+    fn matches(set: &GlobSet, root: &Path, path: &Path) -> bool {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        set.is_match(rel) || path.file_name().is_some_and(|n| set.is_match(n))
+    }
+
+    /// Is this entry taken in? Directories are only ever excluded (includes select files).
+    pub fn wanted(&self, root: &Path, path: &Path, is_dir: bool) -> bool {
+        if !self.exclude.is_empty() && Self::matches(&self.exclude, root, path) {
+            return false;
+        }
+        is_dir
+            || self
+                .include
+                .as_ref()
+                .is_none_or(|inc| Self::matches(inc, root, path))
+    }
+}
+
+/// Which metadata must agree before two files are merged (the planner's gates).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gates {
+    /// Merge files with different uid/gid.
+    pub ignore_owner: bool,
+    /// Merge files with different permission bits.
+    pub ignore_mode: bool,
+    /// Require equal modification times.
+    pub same_mtime: bool,
+    /// Merge files whose `user.*` extended attributes differ (ACLs and labels never).
+    pub ignore_xattrs: bool,
 }
 
 /// Which inode of a group is kept (before `keep_under`, which always comes first).
@@ -42,100 +240,23 @@ pub enum KeepPolicy {
     First,
 }
 
-/// What the walk takes in.
-#[derive(Clone, Debug, Default)]
-pub struct Filters {
-    /// Globs for paths to leave out (matched against the path below the root and the name).
-    pub exclude: Vec<String>,
-    /// When not empty, only files matching one of these globs are considered.
-    pub include: Vec<String>,
-    /// Do not cross into other filesystems below a root.
-    pub one_file_system: bool,
-    /// Do not descend more than this many directories below a root.
-    pub max_depth: Option<usize>,
-}
-
-/// What to do after the scan.
+/// How the planner decides: the gates, the link budget and the keeper.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Report duplicate groups; never modify anything.
-    #[default]
-    Scan,
-    /// Plan and (unless `dry_run`) replace duplicates by hard links.
-    Link { dry_run: bool, yes: bool },
-    /// Resolve temporary names left by an interrupted run (`dry_run`: only say what would be
-    /// done); `journals`: undo journals outside the state directory to take as proof.
-    Recover {
-        dry_run: bool,
-        journals: Vec<PathBuf>,
-    },
-    /// Give the paths recorded in an undo journal files of their own again.
-    Undo {
-        journal: PathBuf,
-        only: Vec<PathBuf>,
-        dry_run: bool,
-    },
-    /// Execute a saved plan (after re-verifying every file).
-    Apply {
-        plan: PathBuf,
-        dry_run: bool,
-        yes: bool,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub paths: Vec<PathBuf>,
-    pub mode: Mode,
-    /// Files smaller than this are ignored (default 1: empty files are never linked).
-    pub min_size: u64,
-    pub max_size: Option<u64>,
-    pub format: Format,
-    pub quiet: bool,
-    /// Worker threads for walking and hashing; 0 = 8 per core (8 to 64).
-    pub threads: usize,
+pub struct PlanPolicy {
     pub gates: Gates,
     /// Largest link count to plan for on any filesystem (`None`: rely on `EMLINK` at run time).
     pub max_links: Option<u64>,
-    pub filters: Filters,
     pub keep: KeepPolicy,
     /// Prefer keepers below these directories (e.g. the original library over its backup).
     pub keep_under: Vec<PathBuf>,
-    /// Colour in the text report.
-    pub color: bool,
-    /// Separate paths in the text and fdupes reports with NUL instead of newlines.
-    pub null: bool,
-    /// Write paths as raw bytes in the byte-exact formats (`-0`, CSV); false on a terminal.
-    pub raw: bool,
-    /// Write the plan of a dry run to this file (outside the scanned tree).
-    pub save_plan: Option<PathBuf>,
-    /// The undo journal of a real run (default: a new file under the state directory).
-    pub journal: Option<PathBuf>,
-    /// The hash cache file (`None`: no cache).
-    pub cache: Option<PathBuf>,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            paths: Vec::new(),
-            mode: Mode::Scan,
-            min_size: 1,
-            max_size: None,
-            format: Format::Text,
-            quiet: false,
-            threads: 0,
-            gates: Gates::default(),
-            max_links: None,
-            filters: Filters::default(),
-            keep: KeepPolicy::MostLinks,
-            keep_under: Vec::new(),
-            color: false,
-            null: false,
-            raw: true,
-            save_plan: None,
-            journal: None,
-            cache: None,
+impl PlanPolicy {
+    /// What the executor enforces of this policy on every pair.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            gates: self.gates,
+            max_links: self.max_links,
         }
     }
 }
@@ -146,4 +267,41 @@ pub struct RunOptions {
     pub gates: Gates,
     /// Most links an inode may reach (besides the filesystem's own limit).
     pub max_links: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_ranges() {
+        let r = SizeRange::default();
+        assert!(!r.contains(0) && r.contains(1) && r.contains(u64::MAX));
+        let r = SizeRange::new(0, None).unwrap();
+        assert!(!r.contains(0), "empty files are never candidates");
+        let r = SizeRange::new(10, Some(20)).unwrap();
+        for (len, want) in [(9, false), (10, true), (20, true), (21, false)] {
+            assert_eq!(r.contains(len), want, "{len}");
+        }
+        assert!(SizeRange::new(10, Some(9)).is_err());
+        assert!(SizeRange::new(0, Some(0)).is_err());
+        assert!(SizeRange::new(5, Some(5)).unwrap().contains(5));
+    }
+
+    #[test]
+    fn globs() {
+        let g = Globs::new(&["*.tmp".into()], &[]).unwrap();
+        let root = Path::new("/r");
+        assert!(!g.wanted(root, Path::new("/r/a/x.tmp"), false));
+        assert!(g.wanted(root, Path::new("/r/a/x.txt"), false));
+        let g = Globs::new(&[], &["*.jpg".into()]).unwrap();
+        assert!(
+            g.wanted(root, Path::new("/r/dir"), true),
+            "dirs are only excluded"
+        );
+        assert!(!g.wanted(root, Path::new("/r/a.png"), false));
+        assert!(g.wanted(root, Path::new("/r/a.jpg"), false));
+        assert!(Globs::new(&["a[".into()], &[]).unwrap_err().contains("a["));
+        assert!(Globs::default().is_empty());
+    }
 }

@@ -23,9 +23,17 @@ pub enum Error {
     #[error("{}: {what}", Escaped(.path))]
     Changed { path: PathBuf, what: String },
 
-    /// Something the user asked for can't be done.
+    /// The run is refused before anything was changed.
     #[error("{0}")]
-    Usage(String),
+    Refused(Refusal),
+
+    /// The system would not give what the run needs (threads, signal handlers).
+    #[error("{what}: {}", describe(.err))]
+    System { what: &'static str, err: io::Error },
+
+    /// The report could not be written (what was done is done).
+    #[error("writing the report: {}", describe(.0))]
+    Report(io::Error),
 
     /// A symlink owned by someone other than the invoking user or root: never followed.
     #[error("{}: a symlink owned by uid {owner}, not by you or root; not followed", Escaped(.path))]
@@ -63,6 +71,75 @@ fn describe(err: &io::Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a run is refused before it starts (exit 2; nothing was changed).
+#[derive(Debug)]
+pub enum Refusal {
+    NoPaths,
+    /// A real run, no `--yes`, and no terminal to ask on.
+    NoTerminal,
+    /// The person said no (or quit) at the prompt.
+    NotConfirmed,
+    /// Every root of a real link run is on a read-only mount.
+    ReadOnly(PathBuf),
+    /// A state file would be written inside a scanned tree.
+    InsideTree {
+        path: PathBuf,
+        what: StateKind,
+        root: PathBuf,
+    },
+    /// Another linkdup run holds this journal.
+    JournalBusy(PathBuf),
+    /// No `HOME` (nor XDG directory) to keep the journal in.
+    NoStateDir,
+    /// `--keep-under` names something that is not a directory.
+    KeepUnderNotADir(PathBuf),
+    /// A state file's path has no file name (`/`, `..`).
+    NotAFileName(PathBuf),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NoPaths => f.write_str("no PATH given"),
+            Refusal::NoTerminal => f.write_str(
+                "refusing to link without confirmation: stdin is not a terminal; pass --yes to \
+                 link non-interactively, or --dry-run to see the plan. Nothing was changed.",
+            ),
+            Refusal::NotConfirmed => f.write_str("not confirmed; nothing was changed"),
+            Refusal::ReadOnly(p) => write!(
+                f,
+                "{}: read-only filesystem; nothing can be linked there (--dry-run shows the \
+                 plan). Nothing was changed.",
+                Escaped(p)
+            ),
+            Refusal::InsideTree { path, what, root } => write!(
+                f,
+                "{}: {what} is never written inside a scanned tree ({}); {}",
+                Escaped(path),
+                Escaped(root),
+                match what {
+                    StateKind::Plan => "write it elsewhere",
+                    StateKind::Cache => "use --cache-file FILE outside it",
+                    StateKind::Journal => "pass --journal FILE outside it",
+                }
+            ),
+            Refusal::JournalBusy(p) => write!(
+                f,
+                "{}: undo journal in use by another linkdup run; give this one its own \
+                 --journal. Nothing was changed.",
+                Escaped(p)
+            ),
+            Refusal::NoStateDir => {
+                f.write_str("no state directory (HOME is not set); pass --journal FILE")
+            }
+            Refusal::KeepUnderNotADir(p) => {
+                write!(f, "--keep-under {}: not a directory", Escaped(p))
+            }
+            Refusal::NotAFileName(p) => write!(f, "{}: not a file name", Escaped(p)),
+        }
+    }
+}
 
 /// The files linkdup keeps between runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::codec::{get_bytes, put_bytes, read_ts, ts};
 use crate::error::Error;
-use crate::error::StateKind;
+use crate::error::{Refusal, StateKind};
 use crate::model::{FileId, Timestamp};
 use crate::statefile;
 use crate::sys::{self, Stat};
@@ -97,11 +97,7 @@ impl Journal {
         };
         // One writer per journal: a failed line is cut back to `len`, which must then be ours.
         if !sys::lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
-            return Err(Error::Usage(format!(
-                "{}: undo journal in use by another linkdup run; give this one its own \
-                 --journal. Nothing was changed.",
-                crate::escape::Escaped(&path)
-            )));
+            return Err(Error::Refused(Refusal::JournalBusy(path)));
         }
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         Ok(Journal {
@@ -162,9 +158,7 @@ impl Journal {
 
 /// A new journal file in the default state directory (made 0700 if missing).
 fn new_in_default_dir() -> Result<(File, PathBuf), Error> {
-    let dir = crate::dirs::journals().ok_or_else(|| {
-        Error::Usage("no state directory (HOME is not set); pass --journal FILE".into())
-    })?;
+    let dir = crate::dirs::journals().ok_or(Error::Refused(Refusal::NoStateDir))?;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

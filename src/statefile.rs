@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Distrust, Error, StateKind};
+use crate::error::{Distrust, Error, Refusal, StateKind};
 use crate::resolve::{Symlinks, Unresolved, resolve};
 use crate::sys::{self, Errno, OpenFlags, Stat};
 
@@ -81,7 +81,7 @@ fn reopen_dir(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, OsString), Error> {
     let name = path
         .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?;
+        .ok_or_else(|| Error::Refused(Refusal::NotAFileName(path.to_path_buf())))?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

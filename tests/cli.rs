@@ -31,11 +31,19 @@ fn usage_errors_exit_2() {
         vec!["link"],
         vec!["frobnicate", "."],
         vec!["scan", "-j", "x", "."],
+        // A report format the command does not have is refused, never replaced by text.
+        vec!["undo", "-f", "csv", "journal"],
+        vec!["recover", "-f", "fdupes", "."],
+        vec!["recover", "-0", "."],
+        // Sizes and globs are checked once, on the command line.
+        vec!["scan", "--min-size", "10", "--max-size", "9", "."],
+        vec!["scan", "--exclude", "a[", "."],
     ] {
         let out = t.run(&args);
         assert_eq!(code(&out), 2, "{args:?}");
         assert!(!stderr(&out).is_empty());
         assert!(!stderr(&out).contains("panicked"));
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
 

@@ -6,19 +6,87 @@ pub mod fdupes;
 pub mod json;
 pub mod text;
 
-use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use std::io::{self, Write};
+use std::time::Duration;
 
-/// How the text-like reports look.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Look {
-    /// Only the summary line.
-    pub quiet: bool,
-    pub color: bool,
-    /// Paths separated by NUL (text and fdupes).
-    pub null: bool,
-    /// Paths as their raw bytes where the format is byte-exact (`-0`, CSV); false when stdout
-    /// is a terminal, where they are escaped like the text report's.
-    pub raw: bool,
+use crate::config::{Format, Output};
+use crate::journal::Entry;
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::recover::Recovered;
+use crate::undo::Undone;
+
+/// What a command reports.
+pub enum Report<'a> {
+    /// Duplicate groups; `elapsed` is the scan's wall time.
+    Scan {
+        scan: &'a ScanOutput,
+        elapsed: Duration,
+    },
+    Link(LinkReport<'a>),
+    /// What recovery did (or would do) with each leftover temp name.
+    Recover {
+        scan: &'a ScanOutput,
+        results: &'a [Recovered],
+        dry_run: bool,
+    },
+    /// What undo did (or would do) with each journal entry.
+    Undo {
+        entries: &'a [Entry],
+        results: &'a [Undone],
+        dry_run: bool,
+    },
+}
+
+/// Render `report` in the format `out` asks for. The command line offers only the formats a
+/// command has; any other pair is an error, never another format in its place.
+pub fn render(w: &mut dyn Write, out: &Output, report: &Report<'_>) -> io::Result<()> {
+    use Format::{Csv, Fdupes, Json, Text};
+    match (out.format, report) {
+        (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
+        (Json, Report::Scan { scan, .. }) => json::scan(w, scan),
+        (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
+        (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
+        (Text, Report::Link(r)) => text::link(w, r, out),
+        (Json, Report::Link(r)) => json::link(w, r),
+        (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
+        (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),
+        (
+            Text,
+            &Report::Recover {
+                scan,
+                results,
+                dry_run,
+            },
+        ) => text::recover(w, scan, results, dry_run, out.quiet),
+        (
+            Json,
+            &Report::Recover {
+                scan,
+                results,
+                dry_run,
+            },
+        ) => json::recover(w, scan, results, dry_run),
+        (
+            Text,
+            &Report::Undo {
+                entries,
+                results,
+                dry_run,
+            },
+        ) => text::undo(w, entries, results, dry_run, out.quiet),
+        (
+            Json,
+            &Report::Undo {
+                entries,
+                results,
+                dry_run,
+            },
+        ) => json::undo(w, entries, results, dry_run),
+        (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this command reports as text or JSON only",
+        )),
+    }
 }
 
 /// Everything a link report shows. `outcomes` has one entry per action, in plan order.

@@ -7,7 +7,8 @@ use std::time::Duration;
 use console::Style;
 use humansize::{BINARY, format_size};
 
-use super::{LinkReport, Look, redundancy};
+use super::{LinkReport, redundancy};
+use crate::config::Output;
 use crate::escape::Escaped;
 use crate::model::{Outcome, ScanOutput, Summary};
 use crate::recover::Recovered;
@@ -75,7 +76,12 @@ impl Paint {
 }
 
 /// Duplicate groups, each file on its own line; extra hard links of one inode are marked.
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput, look: Look, elapsed: Duration) -> io::Result<()> {
+pub fn scan(
+    w: &mut dyn Write,
+    scan: &ScanOutput,
+    look: &Output,
+    elapsed: Duration,
+) -> io::Result<()> {
     if look.null {
         return super::fdupes::scan(w, scan, true, look.raw);
     }
@@ -117,7 +123,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, look: Look, elapsed: Duration)
 }
 
 /// Every action with its status, every skipped file with its reason, then the totals.
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: Look) -> io::Result<()> {
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<()> {
     if look.null {
         return super::fdupes::link(w, r, true, look.raw);
     }

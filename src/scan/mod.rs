@@ -10,12 +10,15 @@ pub mod xattr;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::Config;
+use crate::config::ScanConfig;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{ScanOutput, TempFile};
+use crate::model::{DupGroup, ScanOutput, TempFile, Tree};
 
-/// Find every group of two or more distinct inodes with identical content under `cfg.paths`.
+use group::Candidates;
+use table::Files;
+
+/// Find every group of two or more distinct inodes with identical content under `cfg.roots`.
 ///
 /// # Algorithm
 /// walk (regular files only, symlinks never followed) into a packed table → fold hard links into
@@ -28,13 +31,59 @@ use crate::model::{ScanOutput, TempFile};
 /// first, then by path) and does not depend on the number of threads.
 ///
 /// # Errors
-/// Invalid filters, and a hash cache that is not the invoking user's own, are an error.
-/// Per-file problems go to `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
-pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> {
-    let walked = walk::walk(cfg, listener)?;
+/// A hash cache that is not the invoking user's own is an error. Per-file problems go to
+/// `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
+pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Error> {
+    let walked = walk::walk(cfg, listener);
     let mut files = walked.files;
-    let temps = walked
-        .temps
+    let temps = temp_twins(&files, walked.temps);
+    let errors = AtomicU64::new(walked.errors);
+    let by_size = group::size_groups(&mut files);
+    let cache = open_cache(cfg, listener)?;
+    let ctx = hash::Ctx {
+        tree: &walked.tree,
+        files: &files,
+        listener,
+        errors: &errors,
+        cache: cache.as_ref(),
+    };
+    let by_partial = hash::by_partial(&ctx, by_size);
+    let by_full = hash::by_full(&ctx, by_partial);
+    let mut done = xattr::read(&ctx, by_full);
+    group::drop_ungrouped(&mut files, &mut done);
+    let groups = with_paths(&walked.tree, &files, done);
+    drop(files);
+    let groups = group::dup_groups(&walked.tree, groups);
+    if let Some(cache) = cache
+        && let Err(e) = cache.save()
+    {
+        listener.warn(&e);
+    }
+    Ok(ScanOutput {
+        groups,
+        tree: walked.tree,
+        files_scanned: walked.files_seen,
+        errors: errors.load(Ordering::Relaxed),
+        temps,
+    })
+}
+
+/// Walk `cfg.roots` for what recovery needs: the temp names left by an interrupted run, each
+/// with the files beside it that may hold its content. Nothing is hashed.
+pub fn temp_names(cfg: &ScanConfig, listener: &dyn Listener) -> ScanOutput {
+    let walked = walk::walk(cfg, listener);
+    ScanOutput {
+        temps: temp_twins(&walked.files, walked.temps),
+        tree: walked.tree,
+        files_scanned: walked.files_seen,
+        errors: walked.errors,
+        ..ScanOutput::default()
+    }
+}
+
+/// Each temp name with the files of its directory that have its size.
+fn temp_twins(files: &Files, temps: Vec<crate::model::FileEntry>) -> Vec<TempFile> {
+    temps
         .into_iter()
         .map(|t| {
             let twins = files
@@ -45,43 +94,27 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
                 .collect();
             TempFile { file: t, twins }
         })
-        .collect();
-    let tree = walked.tree;
-    if let crate::config::Mode::Recover { .. } = cfg.mode {
-        // Recovery needs the temp names and their neighbours, not the duplicate groups.
-        return Ok(ScanOutput {
-            tree,
-            files_scanned: walked.files_seen,
-            errors: walked.errors,
-            temps,
-            ..ScanOutput::default()
-        });
+        .collect()
+}
+
+/// The hash cache, when one is asked for (a damaged one is reported and rebuilt).
+fn open_cache(
+    cfg: &ScanConfig,
+    listener: &dyn Listener,
+) -> Result<Option<cache::HashCache>, Error> {
+    let Some(path) = cfg.cache.as_deref() else {
+        return Ok(None);
+    };
+    let (cache, problem) = cache::HashCache::open(path)?;
+    if let Some(e) = problem {
+        listener.warn(&e);
     }
-    let errors = AtomicU64::new(walked.errors);
-    let by_size = group::size_groups(&mut files);
-    let cache = match cfg.cache.as_deref() {
-        Some(path) => {
-            let (cache, problem) = cache::HashCache::open(path)?;
-            if let Some(e) = problem {
-                listener.warn(&e);
-            }
-            Some(cache)
-        }
-        None => None,
-    };
-    let ctx = hash::Ctx {
-        tree: &tree,
-        files: &files,
-        listener,
-        errors: &errors,
-        cache: cache.as_ref(),
-    };
-    let by_partial = hash::by_partial(&ctx, by_size);
-    let by_full = hash::by_full(&ctx, by_partial);
-    let mut done = xattr::read(&ctx, by_full);
-    group::drop_ungrouped(&mut files, &mut done);
-    let groups = done
-        .groups
+    Ok(Some(cache))
+}
+
+/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted).
+fn with_paths(tree: &Tree, files: &Files, done: Candidates) -> Vec<DupGroup> {
+    done.groups
         .iter()
         .filter_map(|g| {
             // Every candidate's attributes are known by now; one that is not would be left out
@@ -90,26 +123,11 @@ pub fn scan(cfg: &Config, listener: &dyn Listener) -> Result<ScanOutput, Error> 
             let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
             let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
             let mut inodes = Vec::with_capacity(cands.len());
-            inodes.extend(known.map(|(c, sum)| group::inode(&tree, &files, c, sum)));
+            inodes.extend(known.map(|(c, sum)| group::inode(tree, files, c, sum)));
             if inodes.len() < cands.len() {
                 inodes.shrink_to_fit();
             }
             (inodes.len() >= 2).then(|| group::dup_group(g.len, g.hash, inodes))
         })
-        .collect();
-    drop(done);
-    drop(files);
-    if let Some(cache) = cache
-        && let Err(e) = cache.save()
-    {
-        listener.warn(&e);
-    }
-    let groups = group::dup_groups(&tree, groups);
-    Ok(ScanOutput {
-        tree,
-        groups,
-        files_scanned: walked.files_seen,
-        errors: errors.load(Ordering::Relaxed),
-        temps,
-    })
+        .collect()
 }

@@ -18,9 +18,8 @@ pub fn dirs_under(tree: &Tree, dirs: &[PathBuf]) -> Result<Vec<bool>, Error> {
     for d in dirs {
         let st = sys::stat_path(d, true).map_err(|e| Error::io(d, e))?;
         if !st.is_dir() {
-            return Err(Error::Usage(format!(
-                "--keep-under {}: not a directory",
-                d.display()
+            return Err(Error::Refused(crate::error::Refusal::KeepUnderNotADir(
+                d.clone(),
             )));
         }
         ids.insert(st.ident.id);

@@ -19,12 +19,11 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use rustix::fs::FileType;
 
 use super::table::{Files, Full};
-use crate::config::Config;
+use crate::config::{Globs, ScanConfig};
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
 use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, Tree};
@@ -44,7 +43,7 @@ pub struct Walked {
 }
 
 struct Walker<'a> {
-    cfg: &'a Config,
+    cfg: &'a ScanConfig,
     listener: &'a dyn Listener,
     out: Walked,
     /// Directories known by identity (walked, or registered as the parent of a file root).
@@ -54,60 +53,10 @@ struct Walker<'a> {
     globs: &'a Globs,
 }
 
-/// `--exclude` / `--include`, matched against the path below the root and against the name.
-struct Globs {
-    exclude: GlobSet,
-    include: Option<GlobSet>,
-}
-
-impl Globs {
-    fn new(cfg: &Config) -> Result<Globs, Error> {
-        let build = |globs: &[String]| {
-            let mut b = GlobSetBuilder::new();
-            for g in globs {
-                b.add(Glob::new(g).map_err(|e| Error::Usage(format!("invalid glob {g:?}: {e}")))?);
-            }
-            b.build()
-                .map_err(|e| Error::Usage(format!("invalid globs: {e}")))
-        };
-        let f = &cfg.filters;
-        Ok(Globs {
-            exclude: build(&f.exclude)?,
-            include: if f.include.is_empty() {
-                None
-            } else {
-                Some(build(&f.include)?)
-            },
-        })
-    }
-
-    fn is_empty(&self) -> bool {
-        self.exclude.is_empty() && self.include.is_none()
-    }
-
-    fn matches(set: &GlobSet, root: &Path, path: &Path) -> bool {
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        set.is_match(rel) || path.file_name().is_some_and(|n| set.is_match(n))
-    }
-
-    /// Is this entry taken in? Directories are only ever excluded (includes select files).
-    fn wanted(&self, root: &Path, path: &Path, is_dir: bool) -> bool {
-        if !self.exclude.is_empty() && Self::matches(&self.exclude, root, path) {
-            return false;
-        }
-        is_dir
-            || self
-                .include
-                .as_ref()
-                .is_none_or(|inc| Self::matches(inc, root, path))
-    }
-}
-
-/// Walk every root of `cfg.paths`.
-pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
-    let globs = Globs::new(cfg)?;
+/// Walk every root of `cfg.roots`.
+pub fn walk(cfg: &ScanConfig, listener: &dyn Listener) -> Walked {
     let mut w = Walker {
-        globs: &globs,
+        globs: &cfg.filters.globs,
         cfg,
         listener,
         out: Walked::default(),
@@ -118,7 +67,7 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
     if let Some(p) = listener.progress() {
         p.start(Stage::Walk, 0);
     }
-    for root in &cfg.paths {
+    for root in &cfg.roots {
         w.root(root);
     }
     if w.any_file_root {
@@ -131,7 +80,7 @@ pub fn walk(cfg: &Config, listener: &dyn Listener) -> Result<Walked, Error> {
         w.out.files_seen -= (before - recs.len()) as u64;
         files.recs = recs;
     }
-    Ok(w.out)
+    w.out
 }
 
 /// Directories listed in parallel before their listings are merged.
@@ -165,7 +114,7 @@ struct Listing {
 
 /// What a listing needs to know, shared by the worker threads.
 struct Lister<'a> {
-    cfg: &'a Config,
+    cfg: &'a ScanConfig,
     listener: &'a dyn Listener,
     globs: &'a Globs,
     root: &'a Path,
@@ -223,7 +172,7 @@ impl Lister<'_> {
             return out;
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let enter_subdirs = self.cfg.filters.max_depth.is_none_or(|m| p.depth < m);
+        let enter_subdirs = self.cfg.filters.descends_from(p.depth);
         for (name, kind) in entries {
             let wanted = matches!(
                 kind,
@@ -286,7 +235,7 @@ impl Lister<'_> {
                 if let Some(pr) = self.listener.progress() {
                     pr.found(len);
                 }
-                if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
+                if !self.cfg.filters.size.contains(len) {
                     continue;
                 }
                 if let Err(full) = out.files.push(DirIdx(0), cname.to_bytes(), &st) {
@@ -364,7 +313,7 @@ impl Walker<'_> {
             p.found(st.ident.len.0);
         }
         let len = st.ident.len.0;
-        if len < self.cfg.min_size || self.cfg.max_size.is_some_and(|m| len > m) {
+        if !self.cfg.filters.size.contains(len) {
             return;
         }
         if let Err(full) = self.out.files.push(dir, name.as_bytes(), &st) {

@@ -165,9 +165,9 @@ impl TestEnv {
         &self,
         change: impl FnOnce(&TestEnv),
     ) -> (linkdup::Plan, Vec<linkdup::Outcome>) {
-        let cfg = linkdup::Config {
-            paths: vec![self.root().to_path_buf()],
-            ..linkdup::Config::default()
+        let cfg = linkdup::config::ScanConfig {
+            roots: vec![self.root().to_path_buf()],
+            ..Default::default()
         };
         let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).expect("scan");
         let plan = linkdup::plan::plan(&scanned.tree, &scanned.groups, &Default::default());

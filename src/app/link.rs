@@ -1,0 +1,324 @@
+//! The link run (and `apply`, which is one with a saved plan): plan → confirm → recover the
+//! leftover temp names → execute → report. The dry run stops after the plan and reports that
+//! same plan value.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use humansize::{BINARY, format_size};
+
+use super::signals::Signals;
+use super::{Io, checks, exit_code, on_pool, temps, write_report};
+use crate::config::{ApplyConfig, LinkConfig, Output, PlanPolicy, RunOptions};
+use crate::error::{Error, Refusal, StateKind};
+use crate::execute::execute;
+use crate::journal::{Entry, Journal};
+use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::recover::{Recovered, recover};
+use crate::report::{self, LinkReport, Report};
+use crate::ui::{Choice, GroupChoice, GroupView};
+
+/// What a link run (or an apply) is to do once it has a plan.
+struct Run<'a> {
+    dry_run: bool,
+    yes: bool,
+    /// What the executor enforces on every pair.
+    opts: RunOptions,
+    scan_time: Duration,
+    /// `--journal FILE`, else a new journal in the state directory.
+    journal: Option<&'a Path>,
+    /// Every root the plan covers (the journal is never written inside one).
+    roots: Vec<std::path::PathBuf>,
+}
+
+/// Leftover temp names found by the scan: what recovery would do with each, and the journal
+/// entries that proved them ours.
+#[derive(Default)]
+struct Pending {
+    results: Vec<Recovered>,
+    recorded: Vec<Entry>,
+}
+
+/// `link`: scan, plan (as if leftover temp names were gone), then the run.
+pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
+    let started = Instant::now();
+    let mut scanned = on_pool(&cfg.scan, || crate::scan::scan(&cfg.scan, io.listener))??;
+    let scan_time = started.elapsed();
+    // Leftover temp names are resolved before the swaps, but only once the run is confirmed;
+    // the plan is made (for the dry run too) as if they were already gone.
+    let recorded = temps::recorded(&scanned, cfg.journal.as_slice(), io.listener);
+    let results = recover(&scanned.tree, &scanned.temps, &recorded, false);
+    for r in &results {
+        if let Recovered::Removed {
+            linked: Some((id, _)),
+            ..
+        } = r
+        {
+            temps::discount_link(&mut scanned, *id);
+        }
+    }
+    if cfg.dry_run {
+        temps::note(io.listener, &scanned, &results, true);
+    }
+    let plan = make_plan(cfg, &io, &scanned)?;
+    let run = Run {
+        dry_run: cfg.dry_run,
+        yes: cfg.yes,
+        opts: cfg.policy.run_options(),
+        scan_time,
+        journal: cfg.journal.as_deref(),
+        roots: cfg.scan.roots.clone(),
+    };
+    let pending = Pending { results, recorded };
+    run_plan(out, io, &scanned, plan, &run, &pending)
+}
+
+/// `apply`: a saved plan, re-verified file by file as the executor comes to it.
+pub fn apply(cfg: &ApplyConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
+    let (tree, plan, opts) = crate::planfile::load(&cfg.plan)?;
+    let scanned = ScanOutput {
+        tree,
+        ..ScanOutput::default()
+    };
+    let run = Run {
+        dry_run: cfg.dry_run,
+        yes: cfg.yes,
+        opts,
+        scan_time: Duration::ZERO,
+        journal: cfg.journal.as_deref(),
+        roots: Vec::new(),
+    };
+    run_plan(out, io, &scanned, plan, &run, &Pending::default())
+}
+
+/// Plan a scanned tree (and save the plan when asked).
+fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan, Error> {
+    let PlanPolicy {
+        gates,
+        max_links,
+        keep,
+        keep_under,
+    } = &cfg.policy;
+    let plan = crate::plan::plan(
+        &scanned.tree,
+        &scanned.groups,
+        &crate::plan::PlanOptions {
+            gates: *gates,
+            max_links: *max_links,
+            keep: *keep,
+            preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
+        },
+    );
+    if let Some(path) = &cfg.save_plan {
+        crate::planfile::save(path, &scanned.tree, &plan, &cfg.policy.run_options())?;
+        io.listener
+            .note(path, "plan saved; run it with: linkdup apply PLAN");
+    }
+    Ok(plan)
+}
+
+/// Confirm, recover, execute and report a plan (only report it, for a dry run).
+fn run_plan(
+    out: &Output,
+    mut io: Io<'_>,
+    scanned: &ScanOutput,
+    mut plan: Plan,
+    run: &Run<'_>,
+    pending: &Pending,
+) -> Result<u8, Error> {
+    io.listener.quiet_down();
+    let removable = pending
+        .results
+        .iter()
+        .filter(|r| matches!(r, Recovered::Removed { .. }))
+        .count() as u64;
+    let mut temps_left = temps::unresolved(&pending.results);
+    let (outcomes, signals) = if run.dry_run || (plan.action_count() == 0 && removable == 0) {
+        (planned(&plan), None)
+    } else {
+        if !run.yes {
+            confirm(&mut io, scanned, &mut plan, removable)?;
+        }
+        if !scanned.temps.is_empty() {
+            temps_left = recover_now(&io, scanned, &mut plan, &pending.recorded);
+        }
+        let signals = Signals::catch()?;
+        let mut journal = open_journal(run, scanned)?;
+        let outcomes = execute(
+            &scanned.tree,
+            &plan,
+            &run.opts,
+            &signals.stop,
+            io.listener.progress(),
+            Some(&mut journal),
+        );
+        io.listener.note(
+            &journal.path,
+            "undo journal of this run (linkdup undo JOURNAL gives every path its own file back)",
+        );
+        for o in &outcomes {
+            if let Outcome::Failed(e) = o {
+                io.listener.error(e);
+            }
+        }
+        (outcomes, Some(signals))
+    };
+    let signal = signals.as_ref().and_then(Signals::exit_code);
+    let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
+    summary.interrupted = signal.is_some();
+    summary.elapsed = run.scan_time;
+    summary.temps_left = temps_left;
+    io.listener.quiet_down();
+    let r = Report::Link(LinkReport {
+        scan: scanned,
+        plan: &plan,
+        outcomes: &outcomes,
+        summary: &summary,
+        dry_run: run.dry_run,
+    });
+    let code = exit_code(&summary, signal);
+    Ok(write_report(io.out, io.listener, code, out, &r))
+}
+
+/// Ask the person: link all, review group by group, or quit (an error: nothing was changed).
+/// A review leaves out the groups skipped and uses the keepers chosen.
+fn confirm(
+    io: &mut Io<'_>,
+    scanned: &ScanOutput,
+    plan: &mut Plan,
+    removable: u64,
+) -> Result<(), Error> {
+    let planned = report::summarize(scanned, Some((plan, &[])));
+    let mut summary = format!(
+        "{} in {} can be replaced with hard links, reclaiming {} ({} skipped).",
+        count(planned.planned, "duplicate"),
+        count(planned.groups, "group"),
+        format_size(planned.reclaimable_bytes, BINARY),
+        plan.skipped.len(),
+    );
+    if removable > 0 {
+        summary += &format!(
+            "\n{} left by an interrupted run will be removed first (their content lives on).",
+            count(removable, "temporary name")
+        );
+    }
+    let question = format!(
+        "Replace {} with hard links, reclaiming {}?",
+        count(planned.planned, "duplicate"),
+        format_size(planned.reclaimable_bytes, BINARY)
+    );
+    let (plan_text, views) = review_material(scanned, plan, &planned);
+    let choices = match io.confirm.decide(&summary, &question, &plan_text, &views) {
+        Choice::All => return Ok(()),
+        Choice::Quit => return Err(Error::Refused(Refusal::NotConfirmed)),
+        Choice::Reviewed(choices) => choices,
+    };
+    let before = plan.groups.len();
+    plan.groups = std::mem::take(&mut plan.groups)
+        .iter()
+        .zip(choices)
+        .filter_map(|(g, c)| match c {
+            GroupChoice::Skip => None,
+            GroupChoice::Link { keeper } => Some(crate::plan::with_keeper(g, keeper)),
+        })
+        .collect();
+    let left_out = before - plan.groups.len();
+    if left_out > 0 {
+        io.listener.note(
+            Path::new("review"),
+            &format!("{} left out as chosen", count(left_out as u64, "group")),
+        );
+    }
+    Ok(())
+}
+
+/// Resolve the leftover temp names now that the run is confirmed; returns how many are left.
+fn recover_now(io: &Io<'_>, scanned: &ScanOutput, plan: &mut Plan, recorded: &[Entry]) -> u64 {
+    let done = recover(&scanned.tree, &scanned.temps, recorded, true);
+    temps::note(io.listener, scanned, &done, false);
+    for r in &done {
+        if let Recovered::Removed {
+            linked: Some((id, Some(ctime))),
+            ..
+        } = r
+        {
+            plan.update_ctime(*id, *ctime);
+        }
+    }
+    temps::unresolved(&done)
+}
+
+/// The undo journal of a real run: `--journal FILE` or a new file in the state directory,
+/// never inside a scanned tree.
+fn open_journal(run: &Run<'_>, scanned: &ScanOutput) -> Result<Journal, Error> {
+    let roots: Vec<std::path::PathBuf> = scanned
+        .tree
+        .dirs
+        .iter()
+        .filter(|d| d.parent.is_none())
+        .map(|d| d.path.clone())
+        .chain(run.roots.iter().cloned())
+        .collect();
+    let target = match run.journal {
+        Some(p) => p.to_path_buf(),
+        None => crate::dirs::journals()
+            .map(|d| d.join("journal"))
+            .unwrap_or_default(),
+    };
+    if !target.as_os_str().is_empty() {
+        crate::statefile::dir_of(&target, StateKind::Journal, true)?;
+        checks::outside_trees(&target, &roots, StateKind::Journal)?;
+    }
+    Journal::create(run.journal)
+}
+
+/// The full plan as text, and each group as the review shows it.
+fn review_material(
+    scanned: &ScanOutput,
+    plan: &Plan,
+    totals: &Summary,
+) -> (String, Vec<GroupView>) {
+    let outcomes = planned(plan);
+    let r = Report::Link(LinkReport {
+        scan: scanned,
+        plan,
+        outcomes: &outcomes,
+        summary: totals,
+        dry_run: true,
+    });
+    let mut text = Vec::new();
+    let look = Output {
+        raw: true,
+        ..Output::default()
+    };
+    // Writing into a Vec can't fail.
+    let _written = report::render(&mut text, &look, &r);
+    let tree = &scanned.tree;
+    let views = plan
+        .groups
+        .iter()
+        .map(|g| GroupView {
+            header: format!(
+                "{} each, {}",
+                format_size(g.len.0, BINARY),
+                count(g.actions.len() as u64 + 1, "file")
+            ),
+            members: std::iter::once(&g.keeper.loc)
+                .chain(g.actions.iter().map(|a| &a.victim.loc))
+                .map(|l| crate::escape::Escaped(&tree.path(l)).to_string())
+                .collect(),
+        })
+        .collect();
+    (String::from_utf8_lossy(&text).into_owned(), views)
+}
+
+/// One [`Outcome::Planned`] per action: what a dry run reports.
+fn planned(plan: &Plan) -> Vec<Outcome> {
+    std::iter::repeat_with(|| Outcome::Planned)
+        .take(plan.action_count())
+        .collect()
+}
+
+fn count(n: u64, what: &str) -> String {
+    report::text::plural(n, what, &format!("{what}s"))
+}

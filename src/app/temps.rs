@@ -1,0 +1,61 @@
+//! Leftover temp names around a run: which of them the invoking user's journals prove ours,
+//! how many are still unresolved, and what the person is told about each.
+
+use std::path::PathBuf;
+
+use crate::journal::Entry;
+use crate::listener::Listener;
+use crate::model::{FileId, ScanOutput};
+use crate::recover::Recovered;
+
+/// The swaps recorded in the invoking user's journals, which recovery takes as proof that a
+/// temp name is linkdup's (read only when the scan found temp names).
+pub fn recorded(scanned: &ScanOutput, extra: &[PathBuf], listener: &dyn Listener) -> Vec<Entry> {
+    if scanned.temps.is_empty() {
+        return Vec::new();
+    }
+    let (entries, problems) = crate::journal::recorded(extra);
+    for e in &problems {
+        listener.warn(e);
+    }
+    entries
+}
+
+/// A temp name about to be removed is one link less of `id`.
+pub fn discount_link(scanned: &mut ScanOutput, id: FileId) {
+    for inode in scanned.groups.iter_mut().flat_map(|g| g.inodes.iter_mut()) {
+        if inode.ident.id == id {
+            inode.nlink = inode.nlink.saturating_sub(1);
+        }
+    }
+}
+
+/// Temp names that could not be resolved (not counting those of a running linkdup).
+pub fn unresolved(results: &[Recovered]) -> u64 {
+    results
+        .iter()
+        .filter(|r| matches!(r, Recovered::Left { .. } | Recovered::Failed(_)))
+        .count() as u64
+}
+
+/// Tell the person what happened to each leftover temp name before a link run.
+pub fn note(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], dry_run: bool) {
+    for (t, r) in scanned.temps.iter().zip(results) {
+        let path = scanned.tree.path(&t.file.loc);
+        match r {
+            Recovered::Removed { why, .. } if dry_run => l.note(
+                &path,
+                &format!("leftover temporary name; would be removed: {why}"),
+            ),
+            Recovered::Removed { why, .. } => {
+                l.note(&path, &format!("leftover temporary name removed: {why}"))
+            }
+            Recovered::Busy => l.note(&path, "in use by a linkdup that is running; left alone"),
+            Recovered::Left { why } => l.note(
+                &path,
+                &format!("leftover temporary name left in place: {why}"),
+            ),
+            Recovered::Failed(e) => l.error(e),
+        }
+    }
+}
