@@ -1,5 +1,5 @@
 //! Orchestration: the checks made before anything is read, then one function per command
-//! (scan, link and apply in [`link`], recover, undo), each ending in one report and the exit
+//! (scan, link and apply in `link.rs`, recover, undo), each ending in one report and the exit
 //! code. The stages below never print; this is where their results meet stdout and stderr.
 
 mod checks;
