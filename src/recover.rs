@@ -86,7 +86,7 @@ fn resolve(
             why: "changed since the scan".into(),
         });
     };
-    if crate::tempname::owner_running(name) {
+    if crate::tempname::owner_running(name, sys::process_running) {
         return Ok(Recovered::Busy);
     }
     let journal = recorded(tree, t, st.ident.id, journals);

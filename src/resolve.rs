@@ -69,7 +69,7 @@ pub fn resolve(path: &Path, symlinks: Symlinks) -> Result<(OwnedFd, Stat), Unres
         }
         let fd = sys::open_path_at(cur.as_fd(), name.as_os_str()).map_err(io_at(&here))?;
         let st = sys::stat_fd(fd.as_fd()).map_err(io_at(&here))?;
-        if st.kind == rustix::fs::FileType::Symlink {
+        if st.is_symlink() {
             if symlinks == Symlinks::Never {
                 return Err(Unresolved::Symlink { link: here });
             }
@@ -81,7 +81,7 @@ pub fn resolve(path: &Path, symlinks: Symlinks) -> Result<(OwnedFd, Stat), Unres
             if links > MAX_LINKS {
                 return Err(Unresolved::Io {
                     at: here,
-                    err: io::Error::from_raw_os_error(libc::ELOOP),
+                    err: io::Error::from(sys::Errno::LOOP),
                 });
             }
             let target = PathBuf::from(sys::read_link_fd(fd.as_fd()).map_err(io_at(&here))?);
@@ -97,7 +97,7 @@ pub fn resolve(path: &Path, symlinks: Symlinks) -> Result<(OwnedFd, Stat), Unres
         if !todo.is_empty() && !st.is_dir() {
             return Err(Unresolved::Io {
                 at: here,
-                err: io::Error::from_raw_os_error(libc::ENOTDIR),
+                err: io::Error::from(sys::Errno::NOTDIR),
             });
         }
         cur = fd;

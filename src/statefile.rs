@@ -98,10 +98,7 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
         u => Error::from(u),
     })?;
     if !st.is_dir() {
-        return Err(Error::io(
-            parent,
-            io::Error::from_raw_os_error(libc::ENOTDIR),
-        ));
+        return Err(Error::io(parent, io::Error::from(Errno::NOTDIR)));
     }
     check_dirs(fd.as_fd(), path, what)?;
     Ok((StateDir { fd }, name.to_owned()))
@@ -138,7 +135,7 @@ fn ensure_dir(dir: &Path) -> Result<(OwnedFd, Stat), Unresolved> {
 
 /// What an existing state file must be before it is read or appended to.
 fn check_file(st: &Stat, path: &Path, what: StateKind) -> Result<(), Error> {
-    let why = if st.kind == rustix::fs::FileType::Symlink {
+    let why = if st.is_symlink() {
         Distrust::Symlink
     } else if !st.is_file() {
         Distrust::NotRegular(sys::kind_name(st.kind))

@@ -59,11 +59,10 @@ pub fn pid(name: &OsStr) -> Option<u32> {
 /// May this temp name belong to a process that is running now (not this one)? Any live process
 /// with that id counts, whatever its name (a linkdup binary may be renamed): a name that is
 /// wrongly taken for busy is only left for later, one wrongly taken for a leftover could be
-/// removed in the middle of its swap.
-pub fn owner_running(name: &OsStr) -> bool {
-    pid(name).is_some_and(|pid| {
-        pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists()
-    })
+/// removed in the middle of its swap. `running` says whether a process id is running (this module
+/// makes no platform calls: see `crate::sys::process_running`).
+pub fn owner_running(name: &OsStr, running: impl Fn(u32) -> bool) -> bool {
+    pid(name).is_some_and(|pid| pid != std::process::id() && running(pid))
 }
 
 #[cfg(test)]

@@ -20,14 +20,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use rustix::fs::FileType;
 
 use super::table::{Files, Full};
 use crate::config::{Globs, ScanConfig};
 use crate::error::Error;
 use crate::listener::{Listener, Stage};
 use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, Tree};
-use crate::sys::{self, Stat};
+use crate::sys::{self, Errno, FileType, Stat};
 
 /// What the walk found.
 #[derive(Debug, Default)]
@@ -133,7 +132,7 @@ impl Lister<'_> {
             // Removed (or replaced by a file) since its parent was listed.
             Err(e)
                 if p.depth > 0
-                    && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) =>
+                    && matches!(Errno::from_io_error(&e), Some(Errno::NOENT | Errno::NOTDIR)) =>
             {
                 out.warnings.push(Error::Changed {
                     path: p.path.clone(),

@@ -1,0 +1,82 @@
+//! An open regular file's data and metadata: where its data is (around holes), its length, and
+//! giving back the owner, mode, extended attributes and times of a journal entry.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::fs::Mode;
+use rustix::io::Errno;
+
+use crate::model::Timestamp;
+
+/// Give a file we created the owner, mode, extended attributes and times of a journal entry.
+pub fn restore_metadata(
+    file: &File,
+    (uid, gid, mode): (u32, u32, u32),
+    xattrs: &[(Vec<u8>, Vec<u8>)],
+    atime: Timestamp,
+    mtime: Timestamp,
+) -> io::Result<()> {
+    let fd = file.as_fd();
+    rustix::fs::fchown(
+        fd,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )?;
+    // After chown, which may clear set-id bits.
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    for (name, value) in xattrs {
+        rustix::fs::fsetxattr(
+            fd,
+            OsStr::from_bytes(name),
+            value,
+            rustix::fs::XattrFlags::empty(),
+        )?;
+    }
+    let spec = |t: Timestamp| rustix::fs::Timespec {
+        tv_sec: t.sec,
+        tv_nsec: i64::from(t.nsec) as _,
+    };
+    rustix::fs::futimens(
+        fd,
+        &rustix::fs::Timestamps {
+            last_access: spec(atime),
+            last_modification: spec(mtime),
+        },
+    )?;
+    Ok(())
+}
+
+/// The next byte range of `file` at or after `from` that holds data (not a hole), as
+/// `(start, end)`; `None` when only holes remain before `len`. A filesystem without hole
+/// reporting shows the whole file as data.
+pub fn next_data(file: &File, from: u64, len: u64) -> io::Result<Option<(u64, u64)>> {
+    use rustix::fs::SeekFrom;
+    if from >= len {
+        return Ok(None);
+    }
+    let start = match rustix::fs::seek(file, SeekFrom::Data(from)) {
+        Ok(s) => s,
+        Err(Errno::NXIO) => return Ok(None),
+        // No SEEK_DATA here: everything is data.
+        Err(Errno::INVAL | Errno::NOTSUP) => return Ok(Some((from, len))),
+        Err(e) => return Err(e.into()),
+    };
+    if start >= len {
+        return Ok(None);
+    }
+    let end = match rustix::fs::seek(file, SeekFrom::Hole(start)) {
+        Ok(e) => e.min(len),
+        Err(Errno::NXIO) => len,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some((start, end.max(start))))
+}
+
+/// Set the length of an open file.
+pub fn set_len(file: &File, len: u64) -> io::Result<()> {
+    Ok(rustix::fs::ftruncate(file, len)?)
+}
