@@ -339,6 +339,7 @@ fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: &mut [u8]) -> io::Res
             "the shared file changed while it was copied",
         ));
     }
+    sys::clear_inherited_flags(dst, src)?;
     sys::restore_metadata(dst, (g.uid, g.gid, g.mode), &g.xattrs, e.atime, e.mtime)?;
     dst.sync_all()
 }

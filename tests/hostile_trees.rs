@@ -114,23 +114,6 @@ fn with_ignore_owner_a_file_only_takes_an_inode_of_its_owner_or_root() {
     nothing_granted(&t, &before);
 }
 
-/// An ACL entry list granting uid `user` read and write (`system.posix_acl_access` format).
-fn acl_granting(user: u32) -> Vec<u8> {
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (0x01u16, 6u16, u32::MAX),
-        (0x02, 6, user),
-        (0x04, 6, u32::MAX),
-        (0x10, 6, u32::MAX),
-        (0x20, 4, u32::MAX),
-    ] {
-        v.extend_from_slice(&tag.to_le_bytes());
-        v.extend_from_slice(&perm.to_le_bytes());
-        v.extend_from_slice(&id.to_le_bytes());
-    }
-    v
-}
-
 /// Found by an attack helper: with a merge flag, a more permissive copy that the attacker can
 /// write (a group file, a world-writable one, one with an ACL for them) was made the keeper by
 /// giving it more links, and root's stricter script took its inode. The keeper must give no one

@@ -258,3 +258,55 @@ fn a_run_from_deeper_than_path_max_is_undone() {
     let n = rustix::io::read(&f, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"deep bytes");
 }
+
+/// Found by an attack helper: undo makes its copy in the path's own directory, and that
+/// directory's default ACL (its owner's choice: here the attacker's) became the copy's access
+/// ACL, so root's restored 0660 file was writable by the attacker. The directory's `chattr`
+/// flags (nodump, noatime) were inherited too. The copy gets the recorded attributes only.
+#[test]
+fn undo_copy_takes_no_acl_or_flags_from_its_directory() {
+    if !attacks_possible() {
+        return;
+    }
+    let t = TestEnv::new();
+    t.shared("s");
+    t.write("s/k", b"root config v1");
+    t.write("s/d", b"root config v1");
+    t.chmod("s/k", 0o660);
+    t.chmod("s/d", 0o660);
+    t.set_mtime("s/k", 1_000);
+    t.attacker("mkdir s/u && chmod 777 s/u");
+    let acl = rustix::fs::lsetxattr(
+        t.path("s/u"),
+        "system.posix_acl_default",
+        &acl_granting(ATTACKER),
+        rustix::fs::XattrFlags::empty(),
+    );
+    if acl.is_err() {
+        eprintln!("SKIP: no POSIX ACLs here");
+        return;
+    }
+    let flags = have("chattr")
+        && Command::new("chattr")
+            .args(["+dA", t.path("s/u").to_str().unwrap()])
+            .status()
+            .is_ok_and(|s| s.success());
+    t.attacker("mv s/d s/u/d");
+    assert_eq!(code(&t.run(&["link", "-y", "s"])), 0);
+    assert_eq!(t.ino("s/k"), t.ino("s/u/d"));
+    let j = t.journals().pop().unwrap();
+    let out = t.run(&["undo", j.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_ne!(t.ino("s/k"), t.ino("s/u/d"), "not undone");
+    assert_eq!(t.read("s/u/d"), b"root config v1");
+    assert_eq!(t.meta("s/u/d"), (0, 0, 0o660));
+    assert_eq!(t.xattr("s/u/d", "system.posix_acl_access"), None);
+    t.attacker("! (echo attacker >> s/u/d) 2>/dev/null");
+    assert_eq!(t.read("s/u/d"), b"root config v1");
+    if flags {
+        let f = fs::File::open(t.path("s/u/d")).unwrap();
+        let got = rustix::fs::ioctl_getflags(&f).unwrap();
+        let inherited = rustix::fs::IFlags::NODUMP | rustix::fs::IFlags::NOATIME;
+        assert!((got & inherited).is_empty(), "{got:?}");
+    }
+}

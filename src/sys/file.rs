@@ -21,6 +21,13 @@ pub fn restore_metadata(
     mtime: Timestamp,
 ) -> io::Result<()> {
     let fd = file.as_fd();
+    // A file created in a directory with a default ACL got it as its access ACL (the
+    // directory's owner chose it): the file gets exactly the recorded attributes, no others.
+    for (name, _) in super::fxattrs(fd)? {
+        if name.starts_with(b"system.posix_acl") && !xattrs.iter().any(|(n, _)| *n == name) {
+            rustix::fs::fremovexattr(fd, OsStr::from_bytes(&name))?;
+        }
+    }
     rustix::fs::fchown(
         fd,
         Some(rustix::fs::Uid::from_raw(uid)),
@@ -48,6 +55,28 @@ pub fn restore_metadata(
         },
     )?;
     Ok(())
+}
+
+/// Clear the inode flags (`chattr`: nodump, noatime, sync...) that `file`, which we created, took
+/// from its directory and `like` does not have. Flags are only ever cleared here, never set; a
+/// filesystem without them has nothing to clear.
+pub fn clear_inherited_flags(file: &File, like: &File) -> io::Result<()> {
+    use rustix::fs::{ioctl_getflags, ioctl_setflags};
+    let unsupported = |e: &Errno| matches!(*e, Errno::NOTTY | Errno::OPNOTSUPP | Errno::INVAL);
+    let have = match ioctl_getflags(file) {
+        Ok(f) => f,
+        Err(e) if unsupported(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let keep = match ioctl_getflags(like) {
+        Ok(f) => f,
+        Err(e) if unsupported(&e) => rustix::fs::IFlags::empty(),
+        Err(e) => return Err(e.into()),
+    };
+    if have & !keep == rustix::fs::IFlags::empty() {
+        return Ok(());
+    }
+    ioctl_setflags(file, have & keep).map_err(Into::into)
 }
 
 /// The next byte range of `file` at or after `from` that holds data (not a hole), as

@@ -15,7 +15,7 @@ mod process;
 mod stat;
 mod xattr;
 
-pub use file::{next_data, restore_metadata, set_len};
+pub use file::{clear_inherited_flags, next_data, restore_metadata, set_len};
 pub use fs::{FsFacts, fs_facts, fs_facts_fd, link_max, no_hard_links_fs_name, pseudo_fs_name};
 pub use names::{exchange_at, link_fd_at, mkdir_at, read_dir, rename_at, unlink_at};
 pub use open::{

@@ -432,6 +432,23 @@ pub fn expected_groups(root: &Path) -> BTreeSet<BTreeSet<PathBuf>> {
 /// The attacker of the attack tests: uid and gid 65534 (nobody), no supplementary groups.
 pub const ATTACKER: u32 = 65534;
 
+/// An ACL entry list granting uid `user` read and write (`system.posix_acl_access` format).
+pub fn acl_granting(user: u32) -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 6, user),
+        (0x04, 6, u32::MAX),
+        (0x10, 6, u32::MAX),
+        (0x20, 4, u32::MAX),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
 /// Can attack tests run here (as root, with setpriv to become the attacker)? Says why not.
 pub fn attacks_possible() -> bool {
     let ok = is_root() && have("setpriv");
