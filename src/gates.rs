@@ -39,10 +39,14 @@ pub fn never(f: &Facts<'_>) -> Option<SkipReason> {
 
 /// May a path of `victim`'s owner take `keeper`'s inode? Without `--ignore-owner`, owner and
 /// group must be equal. With it, a path still only takes an inode of its own owner or of root:
-/// no one's file ever becomes an inode that another (unprivileged) user controls.
+/// no one's file ever becomes an inode that another (unprivileged) user controls. And root's
+/// inode only when the path's owner may read it anyway: otherwise their file turning root's
+/// would tell them what a file they cannot read holds (a user could test guesses of a secret).
 pub fn owner_may_take(victim: &Identity, keeper: &Identity, gates: &Gates) -> bool {
     if gates.ignore_owner {
-        keeper.uid == victim.uid || keeper.uid == 0
+        let readable =
+            keeper.mode & 0o004 != 0 || (keeper.gid == victim.gid && keeper.mode & 0o040 != 0);
+        keeper.uid == victim.uid || (keeper.uid == 0 && readable)
     } else {
         keeper.uid == victim.uid && keeper.gid == victim.gid
     }

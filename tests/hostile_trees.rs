@@ -208,20 +208,35 @@ fn no_run_grants_anything() {
     let out = t.run(&["apply", "-y", plan]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     nothing_granted(&t, &before);
+    // Root's 0600 file is no keeper for users who can't read it (that would tell them what it
+    // holds); its readable 0644 copy is, for every path it grants nothing to.
+    for p in ["s/att-a", "s/att-b", "s/u1", "s/u1-b"] {
+        assert_ne!(
+            t.ino(p),
+            t.ino("s/root-a"),
+            "{p} took root's unreadable inode"
+        );
+    }
     assert_eq!(
         t.ino("s/att-a"),
-        t.ino("s/root-a"),
-        "linked to root's inode"
+        t.ino("s/root-b"),
+        "linked to root's readable inode"
     );
-    assert_eq!(t.ino("s/u1"), t.ino("s/root-a"));
+    assert_eq!(t.ino("s/u1-b"), t.ino("s/root-b"));
     assert_ne!(t.ino("s/setuid"), t.ino("s/root-a"));
+    let undo_all = || {
+        for j in t.journals() {
+            let out = t.run(&["undo", j.to_str().unwrap()]);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            fs::remove_file(j).unwrap();
+        }
+    };
+    undo_all();
+    assert_eq!(perms(&t), before, "after undoing the apply");
     let out = t.run(&[&["link", "-y"], &flags[..], &["s"]].concat());
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     nothing_granted(&t, &before);
-    for j in t.journals() {
-        let out = t.run(&["undo", j.to_str().unwrap()]);
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-    }
+    undo_all();
     // Undone, every path has what it had before any run.
     assert_eq!(perms(&t), before);
 }
@@ -556,4 +571,40 @@ fn holes_are_never_read() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(v["summary"]["linked"], 1, "{v}");
     assert_eq!(t.read("sparse"), dense);
+}
+
+/// Found by an attack helper: with `--ignore-owner`, a user's file could take root's inode even
+/// when root's file was unreadable to them, and seeing their file turn root's told them its
+/// content: 10,000 guesses of a PIN in root's 0600 file, one run, and the one that changed
+/// owner was the PIN. Root's inode is taken only by paths whose owner may read it anyway.
+#[test]
+fn with_ignore_owner_no_user_learns_what_an_unreadable_root_file_holds() {
+    if !attacks_possible() {
+        return;
+    }
+    let t = TestEnv::new();
+    t.shared("s");
+    t.write("s/private/pin", b"PIN=7319\n");
+    t.chmod("s/private/pin", 0o600);
+    t.attacker(
+        "mkdir s/guess && cd s/guess && umask 077 && \
+         for i in 7317 7318 7319 7320; do echo PIN=$i > g$i; done",
+    );
+    // Root's readable file is still a keeper for the attacker's copy of it.
+    t.write("s/pub/motd", b"welcome\n");
+    t.chmod("s/pub/motd", 0o644);
+    t.attacker("echo welcome > s/guess/motd && chmod 644 s/guess/motd");
+    let pin = t.ino("s/private/pin");
+    let guess = t.ino("s/guess/g7319");
+    let out = t.run(&["link", "-y", "--ignore-owner", "s"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("s/private/pin"), pin);
+    assert_eq!(
+        t.ino("s/guess/g7319"),
+        guess,
+        "the right guess took root's inode"
+    );
+    assert_eq!(t.meta("s/guess/g7319"), (ATTACKER, ATTACKER, 0o600));
+    assert_eq!(t.ino("s/guess/motd"), t.ino("s/pub/motd"));
+    assert_eq!(t.meta("s/guess/motd").0, 0);
 }
