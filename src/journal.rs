@@ -336,3 +336,274 @@ pub fn recorded(extra: &[PathBuf]) -> (Vec<Entry>, Vec<Error>) {
     }
     (entries, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attrs, FileLen, Identity};
+
+    /// (path, keeper, temp name, extended attributes) of an entry: names that are not UTF-8,
+    /// hold a newline or other control bytes, are empty, or are JSON's own metacharacters.
+    type Case = (
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        Vec<(Vec<u8>, Vec<u8>)>,
+    );
+
+    fn cases() -> Vec<Case> {
+        vec![
+            (
+                b"/t/bad\xffname",
+                b"/t/keeper",
+                b".linkdup-tmp.00001.abcdef",
+                vec![],
+            ),
+            (
+                b"/t/new\nline",
+                b"/t/also\nnew\nline",
+                b".linkdup-tmp.zzzzz.000000",
+                vec![(b"user.note".to_vec(), b"value\n\xff".to_vec())],
+            ),
+            (
+                b"/t/\xff",
+                b"/t/\xc3",
+                b"\xff",
+                vec![
+                    (b"user.\xff".to_vec(), Vec::new()),
+                    (b"security.x".to_vec(), vec![0, 1, 2, 255]),
+                ],
+            ),
+            (b"", b"", b"", vec![(Vec::new(), Vec::new())]),
+            (b"/", b" ", b"\n", vec![]),
+            (
+                b"/t/\"q\" \\ \x1b[0m\t",
+                "/t/caf\u{e9}".as_bytes(),
+                b".",
+                vec![],
+            ),
+        ]
+    }
+
+    fn path(b: &[u8]) -> PathBuf {
+        PathBuf::from(OsStr::from_bytes(b))
+    }
+
+    fn ts(sec: i64, nsec: u32) -> Timestamp {
+        Timestamp { sec, nsec }
+    }
+
+    fn entry(i: usize, (p, k, tmp, xattrs): Case) -> Entry {
+        let i = i as u64;
+        Entry {
+            path: path(p),
+            keeper: path(k),
+            keeper_id: FileId {
+                dev: 8,
+                ino: 100 + i,
+            },
+            len: 1 << (i + 30),
+            keeper_mtime: ts(-5 - i as i64, 999_999_999),
+            uid: 1000,
+            gid: u32::MAX,
+            mode: 0o100_640,
+            mtime: ts(1_700_000_000, i as u32),
+            atime: ts(0, 1),
+            xattrs,
+            v2: Some(EntryV2 {
+                run_uid: sys::euid(),
+                victim_id: FileId {
+                    dev: 8,
+                    ino: 200 + i,
+                },
+                dir_id: FileId { dev: 8, ino: 2 },
+                keeper_dir_id: FileId {
+                    dev: u64::MAX,
+                    ino: u64::MAX,
+                },
+                tmp: OsStr::from_bytes(tmp).to_owned(),
+            }),
+        }
+    }
+
+    fn assert_bytes(got: &Entry, want: &Entry) {
+        assert_eq!(got, want);
+        let b = |p: &Path| p.as_os_str().as_bytes().to_vec();
+        assert_eq!(b(&got.path), b(&want.path));
+        assert_eq!(b(&got.keeper), b(&want.keeper));
+        let tmp = |e: &Entry| e.v2.as_ref().map(|x| x.tmp.as_bytes().to_vec());
+        assert_eq!(tmp(got), tmp(want));
+        assert_eq!(got.xattrs, want.xattrs);
+    }
+
+    #[test]
+    fn entries_round_trip_through_one_json_line_with_exact_bytes() {
+        for (i, case) in cases().into_iter().enumerate() {
+            let e = entry(i, case);
+            let line = serde_json::to_vec(&to_json(&e)).expect("json");
+            assert!(!line.contains(&b'\n'), "entry {i}: not one line");
+            let v: Value = serde_json::from_slice(&line).expect("parse");
+            let back = from_json(&v).unwrap_or_else(|| panic!("entry {i}: unreadable: {v}"));
+            assert_bytes(&back, &e);
+        }
+    }
+
+    fn stat(e: &Entry, id: FileId, mtime: Timestamp) -> Stat {
+        Stat {
+            ident: Identity {
+                id,
+                len: FileLen(e.len),
+                mtime,
+                ctime: ts(9, 9),
+                mode: e.mode,
+                uid: e.uid,
+                gid: e.gid,
+            },
+            atime: e.atime,
+            nlink: 1,
+            mnt: 1,
+            attrs: Attrs::default(),
+            kind: rustix::fs::FileType::RegularFile,
+        }
+    }
+
+    #[test]
+    fn a_journal_written_and_read_back_gives_the_exact_bytes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let at = dir.path().join("j.jsonl");
+        let want: Vec<Entry> = cases()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| entry(i, c))
+            .collect();
+        let mut j = Journal::create(Some(&at)).expect("create");
+        for e in &want {
+            let x = e.v2.as_ref().expect("v2");
+            let keeper_st = stat(e, e.keeper_id, e.keeper_mtime);
+            let victim_st = stat(e, x.victim_id, e.mtime);
+            j.record(&Record {
+                path: &e.path,
+                keeper: &e.keeper,
+                dir: x.dir_id,
+                keeper_dir: x.keeper_dir_id,
+                tmp: &x.tmp,
+                keeper_st: &keeper_st,
+                victim_st: &victim_st,
+                xattrs: &e.xattrs,
+            })
+            .expect("record");
+        }
+        drop(j);
+        let raw = std::fs::read(&at).expect("read raw");
+        assert_eq!(
+            raw.iter().filter(|&&b| b == b'\n').count(),
+            want.len(),
+            "one line per entry, whatever the names hold"
+        );
+        let got = read(&at).expect("read back");
+        assert_eq!(got.owner, sys::euid());
+        assert_eq!(got.entries.len(), want.len());
+        for (g, w) in got.entries.iter().zip(&want) {
+            assert_bytes(g, w);
+        }
+
+        // Appending to the same journal keeps what is there.
+        let mut j = Journal::create(Some(&at)).expect("reopen");
+        let e = &want[0];
+        let x = e.v2.as_ref().expect("v2");
+        let st = stat(e, x.victim_id, e.mtime);
+        j.record(&Record {
+            path: &e.path,
+            keeper: &e.keeper,
+            dir: x.dir_id,
+            keeper_dir: x.keeper_dir_id,
+            tmp: &x.tmp,
+            keeper_st: &stat(e, e.keeper_id, e.keeper_mtime),
+            victim_st: &st,
+            xattrs: &e.xattrs,
+        })
+        .expect("record again");
+        drop(j);
+        let got = read(&at).expect("read back");
+        assert_eq!(got.entries.len(), want.len() + 1);
+        assert_bytes(&got.entries[want.len()], &want[0]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_and_any_other_bad_line_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let at = dir.path().join("j.jsonl");
+        let good = |i: usize| {
+            let c = cases().swap_remove(i);
+            let mut line = serde_json::to_vec(&to_json(&entry(i, c))).expect("json");
+            line.push(b'\n');
+            line
+        };
+        let torn = &good(1)[..40];
+        // (file content, entries read back, or None when refused)
+        let cases: Vec<(&str, Vec<u8>, Option<usize>)> = vec![
+            ("empty", Vec::new(), Some(0)),
+            ("two lines", [good(0), good(1)].concat(), Some(2)),
+            (
+                "a torn last line",
+                [good(0), torn.to_vec()].concat(),
+                Some(1),
+            ),
+            (
+                "a torn line, then a whole one",
+                [good(0), torn.to_vec(), b"\n".to_vec(), good(2)].concat(),
+                None,
+            ),
+            (
+                "an entry of an unknown version",
+                [with_version(&good(0), 9), good(1)].concat(),
+                None,
+            ),
+            (
+                "a line of JSON that is not an entry",
+                [b"{}\n".to_vec(), good(0)].concat(),
+                None,
+            ),
+        ];
+        for (what, content, want) in cases {
+            std::fs::write(&at, &content).expect("write");
+            match (read(&at), want) {
+                (Ok(r), Some(n)) => assert_eq!(r.entries.len(), n, "{what}"),
+                (Err(e), None) => {
+                    assert!(e.to_string().contains("not a journal entry"), "{what}: {e}")
+                }
+                (Ok(r), None) => panic!("{what}: read {} entries", r.entries.len()),
+                (Err(e), Some(_)) => panic!("{what}: refused: {e}"),
+            }
+        }
+    }
+
+    /// `line` with its version number changed.
+    fn with_version(line: &[u8], v: u64) -> Vec<u8> {
+        let mut value: Value = serde_json::from_slice(line).expect("json");
+        value["v"] = json!(v);
+        let mut line = serde_json::to_vec(&value).expect("json");
+        line.push(b'\n');
+        line
+    }
+
+    #[test]
+    fn a_first_format_line_with_byte_array_names_is_read() {
+        let v = json!({
+            "v": 1,
+            "path": [47, 98, 97, 100, 255],
+            "keeper": "/k",
+            "keeper_dev": 1, "keeper_ino": 2, "size": 3,
+            "keeper_mtime": [4, 5],
+            "uid": 6, "gid": 7, "mode": 0o100_644,
+            "mtime": [8, 9], "atime": [10, 11],
+            "xattrs": [[[117, 255], [0]]],
+        });
+        let e = from_json(&v).expect("a version 1 line");
+        assert_eq!(e.path.as_os_str().as_bytes(), b"/bad\xff");
+        assert_eq!(e.keeper.as_os_str().as_bytes(), b"/k");
+        assert_eq!(e.xattrs, vec![(b"u\xff".to_vec(), vec![0])]);
+        assert_eq!(e.v2, None);
+        assert_eq!(e.keeper_mtime, ts(4, 5));
+    }
+}

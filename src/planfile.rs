@@ -264,3 +264,217 @@ fn read_group(v: &Value, dirs: usize) -> Option<GroupPlan> {
         actions,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    /// Names a plan must carry byte for byte: not UTF-8, control characters, JSON's own
+    /// metacharacters, a cut multi-byte sequence, the shortest and the longest.
+    const NAMES: &[&[u8]] = &[
+        b"bad\xffname",
+        b"new\nline",
+        b"\xff",
+        b" ",
+        b"caf\xc3",
+        "caf\u{e9}".as_bytes(),
+        b"tab\there\r\x1b[0m",
+        b"\"quoted\" \\ back",
+        b"-",
+        &[0xfe; 255],
+    ];
+
+    fn id(dev: u64, ino: u64) -> FileId {
+        FileId { dev, ino }
+    }
+
+    fn dir(path: &[u8], name: &[u8], parent: Option<u32>, ino: u64) -> Dir {
+        Dir {
+            path: PathBuf::from(OsStr::from_bytes(path)),
+            id: id(8, ino),
+            parent: parent.map(DirIdx),
+            name: OsStr::from_bytes(name).to_owned(),
+            attrs: Attrs::default(),
+            mnt: 31,
+        }
+    }
+
+    /// Three directories: the current one (empty path and name), and two below it whose own
+    /// names are not UTF-8 or hold a newline.
+    fn tree() -> Tree {
+        Tree {
+            dirs: vec![
+                dir(b"", b"", None, 2),
+                dir(b"bad\xffdir", b"bad\xffdir", Some(0), 3),
+                dir(b"new\nline/\xc3", b"\xc3", Some(0), 4),
+            ],
+            mounts: Default::default(),
+        }
+    }
+
+    fn loc(dir: u32, name: &[u8]) -> Loc {
+        Loc {
+            dir: DirIdx(dir),
+            name: OsStr::from_bytes(name).into(),
+            mnt: 31,
+        }
+    }
+
+    fn member(dir: u32, name: &[u8], ino: u64, len: u64) -> Member {
+        Member {
+            loc: loc(dir, name),
+            expect: Identity {
+                id: id(8, ino),
+                len: FileLen(len),
+                mtime: Timestamp {
+                    sec: -(ino as i64),
+                    nsec: 999_999_999,
+                },
+                ctime: Timestamp {
+                    sec: 1_700_000_000 + ino as i64,
+                    nsec: ino as u32,
+                },
+                mode: 0o100_640,
+                uid: 1000 + ino as u32,
+                gid: u32::MAX,
+            },
+            nlink: ino % 3 + 1,
+        }
+    }
+
+    /// One group per name: the keeper has the name in one directory, the duplicate in another,
+    /// and a link of the keeper has it in the third.
+    fn plan(names: &[&[u8]]) -> Plan {
+        let groups = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let i = i as u64;
+                let len = 10 + i;
+                let keeper = member(1, name, 100 + i, len);
+                GroupPlan {
+                    len: FileLen(len),
+                    hash: u128::MAX - u128::from(i),
+                    dev: 8,
+                    keeper: keeper.clone(),
+                    keeper_links: vec![loc(0, name)],
+                    actions: vec![LinkAction {
+                        keeper,
+                        victim: member(2, name, 200 + i, len),
+                        frees: i.is_multiple_of(2),
+                        outside_links: i,
+                    }],
+                }
+            })
+            .collect();
+        Plan {
+            groups,
+            skipped: Vec::new(),
+        }
+    }
+
+    fn assert_member(got: &Member, want: &Member, what: &str) {
+        assert_eq!(got.loc, want.loc, "{what}");
+        assert_eq!(got.loc.name.as_bytes(), want.loc.name.as_bytes(), "{what}");
+        assert_eq!(got.expect, want.expect, "{what}");
+        assert_eq!(got.nlink, want.nlink, "{what}");
+    }
+
+    #[test]
+    fn plans_round_trip_with_exact_name_bytes() {
+        let opts_cases = [
+            RunOptions::default(),
+            RunOptions {
+                gates: Gates {
+                    ignore_owner: true,
+                    ignore_mode: false,
+                    ignore_xattrs: true,
+                    same_mtime: true,
+                },
+                max_links: Some(7),
+            },
+        ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tree = tree();
+        let plan = plan(NAMES);
+        for (n, opts) in opts_cases.iter().enumerate() {
+            let path = dir.path().join(format!("plan{n}.json"));
+            save(&path, &tree, &plan, opts).expect("save");
+            let (t, p, o) = load(&path).expect("load what was saved");
+            assert_eq!(&o, opts);
+            assert_eq!(t.dirs.len(), tree.dirs.len());
+            for (got, want) in t.dirs.iter().zip(&tree.dirs) {
+                assert_eq!(
+                    got.path.as_os_str().as_bytes(),
+                    want.path.as_os_str().as_bytes()
+                );
+                assert_eq!(got.name.as_bytes(), want.name.as_bytes());
+                assert_eq!(
+                    (got.id, got.parent, got.mnt),
+                    (want.id, want.parent, want.mnt)
+                );
+            }
+            assert_eq!(p.groups.len(), NAMES.len());
+            for ((got, want), name) in p.groups.iter().zip(&plan.groups).zip(NAMES) {
+                let what = String::from_utf8_lossy(name);
+                assert_eq!(got.keeper.loc.name.as_bytes(), *name, "{what}");
+                assert_eq!(
+                    (got.len, got.hash, got.dev),
+                    (want.len, want.hash, want.dev)
+                );
+                assert_member(&got.keeper, &want.keeper, &what);
+                assert_eq!(got.keeper_links, want.keeper_links, "{what}");
+                assert_eq!(got.actions.len(), 1, "{what}");
+                let (ga, wa) = (&got.actions[0], &want.actions[0]);
+                assert_member(&ga.keeper, &wa.keeper, &what);
+                assert_member(&ga.victim, &wa.victim, &what);
+                assert_eq!(ga.victim.loc.name.as_bytes(), *name, "{what}");
+                assert_eq!((ga.frees, ga.outside_links), (wa.frees, wa.outside_links));
+            }
+        }
+    }
+
+    #[test]
+    fn names_that_are_not_one_entry_of_a_directory_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("plan.json");
+        let tree = tree();
+        for name in [&b""[..], b".", b"..", b"a/b", b"/", b"../etc\xff"] {
+            save(&path, &tree, &plan(&[name]), &RunOptions::default()).expect("save");
+            let what = String::from_utf8_lossy(name);
+            match load(&path) {
+                Err(Error::Changed { what: why, .. }) => {
+                    assert!(why.contains("group 0 is malformed"), "{what}: {why}")
+                }
+                Err(e) => panic!("{what}: refused for another reason: {e}"),
+                Ok(_) => panic!("{what}: accepted"),
+            }
+        }
+        // The same plan with a plain name loads: the refusals are the names'.
+        save(&path, &tree, &plan(&[b"ok"]), &RunOptions::default()).expect("save");
+        assert!(load(&path).is_ok());
+    }
+
+    #[test]
+    fn an_edited_body_is_refused_by_its_checksum() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("plan.json");
+        save(
+            &path,
+            &tree(),
+            &plan(&[b"bad\xffname"]),
+            &RunOptions::default(),
+        )
+        .expect("save");
+        let text = std::fs::read(&path).expect("read");
+        let mut doc: Value = serde_json::from_slice(&text).expect("a plan is JSON");
+        doc["body"]["groups"][0]["actions"][0]["victim"]["loc"]["name_bytes"][0] = json!(b'x');
+        std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
+        match load(&path) {
+            Err(Error::Changed { what, .. }) => assert!(what.contains("checksum"), "{what}"),
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("an edited plan was accepted"),
+        }
+    }
+}

@@ -88,4 +88,126 @@ mod tests {
         assert!(is_temp(OsStr::new(".linkdup-tmp.00001.abcdef")));
         assert_eq!(pid(OsStr::new(".linkdup-tmp.00010.abcdef")), Some(36));
     }
+
+    #[test]
+    fn names_of_the_pattern_and_near_misses() {
+        use std::os::unix::ffi::OsStrExt;
+        let cases: &[(&[u8], bool, &str)] = &[
+            (b".linkdup-tmp.00000.000000", true, "all zeros"),
+            (b".linkdup-tmp.zzzzz.zzzzzz", true, "all z"),
+            (
+                b".linkdup-tmp.0a1b2.c3d4e5",
+                true,
+                "mixed digits and letters",
+            ),
+            (b"", false, "empty"),
+            (b".linkdup-tmp.", false, "the prefix alone"),
+            (b".linkdup-tmp.00001.", false, "no random part"),
+            (b".linkdup-tmp.0001.abcdef", false, "pid one short"),
+            (b".linkdup-tmp.000001.abcdef", false, "pid one long"),
+            (b".linkdup-tmp.00001.abcdefg", false, "random one long"),
+            (b".linkdup-tmp.00001.abcdef\n", false, "a trailing newline"),
+            (b".linkdup-tmp.00001.abcdef.", false, "a trailing dot"),
+            (
+                b".linkdup-tmp.00001abcdefg",
+                false,
+                "no separator, right length",
+            ),
+            (
+                b".linkdup-tmp.00001aabcdef",
+                false,
+                "a letter for the separator",
+            ),
+            (
+                b".linkdup-tmp.00001.abc.ef",
+                false,
+                "a dot in the random part",
+            ),
+            (b".linkdup-tmp.0000A.abcdef", false, "upper case pid"),
+            (b".linkdup-tmp.00001.abcdeF", false, "upper case random"),
+            (b".linkdup-tmp.0000-.abcdef", false, "a dash in the pid"),
+            (b".linkdup-tmp.00001.abcde\xff", false, "a non-UTF-8 byte"),
+            (
+                ".linkdup-tmp.00001.abcd\u{e9}".as_bytes(),
+                false,
+                "a two-byte letter",
+            ),
+            (b".linkdup-tmp.00001.abcd\x00f", false, "a NUL"),
+            (b".linkdup-tmp.00 01.abcdef", false, "a space"),
+            (b"_linkdup-tmp.00001.abcdef", false, "no leading dot"),
+            (b".linkdup_tmp.00001.abcdef", false, "underscore for dash"),
+            (b".Linkdup-tmp.00001.abcdef", false, "capital prefix"),
+            (b".linkdup-tmp-00001.abcdef", false, "dash ends the prefix"),
+            (
+                b".linkdup-state.00001.abc",
+                false,
+                "a state file's temp name",
+            ),
+            (
+                b"linkdup-tmp.00001.abcdefg",
+                false,
+                "no leading dot, right length",
+            ),
+            (b"/.linkdup-tmp.00001.abcdef", false, "a path, not a name"),
+        ];
+        for &(name, want, what) in cases {
+            let name = OsStr::from_bytes(name);
+            assert_eq!(is_temp(name), want, "{what}: {name:?}");
+            assert_eq!(pid(name).is_some(), want, "{what}: pid of {name:?}");
+        }
+    }
+
+    #[test]
+    fn pids_decode_from_base_36() {
+        let cases: &[(&str, u32)] = &[
+            ("00000", 0),
+            ("00001", 1),
+            ("00009", 9),
+            ("0000a", 10),
+            ("0000z", 35),
+            ("00010", 36),
+            ("00100", 1296),
+            (
+                "12345",
+                36u32.pow(4) + 2 * 36u32.pow(3) + 3 * 36 * 36 + 4 * 36 + 5,
+            ),
+            ("2hwcf", 4_194_303), // the largest pid Linux gives (PID_MAX_LIMIT - 1)
+            ("zzzzz", 36u32.pow(5) - 1),
+        ];
+        for &(digits, want) in cases {
+            let name = format!("{PREFIX}{digits}.abc123");
+            assert_eq!(pid(OsStr::new(&name)), Some(want), "{name}");
+        }
+        // Every pid this process could have is encoded and decoded back.
+        for n in [1usize, 2, 35, 36, 37, 4_194_304] {
+            let mut digits = String::new();
+            let mut p = n;
+            for _ in 0..PID_CHARS {
+                digits.insert(0, BASE36[p % 36] as char);
+                p /= 36;
+            }
+            let name = format!("{PREFIX}{digits}.000000");
+            assert_eq!(pid(OsStr::new(&name)), Some(n as u32), "{name}");
+        }
+    }
+
+    #[test]
+    fn fresh_names_differ_and_are_never_another_running_process() {
+        let names: std::collections::BTreeSet<OsString> = (0..64).map(|_| new()).collect();
+        assert_eq!(names.len(), 64, "random parts repeat");
+        for n in &names {
+            assert_eq!(n.len(), LEN);
+            assert!(n.as_encoded_bytes().starts_with(PREFIX.as_bytes()));
+            // This process's own names are never taken for another's.
+            assert!(!owner_running(n), "{n:?}");
+        }
+        // pid 1 always runs; "zzzzz" is beyond any pid_max; a non-temp name owns nothing.
+        for (name, want) in [
+            (".linkdup-tmp.00001.abcdef", true),
+            (".linkdup-tmp.zzzzz.abcdef", false),
+            (".linkdup-tmp.00001.ABCDEF", false),
+        ] {
+            assert_eq!(owner_running(OsStr::new(name)), want, "{name}");
+        }
+    }
 }

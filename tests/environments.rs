@@ -145,18 +145,15 @@ fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
     }
     let before = t.snapshot();
     // Slow down the first exchange so that SIGINT arrives in the middle of a swap.
-    let child = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat2"])
-        .args(["-e", "inject=renameat2:delay_enter=800000:when=1"])
-        .arg(bin())
-        .args(["link", "-y", "-f", "json", "."])
-        .current_dir(t.root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = t
+        .spawn_under_strace(
+            &[
+                "trace=renameat2",
+                "inject=renameat2:delay_enter=800000:when=1",
+            ],
+            &["link", "-y", "-f", "json", "."],
+        )
+        .expect("strace");
     for _ in 0..400 {
         if !t.temp_names().is_empty() {
             break;

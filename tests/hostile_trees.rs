@@ -346,27 +346,18 @@ fn two_writers_across_the_exchange_lose_no_edit() {
     ) else {
         return;
     };
-    let append = |p: PathBuf, what: &'static [u8]| {
-        std::thread::spawn(move || {
-            let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
-            f.write_all(what).unwrap();
-        })
-    };
     assert!(wait_for(10, || !t.temp_names().is_empty()), "no temp link");
-    let first = append(t.path("d/v"), b" +first");
+    let first = append_in_thread(t.path("d/v"), b" +first");
     assert!(wait_for(10, || t.ino("d/v") == k), "never saw the exchange");
-    let second = append(t.path("d/v"), b" +second");
+    let second = append_in_thread(t.path("d/v"), b" +second");
     let out = child.wait_with_output().unwrap();
     first.join().unwrap();
     second.join().unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("on both sides"), "{}", stderr(&out));
-    let mut all: Vec<Vec<u8>> = t.snapshot().into_values().map(|s| s.content).collect();
-    all.sort();
-    all.dedup();
-    let has = |e: &[u8]| all.iter().any(|c| c.windows(e.len()).any(|w| w == e));
+    let all = t.contents();
     assert!(
-        has(b"+first") && has(b"+second"),
+        holds(&all, b"+first") && holds(&all, b"+second"),
         "an edit was lost: {all:?}"
     );
     // The later writer's edit is at the path it was written to.

@@ -160,30 +160,14 @@ fn parent_directory_swapped_for_a_symlink_to_outside_changes_nothing_outside() {
 /// Run `linkdup link -y` on `t` under strace with a delay before the exchange, and apply
 /// `change` during that delay.
 fn race_in_swap(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Option<std::process::Output> {
-    if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
-        return None;
-    }
-    let child = Command::new("strace")
-        .env("XDG_STATE_HOME", t.state_dir())
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
-            "-e",
+    let root = t.root().to_str().expect("a UTF-8 temp dir");
+    let child = t.spawn_under_strace(
+        &[
             "trace=renameat2",
-            "-e",
             "inject=renameat2:delay_enter=1500000:when=1",
-        ])
-        .arg(bin())
-        .args(["link", "-y", "-f", "json"])
-        .arg(t.root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        &["link", "-y", "-f", "json", root],
+    )?;
     // Wait until the temp link exists: the swap is under way and paused before the exchange.
     for _ in 0..500 {
         if !t.temp_names().is_empty() {

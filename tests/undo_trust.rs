@@ -187,12 +187,6 @@ fn two_writers_across_undos_exchange_lose_no_edit() {
     ) else {
         return;
     };
-    let append = |p: std::path::PathBuf, what: &'static [u8]| {
-        std::thread::spawn(move || {
-            let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
-            std::io::Write::write_all(&mut f, what).unwrap();
-        })
-    };
     // The copy is written (and synced) before the exchange waits.
     let full = |t: &TestEnv| {
         t.temp_names()
@@ -201,18 +195,15 @@ fn two_writers_across_undos_exchange_lose_no_edit() {
     };
     assert!(wait_for(10, || full(&t)), "no copy made");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let first = append(t.path("d/v"), b" +first");
+    let first = append_in_thread(t.path("d/v"), b" +first");
     assert!(wait_for(10, || t.ino("d/v") != k), "never saw the exchange");
-    let second = append(t.path("d/v"), b" +second");
+    let second = append_in_thread(t.path("d/v"), b" +second");
     let out = child.wait_with_output().unwrap();
     first.join().unwrap();
     second.join().unwrap();
-    let mut all: Vec<Vec<u8>> = t.snapshot().into_values().map(|s| s.content).collect();
-    all.sort();
-    all.dedup();
-    let has = |e: &[u8]| all.iter().any(|c| c.windows(e.len()).any(|w| w == e));
+    let all = t.contents();
     assert!(
-        has(b"+first") && has(b"+second"),
+        holds(&all, b"+first") && holds(&all, b"+second"),
         "an edit was lost: {all:?}; {}",
         stdout(&out)
     );

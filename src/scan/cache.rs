@@ -200,3 +200,224 @@ fn decode(bytes: &[u8]) -> Option<HashMap<Key, Hashes>> {
     }
     Some(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FileId, FileLen, Timestamp};
+
+    fn ident(dev: u64, ino: u64, len: u64, mtime: (i64, u32), ctime: (i64, u32)) -> Identity {
+        Identity {
+            id: FileId { dev, ino },
+            len: FileLen(len),
+            mtime: Timestamp {
+                sec: mtime.0,
+                nsec: mtime.1,
+            },
+            ctime: Timestamp {
+                sec: ctime.0,
+                nsec: ctime.1,
+            },
+            mode: 0o100_644,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    /// Files whose keys use every field, extreme values and signs included.
+    fn idents() -> Vec<Identity> {
+        vec![
+            ident(1, 2, 3, (4, 5), (6, 7)),
+            ident(
+                u64::MAX,
+                u64::MAX,
+                u64::MAX,
+                (i64::MAX, 999_999_999),
+                (i64::MIN, 0),
+            ),
+            ident(0x0803, 12, 4096, (-1, 999_999_999), (-86_400, 1)),
+            ident(0x0803, 13, 1 << 40, (1_700_000_000, 0), (1_700_000_001, 0)),
+        ]
+    }
+
+    /// One entry of each kind: partial only, full only, both, neither.
+    fn sample() -> HashMap<Key, Hashes> {
+        let hashes = [
+            (Some(0x1111_u128), None),
+            (None, Some(u128::MAX)),
+            (Some(1), Some(u128::MAX - 1)),
+            (None, None),
+        ];
+        idents()
+            .iter()
+            .zip(hashes)
+            .map(|(i, (partial, full))| (Key::of(i), Hashes { partial, full }))
+            .collect()
+    }
+
+    /// A map in a comparable, order-free form (`Hashes` has no `PartialEq`).
+    type Flat = (
+        u64,
+        u64,
+        u64,
+        (i64, u32),
+        (i64, u32),
+        Option<u128>,
+        Option<u128>,
+    );
+
+    fn flat(m: &HashMap<Key, Hashes>) -> Vec<Flat> {
+        let mut v: Vec<_> = m
+            .iter()
+            .map(|(k, h)| (k.dev, k.ino, k.len, k.mtime, k.ctime, h.partial, h.full))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// `body` with a correct checksum after it: what a damaged file can't have, but a file of
+    /// another version or a malformed writer could.
+    fn reseal(body: &[u8]) -> Vec<u8> {
+        let mut out = body.to_vec();
+        out.extend_from_slice(&xxh3_128(body).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let all = sample();
+        let mut cases: Vec<(String, HashMap<Key, Hashes>)> = vec![("empty".into(), HashMap::new())];
+        for (k, h) in &all {
+            cases.push((format!("one entry {h:?}"), HashMap::from([(*k, *h)])));
+        }
+        cases.push(("all entries".into(), all));
+        for (what, map) in cases {
+            let bytes = encode(&map);
+            assert_eq!(bytes.len(), HEADER + map.len() * RECORD + 16, "{what}");
+            assert_eq!(&bytes[..8], MAGIC, "{what}");
+            let back = decode(&bytes).unwrap_or_else(|| panic!("{what}: refused its own encoding"));
+            assert_eq!(flat(&back), flat(&map), "{what}");
+        }
+    }
+
+    #[test]
+    fn every_flipped_byte_is_refused() {
+        let bytes = encode(&sample());
+        for at in 0..bytes.len() {
+            for mask in [0x01u8, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= mask;
+                assert!(
+                    decode(&damaged).is_none(),
+                    "byte {at} of {} ^ {mask:#04x} was trusted",
+                    bytes.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_refused() {
+        let bytes = encode(&sample());
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_none(), "cut to {len} bytes");
+        }
+        for extra in [&[0u8][..], &[0; 16], &bytes[..RECORD]] {
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(extra);
+            assert!(decode(&longer).is_none(), "{} bytes appended", extra.len());
+        }
+    }
+
+    #[test]
+    fn a_well_sealed_body_of_another_format_is_refused() {
+        let bytes = encode(&sample());
+        let body = &bytes[..bytes.len() - 16];
+        assert!(
+            decode(&reseal(body)).is_some(),
+            "the reseal itself is wrong"
+        );
+        let with = |at: usize, new: &[u8]| {
+            let mut b = body.to_vec();
+            b[at..at + new.len()].copy_from_slice(new);
+            b
+        };
+        let count = |n: u64| with(12, &n.to_le_bytes());
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("another magic", with(0, b"LNKDUPHD")),
+            ("version 1", with(8, &1u32.to_le_bytes())),
+            ("version 3", with(8, &(VERSION + 1).to_le_bytes())),
+            ("one record more than counted", count(3)),
+            ("one record fewer than counted", count(5)),
+            ("a count that overflows", count(u64::MAX)),
+            ("a count of zero", count(0)),
+            ("a record cut short", body[..body.len() - 1].to_vec()),
+            ("the magic alone", body[..8].to_vec()),
+            ("nothing", Vec::new()),
+        ];
+        for (what, b) in cases {
+            assert!(decode(&reseal(&b)).is_none(), "{what}: trusted");
+        }
+    }
+
+    #[test]
+    fn open_trusts_only_an_intact_cache_and_rebuilds_a_damaged_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hashes.bin");
+        let files = idents();
+
+        // Missing: empty, no warning.
+        let (cache, problem) = HashCache::open(&path).expect("open a missing cache");
+        assert!(problem.is_none(), "{problem:?}");
+        assert_eq!(cache.get(&files[0], Kind::Partial), None);
+        for (i, f) in files.iter().enumerate() {
+            cache.put(f, Kind::Partial, i as u128);
+            cache.put(f, Kind::Full, 100 + i as u128);
+        }
+        cache.save().expect("save");
+
+        // Saved: read back whole.
+        let (cache, problem) = HashCache::open(&path).expect("reopen");
+        assert!(problem.is_none(), "{problem:?}");
+        for (i, f) in files.iter().enumerate() {
+            assert_eq!(cache.get(f, Kind::Partial), Some(i as u128));
+            assert_eq!(cache.get(f, Kind::Full), Some(100 + i as u128));
+        }
+        // A file whose ctime moved is another key: never served a stale hash.
+        let mut moved = files[0];
+        moved.ctime.nsec += 1;
+        assert_eq!(cache.get(&moved, Kind::Full), None);
+        drop(cache);
+
+        // One flipped byte anywhere: reported, and nothing of it served.
+        let good = std::fs::read(&path).expect("read the cache");
+        assert_eq!(good.len(), HEADER + files.len() * RECORD + 16);
+        for at in 0..good.len() {
+            let mut damaged = good.clone();
+            damaged[at] ^= 0x20;
+            std::fs::write(&path, &damaged).expect("write");
+            let (cache, problem) = HashCache::open(&path)
+                .unwrap_or_else(|e| panic!("byte {at}: a damaged cache is an error: {e}"));
+            assert!(
+                matches!(&problem, Some(Error::Changed { what, .. }) if what.contains("damaged")),
+                "byte {at}: not reported: {problem:?}"
+            );
+            for f in &files {
+                for kind in [Kind::Partial, Kind::Full] {
+                    assert_eq!(cache.get(f, kind), None, "byte {at}: trusted");
+                }
+            }
+        }
+
+        // Rebuilt: what this run computes replaces the damaged file.
+        let (cache, problem) = HashCache::open(&path).expect("open damaged");
+        assert!(problem.is_some());
+        cache.put(&files[1], Kind::Full, 42);
+        cache.save().expect("save over the damaged cache");
+        let (cache, problem) = HashCache::open(&path).expect("open rebuilt");
+        assert!(problem.is_none(), "{problem:?}");
+        assert_eq!(cache.get(&files[1], Kind::Full), Some(42));
+        assert_eq!(cache.get(&files[1], Kind::Partial), None);
+        assert_eq!(cache.get(&files[0], Kind::Full), None);
+    }
+}

@@ -217,3 +217,423 @@ pub fn sort_inodes(tree: &Tree, inodes: &mut [Inode]) {
     }
     inodes.sort_by_cached_key(|i| path_key(tree, &i.paths[0]));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+    use crate::model::{Attrs, Dir, DirIdx, FileId, Identity, Timestamp};
+    use crate::sys::Stat;
+
+    /// One path of the fixture: (directory index, name, device, inode, size).
+    type P = (u32, &'static str, u64, u64, u64);
+
+    fn stat(dev: u64, ino: u64, len: u64) -> Stat {
+        Stat {
+            ident: Identity {
+                id: FileId { dev, ino },
+                len: FileLen(len),
+                mtime: Timestamp::default(),
+                ctime: Timestamp::default(),
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+            },
+            atime: Timestamp::default(),
+            nlink: 1,
+            mnt: dev,
+            attrs: Attrs::default(),
+            kind: rustix::fs::FileType::RegularFile,
+        }
+    }
+
+    fn files(paths: &[P]) -> Files {
+        let mut f = Files::default();
+        for &(dir, name, dev, ino, len) in paths {
+            f.push(DirIdx(dir), name.as_bytes(), &stat(dev, ino, len))
+                .expect("the table takes a few files");
+        }
+        f
+    }
+
+    /// The names of a candidate's records, in record order, after checking that they are all
+    /// one inode of the expected size.
+    fn names(f: &Files, c: Cand, len: u64) -> Vec<String> {
+        let recs = &f.recs[c.recs()];
+        assert!(!recs.is_empty(), "a candidate with no records: {c:?}");
+        let id = f.id(&recs[0]);
+        for r in recs {
+            assert_eq!(f.id(r), id, "one candidate, two inodes: {c:?}");
+            assert_eq!(r.len, len, "a record of another size in the group of {len}");
+        }
+        recs.iter()
+            .map(|r| f.name(r).to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Every group as (size, the names of each candidate).
+    fn describe(f: &Files, c: &Candidates) -> Vec<(u64, Vec<Vec<String>>)> {
+        c.groups
+            .iter()
+            .map(|g| {
+                let cands = &c.cands[g.cands.start as usize..g.cands.end as usize];
+                (g.len, cands.iter().map(|&c| names(f, c, g.len)).collect())
+            })
+            .collect()
+    }
+
+    fn owned(want: &[(u64, &[&[&str]])]) -> Vec<(u64, Vec<Vec<String>>)> {
+        want.iter()
+            .map(|(len, cands)| {
+                let cands = cands
+                    .iter()
+                    .map(|c| c.iter().map(|s| s.to_string()).collect())
+                    .collect();
+                (*len, cands)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn size_groups_drop_unique_sizes_and_fold_hard_links() {
+        type Want = &'static [(u64, &'static [&'static [&'static str]])];
+        let cases: &[(&str, &[P], Want)] = &[
+            ("an empty table", &[], &[]),
+            (
+                "every size unique",
+                &[(0, "a", 1, 1, 10), (0, "b", 1, 2, 20), (0, "c", 1, 3, 30)],
+                &[],
+            ),
+            (
+                "two copies of one size",
+                &[(0, "a", 1, 1, 10), (0, "b", 1, 2, 10)],
+                &[(10, &[&["a"], &["b"]])],
+            ),
+            (
+                "hard links alone are one inode, not a group",
+                &[(0, "x", 1, 5, 10), (1, "y", 1, 5, 10)],
+                &[],
+            ),
+            (
+                "hard links fold into one candidate beside a copy",
+                &[(0, "z", 1, 6, 10), (0, "x", 1, 5, 10), (0, "y", 1, 5, 10)],
+                &[(10, &[&["x", "y"], &["z"]])],
+            ),
+            (
+                "one inode number on two devices is two inodes",
+                &[(0, "a", 1, 7, 10), (1, "b", 2, 7, 10)],
+                &[(10, &[&["a"], &["b"]])],
+            ),
+            (
+                "links on one device stay together when another device has the inode number",
+                &[(0, "a", 1, 7, 10), (0, "b", 2, 7, 10), (1, "c", 1, 7, 10)],
+                &[(10, &[&["a", "c"], &["b"]])],
+            ),
+            (
+                "sizes ascending, the unique one between them dropped",
+                &[
+                    (0, "a", 1, 1, 30),
+                    (0, "b", 1, 2, 30),
+                    (0, "c", 1, 3, 20),
+                    (0, "d", 1, 4, 10),
+                    (0, "e", 1, 5, 10),
+                    (0, "f", 1, 6, 10),
+                ],
+                &[(10, &[&["d"], &["e"], &["f"]]), (30, &[&["a"], &["b"]])],
+            ),
+            (
+                "names of one inode ordered by directory, then by name",
+                &[
+                    (1, "a", 1, 9, 10),
+                    (0, "z", 1, 9, 10),
+                    (0, "m", 1, 9, 10),
+                    (0, "q", 1, 10, 10),
+                ],
+                &[(10, &[&["m", "z", "a"], &["q"]])],
+            ),
+            (
+                "a size with many names but one inode is dropped beside a real group",
+                &[
+                    (0, "l1", 1, 20, 50),
+                    (0, "l2", 1, 20, 50),
+                    (0, "l3", 1, 20, 50),
+                    (0, "c1", 1, 21, 60),
+                    (0, "c2", 1, 22, 60),
+                ],
+                &[(60, &[&["c1"], &["c2"]])],
+            ),
+        ];
+        for (what, paths, want) in cases {
+            let mut f = files(paths);
+            let c = size_groups(&mut f);
+            assert_eq!(describe(&f, &c), owned(want), "{what}");
+            let kept: usize = want
+                .iter()
+                .flat_map(|(_, cands)| cands.iter())
+                .map(|c| c.len())
+                .sum();
+            assert_eq!(f.len(), kept, "{what}: records of dropped sizes remain");
+            assert!(
+                c.groups.iter().all(|g| g.hash == 0),
+                "{what}: a size group carries a hash"
+            );
+            assert!(
+                c.cands.iter().all(|c| c.xattr == Cand::XATTR_UNKNOWN),
+                "{what}: attributes known before they were read"
+            );
+        }
+    }
+
+    #[test]
+    fn size_groups_do_not_depend_on_walk_order() {
+        let paths: Vec<P> = vec![
+            (0, "a", 1, 1, 30),
+            (1, "b", 1, 2, 30),
+            (0, "c", 1, 3, 20),
+            (2, "d", 1, 4, 10),
+            (0, "e", 1, 5, 10),
+            (1, "e", 1, 6, 10),
+            (0, "h1", 1, 9, 10),
+            (1, "h2", 1, 9, 10),
+            (1, "h0", 1, 9, 10),
+            (0, "x", 2, 1, 30),
+            (3, "u", 1, 11, 99),
+        ];
+        let mut f = files(&paths);
+        let c = size_groups(&mut f);
+        let first = describe(&f, &c);
+        let order: Vec<(u32, String)> = f
+            .recs
+            .iter()
+            .map(|r| (r.dir.0, f.name(r).to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(first.len(), 2, "{first:?}");
+        let mut rng = fastrand::Rng::with_seed(11);
+        for round in 0..50 {
+            let mut shuffled = paths.clone();
+            rng.shuffle(&mut shuffled);
+            let mut g = files(&shuffled);
+            let d = size_groups(&mut g);
+            assert_eq!(describe(&g, &d), first, "round {round}: {shuffled:?}");
+            let o: Vec<(u32, String)> = g
+                .recs
+                .iter()
+                .map(|r| (r.dir.0, g.name(r).to_string_lossy().into_owned()))
+                .collect();
+            assert_eq!(o, order, "round {round}: records in another order");
+        }
+    }
+
+    #[test]
+    fn push_group_keeps_only_groups_of_two_or_more() {
+        let cand = |start| Cand {
+            start,
+            count: 1,
+            xattr: Cand::XATTR_UNKNOWN,
+        };
+        // (members of each pushed group, groups kept, candidates kept)
+        let cases: &[(&[u32], usize, usize)] = &[
+            (&[], 0, 0),
+            (&[1], 0, 0),
+            (&[2], 1, 2),
+            (&[3], 1, 3),
+            (&[2, 1, 3], 2, 5),
+            (&[1, 1, 2, 0], 1, 2),
+        ];
+        for &(sizes, groups, cands) in cases {
+            let mut c = Candidates::default();
+            let mut next = 0;
+            for (i, &n) in sizes.iter().enumerate() {
+                c.push_group(i as u64, i as u128, (next..next + n).map(cand));
+                next += n;
+            }
+            assert_eq!(c.groups.len(), groups, "{sizes:?}");
+            assert_eq!(c.cands.len(), cands, "{sizes:?}");
+            for g in &c.groups {
+                assert!(g.cands.len() >= 2, "{sizes:?}: {g:?}");
+                assert!(g.cands.end as usize <= c.cands.len(), "{sizes:?}: {g:?}");
+                // Each kept group holds the members pushed with it (starts numbered in order).
+                let members = &c.cands[g.cands.start as usize..g.cands.end as usize];
+                let len = g.len as usize;
+                let first: u32 = sizes[..len].iter().sum();
+                let starts: Vec<u32> = members.iter().map(|m| m.start).collect();
+                assert_eq!(
+                    starts,
+                    (first..first + sizes[len]).collect::<Vec<_>>(),
+                    "{sizes:?}"
+                );
+                assert_eq!(g.hash, g.len as u128, "{sizes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sums_intern_and_give_back_digests() {
+        let mut s = Sums::default();
+        let none = XattrSum::default();
+        let a = XattrSum {
+            digest: 1,
+            user: 0,
+            capability: false,
+        };
+        let b = XattrSum {
+            digest: 0,
+            user: 7,
+            capability: true,
+        };
+        let with = |xattr| Cand {
+            start: 0,
+            count: 1,
+            xattr,
+        };
+        assert_eq!(s.intern(none), Cand::XATTR_NONE);
+        let ia = s.intern(a);
+        let ib = s.intern(b);
+        assert!(ia > Cand::XATTR_NONE && ib > Cand::XATTR_NONE && ia != ib);
+        for (xattr, want) in [
+            (Cand::XATTR_UNKNOWN, None),
+            (Cand::XATTR_NONE, Some(none)),
+            (ia, Some(a)),
+            (ib, Some(b)),
+            (ib + 1, None),
+        ] {
+            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr}");
+        }
+    }
+
+    /// The fixture of the remap tests. After `size_groups`, the candidates are:
+    /// size 10: 0 = x+y (two links), 1 = z; size 20: 2 = p, 3 = q, 4 = r;
+    /// size 30: 5 = s, 6 = t+u+v (three links). `w` (size 40) is dropped.
+    const REMAP: &[P] = &[
+        (0, "x", 1, 1, 10),
+        (1, "y", 1, 1, 10),
+        (0, "z", 1, 2, 10),
+        (0, "p", 1, 3, 20),
+        (1, "q", 1, 4, 20),
+        (0, "r", 1, 5, 20),
+        (0, "w", 1, 6, 40),
+        (1, "s", 1, 7, 30),
+        (0, "t", 1, 8, 30),
+        (1, "u", 1, 8, 30),
+        (1, "v", 1, 8, 30),
+    ];
+
+    fn remap_tree() -> Tree {
+        let dir = |i: u32| Dir {
+            path: format!("/d{i}").into(),
+            id: FileId {
+                dev: 1,
+                ino: 1000 + u64::from(i),
+            },
+            parent: None,
+            name: Default::default(),
+            attrs: Attrs::default(),
+            mnt: 1,
+        };
+        Tree {
+            dirs: vec![dir(0), dir(1)],
+            mounts: Default::default(),
+        }
+    }
+
+    #[test]
+    fn drop_ungrouped_renumbers_records_and_keeps_candidates_on_their_files() {
+        // Which candidates survive hashing, in which groups and order.
+        let cases: &[(&str, &[&[usize]])] = &[
+            ("all kept", &[&[0, 1], &[2, 3, 4], &[5, 6]]),
+            (
+                "the first group gone: later starts move down",
+                &[&[2, 3], &[5, 6]],
+            ),
+            ("a candidate in the middle gone", &[&[0, 1], &[2, 4]]),
+            ("split and reordered by hash", &[&[6, 5], &[4, 3]]),
+            ("groups and members in reverse order", &[&[6, 5], &[1, 0]]),
+            ("nothing kept", &[]),
+        ];
+        let tree = remap_tree();
+        for (what, keep) in cases {
+            let mut f = files(REMAP);
+            let sized = size_groups(&mut f);
+            assert_eq!(sized.cands.len(), 7, "the fixture changed");
+            let mut c = Candidates::default();
+            for (g, members) in keep.iter().enumerate() {
+                let len = f.recs[sized.cands[members[0]].start as usize].len;
+                c.push_group(len, g as u128, members.iter().map(|&m| sized.cands[m]));
+            }
+            // What each surviving candidate is before the remap: its inode and its paths.
+            let before: Vec<Inode> = c
+                .cands
+                .iter()
+                .map(|&cand| inode(&tree, &f, cand, XattrSum::default()))
+                .collect();
+            let names_before: Vec<Vec<String>> = c
+                .cands
+                .iter()
+                .map(|&cand| names(&f, cand, f.recs[cand.start as usize].len))
+                .collect();
+            drop_ungrouped(&mut f, &mut c);
+            let kept: u32 = c.cands.iter().map(|c| c.count).sum();
+            assert_eq!(
+                f.len(),
+                kept as usize,
+                "{what}: records of dropped candidates remain"
+            );
+            for (i, &cand) in c.cands.iter().enumerate() {
+                assert!(
+                    cand.recs().end <= f.len(),
+                    "{what}: candidate {i} points past the table"
+                );
+                let len = f.recs[cand.start as usize].len;
+                assert_eq!(
+                    names(&f, cand, len),
+                    names_before[i],
+                    "{what}: candidate {i}"
+                );
+                let after = inode(&tree, &f, cand, XattrSum::default());
+                assert_eq!(after.ident, before[i].ident, "{what}: candidate {i}");
+                assert_eq!(after.paths, before[i].paths, "{what}: candidate {i}");
+            }
+            // The groups still span the same candidates, of one size each.
+            for g in &c.groups {
+                let cands = &c.cands[g.cands.start as usize..g.cands.end as usize];
+                for &cand in cands {
+                    names(&f, cand, g.len);
+                }
+            }
+            // No record is shared by two candidates, and none is orphaned.
+            let mut owner = vec![None; f.len()];
+            for (i, cand) in c.cands.iter().enumerate() {
+                for r in cand.recs() {
+                    assert_eq!(owner[r], None, "{what}: record {r} in two candidates");
+                    owner[r] = Some(i);
+                }
+            }
+            assert!(
+                owner.iter().all(Option::is_some),
+                "{what}: an orphan record"
+            );
+        }
+    }
+
+    #[test]
+    fn inode_gives_paths_sorted_by_full_path_bytes() {
+        let mut f = files(&[
+            (1, "b", 1, 1, 10),
+            (0, "b", 1, 1, 10),
+            (1, "a", 1, 1, 10),
+            (0, "c", 1, 2, 10),
+        ]);
+        let c = size_groups(&mut f);
+        let tree = remap_tree();
+        let i = inode(&tree, &f, c.cands[0], XattrSum::default());
+        let full: Vec<Vec<u8>> = i.paths.iter().map(|l| path_key(&tree, l)).collect();
+        assert_eq!(
+            full,
+            [b"/d0/b".to_vec(), b"/d1/a".to_vec(), b"/d1/b".to_vec()]
+        );
+        assert_eq!(i.ident.id, FileId { dev: 1, ino: 1 });
+        assert_eq!(i.paths[0].name.as_bytes(), OsStr::new("b").as_bytes());
+    }
+}

@@ -588,6 +588,32 @@ impl TestEnv {
     }
 }
 
+/// Append `what` to the file at `p` from another thread (a second writer racing linkdup).
+pub fn append_in_thread(p: PathBuf, what: &'static [u8]) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
+        std::io::Write::write_all(&mut f, what).unwrap();
+    })
+}
+
+/// Does any of `contents` (see [`TestEnv::contents`]) hold `needle`?
+pub fn holds(contents: &[Vec<u8>], needle: &[u8]) -> bool {
+    contents
+        .iter()
+        .any(|c| c.windows(needle.len()).any(|w| w == needle))
+}
+
+impl TestEnv {
+    /// The distinct contents of every entry below the root, sorted: where an edit may have
+    /// ended up, whatever its name.
+    pub fn contents(&self) -> Vec<Vec<u8>> {
+        let mut all: Vec<Vec<u8>> = self.snapshot().into_values().map(|s| s.content).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
 /// Poll `cond` every 5 ms for up to `secs` seconds; was it met?
 pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
