@@ -193,6 +193,11 @@ struct LinkArgs {
     #[arg(long)]
     ignore_xattrs: bool,
 
+    /// Also merge a file that others can't reach (some directory above it is closed to them)
+    /// with a copy they can: its later edits become readable through the other path.
+    #[arg(long)]
+    ignore_dir_access: bool,
+
     /// Only merge files with equal modification times.
     #[arg(long)]
     same_mtime: bool,
@@ -441,6 +446,7 @@ impl LinkArgs {
                     ignore_mode: self.ignore_mode,
                     same_mtime: self.same_mtime,
                     ignore_xattrs: self.ignore_xattrs,
+                    ignore_dir_access: self.ignore_dir_access,
                 },
                 max_links: self.max_links,
                 keep: match self.keep {

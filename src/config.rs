@@ -224,6 +224,8 @@ pub struct Gates {
     pub same_mtime: bool,
     /// Merge files whose `user.*` extended attributes differ (ACLs and labels never).
     pub ignore_xattrs: bool,
+    /// Merge a file others can't reach (a directory above it closed to them) with one they can.
+    pub ignore_dir_access: bool,
 }
 
 /// Which inode of a group is kept (before `keep_under`, which always comes first).

@@ -26,6 +26,26 @@ pub struct DirFds<'a> {
     tree: &'a Tree,
     cache: HashMap<DirIdx, Rc<OwnedFd>>,
     capacity: usize,
+    /// Whether others may reach each directory opened so far (see [`public`]), as it was then.
+    public: HashMap<DirIdx, bool>,
+}
+
+/// May everyone reach the entries of a directory (`st`)? Every directory from `/` down to it
+/// must let others search it. A file others can't reach is never linked with one they can:
+/// its later edits would be theirs to read through the other path.
+pub fn public(parent_public: bool, st: &sys::Stat) -> bool {
+    parent_public && st.ident.mode & 0o001 != 0
+}
+
+/// [`public`] for the directories above `dir` (from `/` to its parent); a directory that
+/// can't be looked at counts as closed.
+pub fn public_above(dir: &std::path::Path) -> bool {
+    let Ok(abs) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    abs.ancestors()
+        .skip(1)
+        .all(|a| sys::stat_path(a, true).is_ok_and(|st| public(true, &st)))
 }
 
 impl<'a> DirFds<'a> {
@@ -38,6 +58,7 @@ impl<'a> DirFds<'a> {
             tree,
             cache: HashMap::new(),
             capacity: (limit / 2).clamp(1, DIR_CACHE) as usize,
+            public: HashMap::new(),
         }
     }
 
@@ -46,17 +67,23 @@ impl<'a> DirFds<'a> {
         self.capacity
     }
 
+    /// Whether others could reach a directory when it was last opened (false before).
+    pub fn is_public(&self, idx: DirIdx) -> bool {
+        self.public.get(&idx).copied().unwrap_or(false)
+    }
+
     /// A verified fd (`O_PATH`) of a scanned directory.
     pub fn open(&mut self, idx: DirIdx) -> Result<Rc<OwnedFd>, Error> {
         if let Some(fd) = self.cache.get(&idx) {
             return Ok(fd.clone());
         }
         let d = self.tree.dir(idx);
-        let fd = match d.parent {
-            None => sys::open_root_dir(&d.path),
+        let (fd, above) = match d.parent {
+            None => (sys::open_root_dir(&d.path), public_above(&d.path)),
             Some(p) => {
                 let parent = self.open(p)?;
-                sys::open_dir_at(parent.as_fd(), &d.name)
+                let above = self.public.get(&p).copied().unwrap_or(false);
+                (sys::open_dir_at(parent.as_fd(), &d.name), above)
             }
         };
         let fd = fd.map_err(|err| Error::Step {
@@ -71,6 +98,7 @@ impl<'a> DirFds<'a> {
                 what: "directory was replaced or moved since the scan".into(),
             });
         }
+        self.public.insert(idx, public(above, &st));
         if self.cache.len() >= self.capacity {
             self.cache.clear();
         }

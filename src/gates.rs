@@ -19,6 +19,8 @@ pub struct Facts<'a> {
     pub ident: &'a Identity,
     pub attrs: Attrs,
     pub xattrs: XattrSum,
+    /// Others may reach it ([`crate::fsverify::public`]).
+    pub public: bool,
 }
 
 /// Why a file is never merged, whatever the flags: set-id bits, file capabilities, immutable
@@ -83,6 +85,13 @@ pub fn grants_nothing(path: &Identity, keeper: &Identity) -> bool {
     owner && groups
 }
 
+/// A path takes another owner's (root's) inode only where everyone can reach that inode
+/// already: otherwise its owner would read, through their own path, the later edits of a file
+/// kept from them by its directories.
+pub fn reachable_keeper(victim: &Facts<'_>, keeper: &Facts<'_>) -> bool {
+    victim.ident.uid == keeper.ident.uid || keeper.public
+}
+
 /// The gated differences between `a` and the keeper `k`, in words ("mode 0600 vs 0644"), or
 /// `None` when the gates let them be merged (ownership aside, see [`owner_may_take`]). ACLs and
 /// security labels must always match: they are permissions, and no flag relaxes them.
@@ -104,6 +113,9 @@ pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<String
     }
     if gates.same_mtime && ai.mtime != ki.mtime {
         parts.push("modification time".to_string());
+    }
+    if !gates.ignore_dir_access && a.public != k.public {
+        parts.push("directory access (others can reach only one of them)".to_string());
     }
     if a.xattrs.digest != k.xattrs.digest {
         parts.push("ACLs or security labels".to_string());
@@ -130,7 +142,9 @@ pub fn pair(
             why: Box::new(r),
         });
     }
-    if gates.ignore_owner && !owner_may_take(victim.ident, keeper.ident, gates) {
+    if gates.ignore_owner && !owner_may_take(victim.ident, keeper.ident, gates)
+        || !reachable_keeper(victim, keeper)
+    {
         return Some(SkipReason::ForeignKeeper {
             keeper: keeper_path.to_path_buf(),
             uid: victim.ident.uid,
@@ -220,6 +234,7 @@ mod tests {
                 ident: i,
                 attrs: Attrs::default(),
                 xattrs: XattrSum::default(),
+                public: true,
             };
             let why = pair(&facts(&vi), &facts(&ki), &gates, Path::new("k"));
             assert_eq!(why.is_none(), want, "{v:?} {k:?}: {why:?}");
@@ -233,6 +248,7 @@ mod tests {
             ident: i,
             attrs: Attrs::default(),
             xattrs: XattrSum::default(),
+            public: true,
         };
         let gates = Gates {
             ignore_mode: true,

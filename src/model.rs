@@ -55,6 +55,8 @@ pub struct Dir {
     pub attrs: Attrs,
     /// The mount it was seen through (`statx` mount id).
     pub mnt: u64,
+    /// Every directory from `/` down to it lets others search it ([`crate::fsverify::public`]).
+    pub public: bool,
 }
 
 /// What the scan learnt about a mount.
@@ -76,6 +78,11 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// May others reach some path of `inode`?
+    pub fn public(&self, inode: &Inode) -> bool {
+        inode.paths.iter().any(|l| self.dir(l.dir).public)
+    }
+
     pub fn dir(&self, idx: DirIdx) -> &Dir {
         &self.dirs[idx.0 as usize]
     }

@@ -96,9 +96,10 @@ type GateKey = (
     Option<u32>,
     Option<(i64, u32)>,
     (u64, Option<u32>),
+    Option<bool>,
 );
 
-fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
+fn gate_key(tree: &Tree, inode: &Inode, gates: &Gates) -> GateKey {
     let i = &inode.ident;
     (
         (!gates.ignore_owner).then_some((i.uid, i.gid)),
@@ -109,6 +110,7 @@ fn gate_key(inode: &Inode, gates: &Gates) -> GateKey {
             inode.xattrs.digest,
             (!gates.ignore_xattrs).then_some(inode.xattrs.user),
         ),
+        (!gates.ignore_dir_access).then_some(tree.public(inode)),
     )
 }
 
@@ -123,7 +125,7 @@ fn plan_part(
     // 2. Files that are never merged.
     let mut eligible: Vec<&Inode> = Vec::new();
     for &inode in inodes {
-        match gates::never(&facts(inode)) {
+        match gates::never(&facts(tree, inode)) {
             Some(r) => skip_inode(plan, inode, &r),
             None => eligible.push(inode),
         }
@@ -131,7 +133,7 @@ fn plan_part(
     // 3. Classes of equal gated metadata, the largest first (ties: first path).
     let mut classes: Vec<(GateKey, Vec<&Inode>)> = Vec::new();
     for inode in eligible {
-        let key = gate_key(inode, &opts.gates);
+        let key = gate_key(tree, inode, &opts.gates);
         match classes.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(inode),
             None => classes.push((key, vec![inode])),
@@ -144,7 +146,7 @@ fn plan_part(
     for (ci, (_, class)) in classes.iter().enumerate() {
         if class.len() >= 2 {
             // 4. Where flags let owners or modes differ: who may be whose keeper.
-            let (sets, left) = keeper_sets(class, &opts.gates);
+            let (sets, left) = keeper_sets(tree, class, &opts.gates);
             for (members, pool) in &sets {
                 plan_class(tree, g, members, pool, opts, max_links, plan);
             }
@@ -159,13 +161,12 @@ fn plan_part(
                     .map(|(_, pool)| pick_keeper(tree, pool, opts))
                     .unwrap_or_else(|| pick_keeper(tree, &others, opts));
                 let kpath = tree.path(&k.paths[0]);
-                let reason = gates::pair(&facts(inode), &facts(k), &opts.gates, &kpath).unwrap_or(
-                    SkipReason::WouldGrant {
+                let reason = gates::pair(&facts(tree, inode), &facts(tree, k), &opts.gates, &kpath)
+                    .unwrap_or(SkipReason::WouldGrant {
                         keeper: kpath,
                         mode: inode.ident.mode & 0o7777,
                         keeper_mode: k.ident.mode & 0o7777,
-                    },
-                );
+                    });
                 skip_inode(plan, inode, &reason);
             }
         } else {
@@ -176,7 +177,7 @@ fn plan_part(
                 Some(main_keeper)
             };
             if let Some(k) = other {
-                let diff = gates::differences(&facts(class[0]), &facts(k), &opts.gates);
+                let diff = gates::differences(&facts(tree, class[0]), &facts(tree, k), &opts.gates);
                 let reason = SkipReason::Metadata {
                     keeper: tree.path(&k.paths[0]),
                     diff: diff.unwrap_or_else(|| "different metadata".into()),
@@ -187,11 +188,12 @@ fn plan_part(
     }
 }
 
-fn facts(i: &Inode) -> Facts<'_> {
+fn facts<'a>(tree: &Tree, i: &'a Inode) -> Facts<'a> {
     Facts {
         ident: &i.ident,
         attrs: i.attrs,
         xattrs: i.xattrs,
+        public: tree.public(i),
     }
 }
 
@@ -206,10 +208,15 @@ type KeeperSet<'a> = (Vec<&'a Inode>, Vec<&'a Inode>);
 /// mode) that the most paths may take; the rest are planned again the same way. So a copy that
 /// another user made more permissive (or gave more links, to be picked) never becomes the keeper
 /// of a stricter one.
-fn keeper_sets<'a>(class: &[&'a Inode], g: &Gates) -> (Vec<KeeperSet<'a>>, Vec<&'a Inode>) {
+fn keeper_sets<'a>(
+    tree: &Tree,
+    class: &[&'a Inode],
+    g: &Gates,
+) -> (Vec<KeeperSet<'a>>, Vec<&'a Inode>) {
     let profile = |i: &Inode| (i.ident.uid, i.ident.gid, i.ident.mode & 0o7777);
     let may_take = |path: &Inode, keeper: &Inode| {
         gates::owner_may_take(&path.ident, &keeper.ident, g)
+            && gates::reachable_keeper(&facts(tree, path), &facts(tree, keeper))
             && gates::grants_nothing(&path.ident, &keeper.ident)
     };
     let mut sets = Vec::new();
@@ -459,6 +466,7 @@ mod tests {
                 name: Default::default(),
                 attrs: Attrs::default(),
                 mnt: 7,
+                public: false,
             }],
             mounts: Default::default(),
         };

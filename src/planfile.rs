@@ -39,6 +39,7 @@ pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<
             "ignore_owner": g.ignore_owner,
             "ignore_mode": g.ignore_mode,
             "ignore_xattrs": g.ignore_xattrs,
+            "ignore_dir_access": g.ignore_dir_access,
             "same_mtime": g.same_mtime,
         },
         "max_links": opts.max_links,
@@ -112,6 +113,8 @@ fn read_options(body: &Value) -> Option<RunOptions> {
             ignore_mode: g["ignore_mode"].as_bool()?,
             ignore_xattrs: g["ignore_xattrs"].as_bool()?,
             same_mtime: g["same_mtime"].as_bool()?,
+            // Absent from plans of earlier versions, which had no such flag.
+            ignore_dir_access: g["ignore_dir_access"].as_bool().unwrap_or(false),
         },
         max_links: match &body["max_links"] {
             Value::Null => None,
@@ -158,6 +161,8 @@ fn read_dir(v: &Value, index: usize) -> Option<Dir> {
         name: OsStr::from_bytes(&get_bytes(v, "name")?).to_owned(),
         attrs: Attrs::default(),
         mnt: v["mnt"].as_u64()?,
+        // Not trusted from the file: the executor looks at the directories themselves.
+        public: false,
     })
 }
 
@@ -297,6 +302,7 @@ mod tests {
             name: OsStr::from_bytes(name).to_owned(),
             attrs: Attrs::default(),
             mnt: 31,
+            public: false,
         }
     }
 
@@ -390,6 +396,7 @@ mod tests {
                     ignore_owner: true,
                     ignore_mode: false,
                     ignore_xattrs: true,
+                    ignore_dir_access: true,
                     same_mtime: true,
                 },
                 max_links: Some(7),

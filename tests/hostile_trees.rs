@@ -599,3 +599,40 @@ fn with_ignore_owner_no_user_learns_what_an_unreadable_root_file_holds() {
     assert_eq!(t.ino("s/guess/motd"), t.ino("s/pub/motd"));
     assert_eq!(t.meta("s/guess/motd").0, 0);
 }
+
+/// Found by an attack helper: a root file that only its directory kept private (0644 in a 0700
+/// directory) was linked with a copy in a shared directory, and from then on anyone could read
+/// its later edits through the copy (moved into the attacker's own directory first). With
+/// `--ignore-owner` the attacker supplied the copy. A file others can't reach is never linked
+/// with one they can, unless `--ignore-dir-access` says so; another owner's file never takes
+/// an inode others can't reach.
+#[test]
+fn a_file_private_by_its_directory_is_never_linked_with_a_public_copy() {
+    if !attacks_possible() {
+        return;
+    }
+    let t = TestEnv::new();
+    t.shared("s");
+    fs::create_dir_all(t.path("s/private")).unwrap();
+    t.chmod("s/private", 0o700);
+    t.write("s/private/app.conf", b"db_host=localhost\n");
+    t.chmod("s/private/app.conf", 0o644);
+    t.write("s/pub/app.conf.example", b"db_host=localhost\n");
+    t.chmod("s/pub/app.conf.example", 0o644);
+    t.attacker("mkdir s/mine && printf 'db_host=localhost\\n' > s/mine/copy");
+    let private = t.ino("s/private/app.conf");
+    for flags in [&[][..], &["--ignore-owner"][..]] {
+        let (v, out) = t.json(&[&["link", "-y", "-f", "json"], flags, &["s"]].concat());
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(t.ino("s/private/app.conf"), private, "{flags:?}");
+        assert_ne!(t.ino("s/mine/copy"), private, "{flags:?}");
+        assert_ne!(t.ino("s/pub/app.conf.example"), private, "{flags:?}");
+        let text = v.to_string();
+        assert!(text.contains("directory access"), "{flags:?}: {text}");
+    }
+    // Asked for, it is done (the attacker's copy, which took the public root copy's inode in
+    // the --ignore-owner run, comes along: that is what the flag allows).
+    let out = t.run(&["link", "-y", "--ignore-dir-access", "s"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("s/pub/app.conf.example"), t.ino("s/private/app.conf"));
+}

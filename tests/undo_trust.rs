@@ -234,7 +234,13 @@ fn a_run_from_deeper_than_path_max_is_undone() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(ino("k"), ino("v"), "linked");
+    assert_eq!(
+        ino("k"),
+        ino("v"),
+        "linked? {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let j = t.journals().pop().unwrap();
     let out = t.run(&["undo", j.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -142,6 +142,8 @@ struct Opened {
     dir: Rc<OwnedFd>,
     file: Rc<File>,
     st: Stat,
+    /// Others may reach it (its directories, as verified now).
+    public: bool,
 }
 
 struct Executor<'a> {
@@ -166,6 +168,16 @@ struct Executor<'a> {
     mounts: HashMap<u64, MountInfo>,
     /// Mounts whose filesystem has no `RENAME_EXCHANGE`.
     no_exchange: HashSet<u64>,
+}
+
+/// What the gates look at of an opened file, as it is now.
+fn facts<'a>(o: &'a Opened, xattrs: &[(Vec<u8>, Vec<u8>)]) -> Facts<'a> {
+    Facts {
+        ident: &o.st.ident,
+        attrs: o.st.attrs,
+        xattrs: gates::summarize(xattrs),
+        public: o.public,
+    }
 }
 
 /// Moved, replaced, deleted or swapped for a symlink since the scan: a skip, not a failure.
@@ -221,6 +233,7 @@ impl Executor<'_> {
                 dir,
                 file: Rc::new(file),
                 st,
+                public: self.dirs.is_public(m.loc.dir),
             }),
             Ok((None, st)) => Err(Ok(Change::NowA(sys::kind_name(st.kind)))),
             Err(e) if Errno::from_io_error(&e) == Some(Errno::NOENT) => Err(Ok(Change::Deleted)),
@@ -238,6 +251,7 @@ impl Executor<'_> {
                 dir: dir.clone(),
                 file: file.clone(),
                 st,
+                public: self.dirs.is_public(loc.dir),
             });
         }
         self.keeper = None;
@@ -294,20 +308,8 @@ impl Executor<'_> {
             sys::fxattrs(k.file.as_fd()).map_err(|e| step(kpath, "reading its attributes", e))?;
         let vx =
             sys::fxattrs(v.file.as_fd()).map_err(|e| step(vpath, "reading its attributes", e))?;
-        let facts =
-            |o: &Opened, x: &[(Vec<u8>, Vec<u8>)]| (o.st.ident, o.st.attrs, gates::summarize(x));
-        let (vi, va, vs) = facts(v, &vx);
-        let (ki, ka, ks) = facts(k, &kx);
-        let vf = Facts {
-            ident: &vi,
-            attrs: va,
-            xattrs: vs,
-        };
-        let kf = Facts {
-            ident: &ki,
-            attrs: ka,
-            xattrs: ks,
-        };
+        let vf = facts(v, &vx);
+        let kf = facts(k, &kx);
         let gates = &self.opts.gates;
         // Digests decide at the scan; here the attributes themselves must be equal.
         let reason = gates::pair(&vf, &kf, gates, kpath).or_else(|| {

@@ -531,6 +531,7 @@ mod tests {
             name: Default::default(),
             attrs: Attrs::default(),
             mnt: 1,
+            public: false,
         };
         Tree {
             dirs: vec![dir(0), dir(1)],

@@ -368,7 +368,12 @@ impl Walker<'_> {
             return idx;
         }
         let idx = DirIdx(self.out.tree.dirs.len() as u32);
+        let above = match parent {
+            Some(p) => self.out.tree.dir(p).public,
+            None => crate::fsverify::public_above(&path),
+        };
         self.out.tree.dirs.push(Dir {
+            public: crate::fsverify::public(above, st),
             path,
             id,
             parent,
