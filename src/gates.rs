@@ -8,7 +8,7 @@ use std::path::Path;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::config::Gates;
-use crate::model::{Attrs, Identity, SkipReason, XattrSum};
+use crate::model::{Attrs, Diff, Identity, SkipReason, XattrSum};
 
 /// The extended attribute that holds file capabilities.
 pub const CAPABILITY: &[u8] = b"security.capability";
@@ -92,38 +92,22 @@ pub fn reachable_keeper(victim: &Facts<'_>, keeper: &Facts<'_>) -> bool {
     victim.ident.uid == keeper.ident.uid || keeper.public
 }
 
-/// The gated differences between `a` and the keeper `k`, in words ("mode 0600 vs 0644"), or
+/// The gated differences between `a` and the keeper `k`, or
 /// `None` when the gates let them be merged (ownership aside, see [`owner_may_take`]). ACLs and
 /// security labels must always match: they are permissions, and no flag relaxes them.
-pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<String> {
+pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<Diff> {
     let (ai, ki) = (a.ident, k.ident);
-    let mut parts = Vec::new();
-    if !gates.ignore_owner && ai.uid != ki.uid {
-        parts.push(format!("owner uid {} vs {}", ai.uid, ki.uid));
-    }
-    if !gates.ignore_owner && ai.gid != ki.gid {
-        parts.push(format!("group gid {} vs {}", ai.gid, ki.gid));
-    }
-    if !gates.ignore_mode && ai.mode & 0o7777 != ki.mode & 0o7777 {
-        parts.push(format!(
-            "mode {:04o} vs {:04o}",
-            ai.mode & 0o7777,
-            ki.mode & 0o7777
-        ));
-    }
-    if gates.same_mtime && ai.mtime != ki.mtime {
-        parts.push("modification time".to_string());
-    }
-    if !gates.ignore_dir_access && a.public != k.public {
-        parts.push("directory access (others can reach only one of them)".to_string());
-    }
-    if a.xattrs.digest != k.xattrs.digest {
-        parts.push("ACLs or security labels".to_string());
-    }
-    if !gates.ignore_xattrs && a.xattrs.user != k.xattrs.user {
-        parts.push("extended attributes (user.*)".to_string());
-    }
-    (!parts.is_empty()).then(|| format!("different {}", parts.join(", ")))
+    let differ = |on: bool, x: u32, y: u32| (on && x != y).then_some((x, y));
+    let diff = Diff {
+        owner: differ(!gates.ignore_owner, ai.uid, ki.uid),
+        group: differ(!gates.ignore_owner, ai.gid, ki.gid),
+        mode: differ(!gates.ignore_mode, ai.mode & 0o7777, ki.mode & 0o7777),
+        mtime: gates.same_mtime && ai.mtime != ki.mtime,
+        dir_access: !gates.ignore_dir_access && a.public != k.public,
+        acl: a.xattrs.digest != k.xattrs.digest,
+        user_xattrs: !gates.ignore_xattrs && a.xattrs.user != k.xattrs.user,
+    };
+    (!diff.is_empty()).then_some(diff)
 }
 
 /// Why `victim` may not become a link of `keeper` (at `keeper_path`), if it may not.

@@ -248,7 +248,7 @@ pub enum SkipReason {
     /// Owner, group or mode differ from the keeper's (gates relaxable by flags).
     Metadata {
         keeper: PathBuf,
-        diff: String,
+        diff: Diff,
     },
     SetId,
     Immutable,
@@ -293,26 +293,189 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// A short name for the kind of reason, for the summary line.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of reason: a stable code for reports, a label for the summary line.
+    pub fn kind(&self) -> SkipKind {
         match self {
-            SkipReason::OtherFilesystem { .. } => "other filesystem",
-            SkipReason::Metadata { diff, .. } if diff.contains("owner") => "different owner",
-            SkipReason::Metadata { diff, .. } if diff.contains("group") => "different group",
-            SkipReason::Metadata { diff, .. } if diff.contains("mode") => "different mode",
-            SkipReason::Metadata { diff, .. } if diff.contains("modification") => "different mtime",
-            SkipReason::Metadata { .. } => "different xattrs",
-            SkipReason::SetId => "setuid/setgid",
-            SkipReason::Immutable | SkipReason::AppendOnly => "immutable or append-only",
-            SkipReason::Capability => "capabilities",
-            SkipReason::DirFlags { .. } => "locked directory",
-            SkipReason::OtherMount { .. } => "other mount",
-            SkipReason::ReadOnly => "read-only",
-            SkipReason::NoHardLinks { .. } => "no hard links",
-            SkipReason::ForeignKeeper { .. } => "no keeper of its owner",
+            SkipReason::OtherFilesystem { .. } => SkipKind::OtherFilesystem,
+            SkipReason::Metadata { diff, .. } => diff.kind(),
+            SkipReason::SetId => SkipKind::SetId,
+            SkipReason::Immutable | SkipReason::AppendOnly => SkipKind::Immutable,
+            SkipReason::Capability => SkipKind::Capabilities,
+            SkipReason::DirFlags { .. } => SkipKind::LockedDirectory,
+            SkipReason::OtherMount { .. } => SkipKind::OtherMount,
+            SkipReason::ReadOnly => SkipKind::ReadOnly,
+            SkipReason::NoHardLinks { .. } => SkipKind::NoHardLinks,
+            SkipReason::ForeignKeeper { .. } => SkipKind::ForeignKeeper,
             SkipReason::KeeperUnfit { why, .. } => why.kind(),
-            SkipReason::LinkLimit { .. } => "link limit",
-            SkipReason::WouldGrant { .. } => "would grant access",
+            SkipReason::LinkLimit { .. } => SkipKind::LinkLimit,
+            SkipReason::WouldGrant { .. } => SkipKind::WouldGrant,
+        }
+    }
+}
+
+/// Which gated metadata of a file differ from its keeper's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// (its uid, the keeper's)
+    pub owner: Option<(u32, u32)>,
+    /// (its gid, the keeper's)
+    pub group: Option<(u32, u32)>,
+    /// (its permission bits, the keeper's)
+    pub mode: Option<(u32, u32)>,
+    pub mtime: bool,
+    /// Others can reach one of them and not the other.
+    pub dir_access: bool,
+    /// ACLs or security labels (never merged).
+    pub acl: bool,
+    /// `user.*` attributes.
+    pub user_xattrs: bool,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        *self == Diff::default()
+    }
+
+    /// The first difference, in the order they are listed.
+    pub fn kind(&self) -> SkipKind {
+        if self.owner.is_some() {
+            SkipKind::Owner
+        } else if self.group.is_some() {
+            SkipKind::Group
+        } else if self.mode.is_some() {
+            SkipKind::Mode
+        } else if self.mtime {
+            SkipKind::Mtime
+        } else if self.dir_access {
+            SkipKind::DirAccess
+        } else if self.acl {
+            SkipKind::Acl
+        } else {
+            SkipKind::Xattrs
+        }
+    }
+}
+
+impl std::fmt::Display for Diff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some((a, k)) = self.owner {
+            parts.push(format!("owner uid {a} vs {k}"));
+        }
+        if let Some((a, k)) = self.group {
+            parts.push(format!("group gid {a} vs {k}"));
+        }
+        if let Some((a, k)) = self.mode {
+            parts.push(format!("mode {a:04o} vs {k:04o}"));
+        }
+        if self.mtime {
+            parts.push("modification time".into());
+        }
+        if self.dir_access {
+            parts.push("directory access (others can reach only one of them)".into());
+        }
+        if self.acl {
+            parts.push("ACLs or security labels".into());
+        }
+        if self.user_xattrs {
+            parts.push("extended attributes (user.*)".into());
+        }
+        if parts.is_empty() {
+            parts.push("metadata".into());
+        }
+        write!(f, "different {}", parts.join(", "))
+    }
+}
+
+/// The kinds of reason a file is left alone, planned or at run time: [`SkipKind::code`] is
+/// stable (reports and scripts match it), [`SkipKind::label`] is what the summary line says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipKind {
+    OtherFilesystem,
+    Owner,
+    Group,
+    Mode,
+    Mtime,
+    DirAccess,
+    Acl,
+    Xattrs,
+    SetId,
+    Immutable,
+    Capabilities,
+    LockedDirectory,
+    OtherMount,
+    ReadOnly,
+    NoHardLinks,
+    ForeignKeeper,
+    LinkLimit,
+    WouldGrant,
+    Interrupted,
+    KeeperChanged,
+    Deleted,
+    OpenForWriting,
+    Changed,
+    AlreadyLinked,
+    NoExchange,
+}
+
+impl SkipKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            SkipKind::OtherFilesystem => "other_filesystem",
+            SkipKind::Owner => "owner",
+            SkipKind::Group => "group",
+            SkipKind::Mode => "mode",
+            SkipKind::Mtime => "mtime",
+            SkipKind::DirAccess => "dir_access",
+            SkipKind::Acl => "acl",
+            SkipKind::Xattrs => "xattrs",
+            SkipKind::SetId => "setid",
+            SkipKind::Immutable => "immutable",
+            SkipKind::Capabilities => "capabilities",
+            SkipKind::LockedDirectory => "locked_directory",
+            SkipKind::OtherMount => "other_mount",
+            SkipKind::ReadOnly => "read_only",
+            SkipKind::NoHardLinks => "no_hard_links",
+            SkipKind::ForeignKeeper => "foreign_keeper",
+            SkipKind::LinkLimit => "link_limit",
+            SkipKind::WouldGrant => "would_grant",
+            SkipKind::Interrupted => "interrupted",
+            SkipKind::KeeperChanged => "keeper_changed",
+            SkipKind::Deleted => "deleted",
+            SkipKind::OpenForWriting => "open_for_writing",
+            SkipKind::Changed => "changed",
+            SkipKind::AlreadyLinked => "already_linked",
+            SkipKind::NoExchange => "no_exchange",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipKind::OtherFilesystem => "other filesystem",
+            SkipKind::Owner => "different owner",
+            SkipKind::Group => "different group",
+            SkipKind::Mode => "different mode",
+            SkipKind::Mtime => "different mtime",
+            SkipKind::DirAccess => "different directory access",
+            SkipKind::Acl => "different ACLs or labels",
+            SkipKind::Xattrs => "different xattrs",
+            SkipKind::SetId => "setuid/setgid",
+            SkipKind::Immutable => "immutable or append-only",
+            SkipKind::Capabilities => "capabilities",
+            SkipKind::LockedDirectory => "locked directory",
+            SkipKind::OtherMount => "other mount",
+            SkipKind::ReadOnly => "read-only",
+            SkipKind::NoHardLinks => "no hard links",
+            SkipKind::ForeignKeeper => "no keeper of its owner",
+            SkipKind::LinkLimit => "link limit",
+            SkipKind::WouldGrant => "would grant access",
+            SkipKind::Interrupted => "interrupted",
+            SkipKind::KeeperChanged => "keeper changed",
+            SkipKind::Deleted => "deleted since scan",
+            SkipKind::OpenForWriting => "open for writing",
+            SkipKind::Changed => "changed since scan",
+            SkipKind::AlreadyLinked => "already linked",
+            SkipKind::NoExchange => "no atomic exchange",
         }
     }
 }
@@ -375,24 +538,24 @@ impl std::fmt::Display for Change {
 }
 
 impl RunSkip {
-    /// A short name for the kind of reason, for the summary line.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of reason (see [`SkipKind`]).
+    pub fn kind(&self) -> SkipKind {
         match self {
-            RunSkip::Interrupted => "interrupted",
-            RunSkip::LinkLimit => "link limit",
-            RunSkip::Keeper { .. } => "keeper changed",
-            RunSkip::Changed(Change::Deleted) => "deleted since scan",
+            RunSkip::Interrupted => SkipKind::Interrupted,
+            RunSkip::LinkLimit => SkipKind::LinkLimit,
+            RunSkip::Keeper { .. } => SkipKind::KeeperChanged,
+            RunSkip::Changed(Change::Deleted) => SkipKind::Deleted,
             RunSkip::Changed(Change::OpenedForWriting) | RunSkip::OpenForWriting { .. } => {
-                "open for writing"
+                SkipKind::OpenForWriting
             }
             RunSkip::Changed(_)
             | RunSkip::ContentDiffers
             | RunSkip::ChangedDuringSwap
-            | RunSkip::ReplacedDuringSwap => "changed since scan",
-            RunSkip::AlreadyLinked => "already linked",
-            RunSkip::DirLocked => "locked directory",
+            | RunSkip::ReplacedDuringSwap => SkipKind::Changed,
+            RunSkip::AlreadyLinked => SkipKind::AlreadyLinked,
+            RunSkip::DirLocked => SkipKind::LockedDirectory,
             RunSkip::Gate(r) => r.kind(),
-            RunSkip::NoExchange => "no atomic exchange",
+            RunSkip::NoExchange => SkipKind::NoExchange,
         }
     }
 }
@@ -581,7 +744,7 @@ pub struct Summary {
     pub scan_errors: u64,
     pub interrupted: bool,
     /// Files skipped by the plan or at run time, counted by kind of reason.
-    pub skip_kinds: std::collections::BTreeMap<&'static str, u64>,
+    pub skip_kinds: std::collections::BTreeMap<SkipKind, u64>,
     /// Wall time of the scan.
     pub elapsed: std::time::Duration,
     /// Leftover temp names that could not be resolved (each was named on stderr).
@@ -591,4 +754,111 @@ pub struct Summary {
 /// Bytes of a name, for sorting paths in byte order.
 pub fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kind of a reason comes from its fields, never from its words: a keeper under
+    /// `/srv/open/writing/` or `/owner/mode/` is no reason of those kinds.
+    #[test]
+    fn kinds_come_from_fields_not_words() {
+        let keeper = PathBuf::from("/srv/open/writing/owner/mode/modification");
+        let meta = |diff: Diff| SkipReason::Metadata {
+            keeper: keeper.clone(),
+            diff,
+        };
+        let cases = [
+            (
+                meta(Diff {
+                    acl: true,
+                    ..Diff::default()
+                }),
+                "acl",
+            ),
+            (
+                meta(Diff {
+                    user_xattrs: true,
+                    ..Diff::default()
+                }),
+                "xattrs",
+            ),
+            (
+                meta(Diff {
+                    dir_access: true,
+                    ..Diff::default()
+                }),
+                "dir_access",
+            ),
+            (
+                meta(Diff {
+                    mode: Some((0o600, 0o644)),
+                    acl: true,
+                    ..Diff::default()
+                }),
+                "mode",
+            ),
+            (
+                meta(Diff {
+                    owner: Some((0, 1)),
+                    group: Some((0, 1)),
+                    ..Diff::default()
+                }),
+                "owner",
+            ),
+            (
+                meta(Diff {
+                    mtime: true,
+                    ..Diff::default()
+                }),
+                "mtime",
+            ),
+            (
+                SkipReason::LinkLimit {
+                    keeper: keeper.clone(),
+                },
+                "link_limit",
+            ),
+            (
+                SkipReason::KeeperUnfit {
+                    keeper: keeper.clone(),
+                    why: Box::new(SkipReason::SetId),
+                },
+                "setid",
+            ),
+        ];
+        for (reason, code) in cases {
+            assert_eq!(reason.kind().code(), code, "{reason}");
+        }
+        let run = [
+            (
+                RunSkip::Changed(Change::OpenedForWriting),
+                "open_for_writing",
+            ),
+            (RunSkip::Changed(Change::Deleted), "deleted"),
+            (RunSkip::ReplacedDuringSwap, "changed"),
+            (
+                RunSkip::Keeper {
+                    keeper: keeper.clone(),
+                    change: Change::Modified,
+                },
+                "keeper_changed",
+            ),
+            (RunSkip::Gate(SkipReason::ReadOnly), "read_only"),
+        ];
+        for (skip, code) in run {
+            assert_eq!(skip.kind().code(), code, "{skip}");
+        }
+        assert_eq!(Diff::default().to_string(), "different metadata");
+        let d = Diff {
+            mode: Some((0o600, 0o644)),
+            user_xattrs: true,
+            ..Diff::default()
+        };
+        assert_eq!(
+            d.to_string(),
+            "different mode 0600 vs 0644, extended attributes (user.*)"
+        );
+    }
 }

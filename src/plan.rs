@@ -180,7 +180,7 @@ fn plan_part(
                 let diff = gates::differences(&facts(tree, class[0]), &facts(tree, k), &opts.gates);
                 let reason = SkipReason::Metadata {
                     keeper: tree.path(&k.paths[0]),
-                    diff: diff.unwrap_or_else(|| "different metadata".into()),
+                    diff: diff.unwrap_or_default(),
                 };
                 skip_inode(plan, class[0], &reason);
             }

@@ -174,7 +174,7 @@ fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
         "the swap under way was finished: {v}"
     );
     assert_eq!(v["summary"]["interrupted"], true);
-    assert_eq!(v["actions"][1]["reason"], "interrupted before this file");
+    assert_eq!(v["actions"][1]["kind"], "interrupted");
     assert_same_bytes(&before, &t.snapshot());
     assert!(t.temp_names().is_empty());
 }

@@ -328,14 +328,14 @@ fn apply_re_applies_every_gate_to_the_live_files() {
     let (v, out) = t.json(&["apply", "-y", "-f", "json", "plan.json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(v["summary"]["linked"], 0, "{v}");
-    let reasons: Vec<&str> = v["actions"]
+    let kinds: Vec<&str> = v["actions"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a["reason"].as_str().unwrap_or(""))
+        .map(|a| a["kind"].as_str().unwrap_or(""))
         .collect();
-    assert!(reasons[0].contains("owner uid 0 vs 65534"), "{reasons:?}");
-    assert!(reasons[1].contains("never linked"), "{reasons:?}");
+    assert_eq!(kinds[0], "owner", "{v}");
+    assert_eq!(kinds[1], "setid", "{v}");
     let after = t.snapshot();
     for (p, s) in &before {
         assert_eq!(

@@ -27,8 +27,8 @@ use crate::gates::{self, Facts};
 use crate::journal::{Journal, Record};
 use crate::listener::{Progress, Stage};
 use crate::model::{
-    Change, DirIdx, FileId, Identity, Loc, Member, MountInfo, Outcome, Plan, RunSkip, SkipReason,
-    Timestamp, Tree, Xattrs,
+    Change, Diff, DirIdx, FileId, Identity, Loc, Member, MountInfo, Outcome, Plan, RunSkip,
+    SkipReason, Timestamp, Tree, Xattrs,
 };
 use crate::sys::{self, Errno, Stat};
 use closer::Closer;
@@ -313,22 +313,20 @@ impl Executor<'_> {
         let gates = &self.opts.gates;
         // Digests decide at the scan; here the attributes themselves must be equal.
         let reason = gates::pair(&vf, &kf, gates, kpath).or_else(|| {
-            let perms = |x: &Xattrs| -> Xattrs {
+            let only = |x: &Xattrs, perm: bool| -> Xattrs {
                 x.iter()
-                    .filter(|(n, _)| gates::is_permission(n))
+                    .filter(|(n, _)| gates::is_permission(n) == perm)
                     .cloned()
                     .collect()
             };
-            let diff = if perms(&kx) != perms(&vx) {
-                "different ACLs or security labels"
-            } else if !gates.ignore_xattrs && kx != vx {
-                "different extended attributes (user.*)"
-            } else {
-                return None;
+            let diff = Diff {
+                acl: only(&kx, true) != only(&vx, true),
+                user_xattrs: !gates.ignore_xattrs && only(&kx, false) != only(&vx, false),
+                ..Diff::default()
             };
-            Some(SkipReason::Metadata {
+            (!diff.is_empty()).then(|| SkipReason::Metadata {
                 keeper: kpath.to_path_buf(),
-                diff: diff.into(),
+                diff,
             })
         });
         if let Some(r) = reason {

@@ -133,11 +133,12 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
             let (status, reason) = match outcome {
                 Outcome::Planned => ("planned", None),
                 Outcome::Linked { .. } => ("linked", None),
-                Outcome::Skipped(why) => ("skipped", Some(why.to_string())),
-                Outcome::Failed(e) => ("failed", Some(e.to_string())),
+                Outcome::Skipped(why) => ("skipped", Some((why.kind().code(), why.to_string()))),
+                Outcome::Failed(e) => ("failed", Some(("error", e.to_string()))),
             };
             m.insert("status".into(), json!(status));
-            if let Some(reason) = reason {
+            if let Some((kind, reason)) = reason {
+                m.insert("kind".into(), json!(kind));
                 m.insert("reason".into(), json!(reason));
             }
             m.insert("frees_bytes".into(), json!(frees));
@@ -156,6 +157,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
         .map(|s| {
             let mut m = Map::new();
             put_path(&mut m, "path", &tree.path(&s.loc));
+            m.insert("kind".into(), json!(s.reason.kind().code()));
             m.insert("reason".into(), json!(s.reason.to_string()));
             Value::Object(m)
         })

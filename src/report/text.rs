@@ -221,8 +221,10 @@ pub fn summary_line(s: &Summary, dry_run: bool) -> String {
         secs(s.elapsed)
     );
     if skipped > 0 {
-        let kinds: Vec<String> = s
-            .skip_kinds
+        let mut kinds: Vec<(&str, u64)> =
+            s.skip_kinds.iter().map(|(k, n)| (k.label(), *n)).collect();
+        kinds.sort();
+        let kinds: Vec<String> = kinds
             .iter()
             .map(|(k, n)| format!("{k}: {}", thousands(*n)))
             .collect();
