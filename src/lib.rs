@@ -1,11 +1,20 @@
 //! linkdup finds duplicate files and replaces the redundant copies with hard links, safely.
 //!
 //! ```text
-//! Config ─walk─▶ FileEntry* ─size─▶ SizeGroup* ─hash─▶ DupGroup* ─plan─▶ Plan ─▶ report | confirm ─▶ execute ─▶ Outcome* ─▶ Summary
+//! cli ─▶ Config { output, command }                                  (one config per command)
+//! ScanConfig ─walk─▶ Walked { Tree, Files } ─size─▶ Candidates ─partial─▶ Candidates
+//!            ─full─▶ Candidates ─xattrs─▶ DupGroup*                  (scan::scan, in that order)
+//! DupGroup* + PlanPolicy ─plan─▶ Plan                                (pure: touches nothing)
+//! Plan ─▶ report::render | ui confirm ─▶ execute (RunOptions) ─▶ Outcome* ─▶ Summary ─▶ report
 //! ```
 //!
 //! [`scan`] finds groups, [`plan`] decides (pure), [`execute`] swaps with the protocol of the
-//! safety model, [`report`] renders. Only [`ui`] and the binary talk to a person.
+//! safety model, [`report`] renders; [`app`] runs one command of [`config::Command`]. Only
+//! [`ui`] and the binary talk to a person. Modules are layered (`scripts/check-layers.py`
+//! checks it): leaves (`escape`, `tempname`, `config`, `error`, `model`, `codec`, `dirs`,
+//! `sys`, `resolve`, `gates`, `fsverify`, `statefile`) below the stages (`scan`, `plan`,
+//! `journal`, `planfile`), below `execute`, below what reads state back (`recover`, `undo`),
+//! below `report` and `ui`, below `app` and `cli`; no module uses one above it.
 
 pub mod app;
 pub mod cli;

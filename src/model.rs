@@ -168,13 +168,6 @@ impl Inode {
     }
 }
 
-/// Two or more distinct inodes of one length.
-#[derive(Clone, Debug)]
-pub struct SizeGroup {
-    pub len: FileLen,
-    pub inodes: Vec<Inode>,
-}
-
 /// Two or more distinct inodes with identical content.
 #[derive(Clone, Debug)]
 pub struct DupGroup {
