@@ -121,6 +121,8 @@ pub fn by_full(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     })
 }
 
+/// One hashing step: hash the candidates of every group that `part` selects (on the pool, a
+/// directory's worth at a time), record the attributes read on the way, then regroup by hash.
 fn split(
     ctx: &Ctx<'_>,
     c: Candidates,
@@ -142,20 +144,50 @@ fn split(
         .collect();
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
     jobs.sort_unstable_by_key(|&i| (dir_of(i), i));
+    let slots = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
+    // Where each candidate's slot is (u32::MAX: not hashed at this step).
+    let mut slot_of = vec![u32::MAX; cands.len()];
+    for (s, &i) in jobs.iter().enumerate() {
+        slot_of[i as usize] = s as u32;
+    }
+    drop(jobs);
+    for (i, &s) in slot_of.iter().enumerate() {
+        if let Some(sum) = slots.get(s as usize).and_then(Slot::xattrs) {
+            cands[i].xattr = sums.intern(sum);
+        }
+    }
+    let hash_of = |i: u32| {
+        let s = &slots[slot_of[i as usize] as usize];
+        s.ok().then(|| join(s.hash))
+    };
+    regroup(cands, groups, sums, |len| part(len).is_some(), hash_of)
+}
+
+/// Hash `jobs` (candidate indexes, ordered by directory) on the pool, in pieces of one
+/// directory (one directory fd serves a piece); one result slot per job, in job order.
+fn hash_jobs(
+    ctx: &Ctx<'_>,
+    cands: &[Cand],
+    jobs: &[u32],
+    stage: Stage,
+    read_xattrs: bool,
+    part: &(impl Fn(u64) -> Option<Part> + Sync),
+) -> Vec<Slot> {
+    let files = ctx.files;
+    let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
+    let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
     let to_read = |len: u64| match part(len) {
         Some(Part::HeadTail) => 2 * BLOCK,
         _ => len,
     };
-    let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
     let progress = ctx.listener.progress();
     if let Some(p) = progress {
         p.start(stage, jobs.iter().map(|&i| to_read(len_of(i))).sum());
     }
-
     // Pieces: runs of jobs in one directory, at most PIECE long, each with its slots.
     let mut slots = vec![Slot::default(); jobs.len()];
     let mut pieces: Vec<Piece<'_>> = Vec::new();
-    let (mut rest_jobs, mut rest_slots) = (&jobs[..], &mut slots[..]);
+    let (mut rest_jobs, mut rest_slots) = (jobs, &mut slots[..]);
     while !rest_jobs.is_empty() {
         let dir = dir_of(rest_jobs[0]);
         let n = rest_jobs
@@ -168,13 +200,11 @@ fn split(
         pieces.push((j, s));
         (rest_jobs, rest_slots) = (rj, rs);
     }
-    let cands_ref = &cands;
     pieces.into_par_iter().for_each(|(jobs, slots)| {
-        let first = &files.recs[cands_ref[jobs[0] as usize].start as usize];
-        let mut dir = DirFd::new(ctx.tree, first.dir);
+        let mut dir = DirFd::new(ctx.tree, dir_of(jobs[0]));
         for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
-            let c = cands_ref[i as usize];
-            let len = files.recs[c.start as usize].len;
+            let c = cands[i as usize];
+            let len = len_of(i);
             let p = part(len).unwrap_or(Part::Whole);
             let want_xattrs = read_xattrs && c.xattr == Cand::XATTR_UNKNOWN;
             *slot = hash_one(ctx, &mut dir, c, p, want_xattrs);
@@ -183,20 +213,18 @@ fn split(
             }
         }
     });
+    slots
+}
 
-    // Where each candidate's slot is (u32::MAX: not hashed at this step).
-    let mut slot_of = vec![u32::MAX; cands.len()];
-    for (s, &i) in jobs.iter().enumerate() {
-        slot_of[i as usize] = s as u32;
-    }
-    drop(jobs);
-    for (i, &s) in slot_of.iter().enumerate() {
-        if let Some(sum) = slots.get(s as usize).and_then(Slot::xattrs) {
-            cands[i].xattr = sums.intern(sum);
-        }
-    }
-
-    // Regroup: candidates with equal hashes, in candidate order inside each hash.
+/// The groups again, each split by `hash_of` its candidates where `hashed(len)` (candidates
+/// with no hash, unreadable or changed, drop out), in candidate order inside each hash.
+fn regroup(
+    cands: Vec<Cand>,
+    groups: Vec<super::group::Group>,
+    sums: super::group::Sums,
+    hashed: impl Fn(u64) -> bool,
+    hash_of: impl Fn(u32) -> Option<u128>,
+) -> Candidates {
     let mut out = Candidates {
         cands: Vec::with_capacity(cands.len()),
         groups: Vec::new(),
@@ -204,23 +232,19 @@ fn split(
     };
     let mut members: Vec<(u128, u32)> = Vec::new();
     for g in groups {
-        if part(g.len).is_none() {
+        if !hashed(g.len) {
             out.push_group(g.len, g.hash, g.cands.map(|i| cands[i as usize]));
             continue;
         }
         members.clear();
-        members.extend(g.cands.clone().filter_map(|i| {
-            let s = &slots[slot_of[i as usize] as usize];
-            s.ok().then(|| (join(s.hash), i))
-        }));
+        members.extend(g.cands.clone().filter_map(|i| Some((hash_of(i)?, i))));
         members.sort_unstable();
-        let mut k = 0;
-        while k < members.len() {
-            let h = members[k].0;
-            let n = members[k..].iter().take_while(|(x, _)| *x == h).count();
-            let same = members[k..k + n].iter().map(|&(_, i)| cands[i as usize]);
-            out.push_group(g.len, h, same);
-            k += n;
+        for same in members.chunk_by(|a, b| a.0 == b.0) {
+            out.push_group(
+                g.len,
+                same[0].0,
+                same.iter().map(|&(_, i)| cands[i as usize]),
+            );
         }
     }
     out.cands.shrink_to_fit();

@@ -125,41 +125,13 @@ thread_local! {
 }
 
 impl Lister<'_> {
+    /// List one directory: open it (it must still be the one its parent's listing saw), read
+    /// its entries in name order, and take each in.
     fn list(&self, p: &Pending) -> Listing {
         let mut out = Listing::default();
-        let fd = match sys::open_dir_list(&p.path, p.depth == 0) {
-            Ok(fd) => fd,
-            // Removed (or replaced by a file) since its parent was listed.
-            Err(e)
-                if p.depth > 0
-                    && matches!(Errno::from_io_error(&e), Some(Errno::NOENT | Errno::NOTDIR)) =>
-            {
-                out.warnings.push(Error::Changed {
-                    path: p.path.clone(),
-                    what: "removed during the scan; not walked".into(),
-                });
-                return out;
-            }
-            Err(e) => {
-                out.errors.push(Error::io(&p.path, e));
-                return out;
-            }
+        let Some(fd) = self.open(p, &mut out) else {
+            return out;
         };
-        match sys::stat_fd(fd.as_fd()) {
-            Ok(st) if st.is_dir() && st.ident.id == p.id => {}
-            Ok(_) => {
-                // Replaced since its parent was listed: not the directory we meant.
-                out.warnings.push(Error::Changed {
-                    path: p.path.clone(),
-                    what: "replaced during the scan; not walked".into(),
-                });
-                return out;
-            }
-            Err(e) => {
-                out.errors.push(Error::io(&p.path, e));
-                return out;
-            }
-        }
         let mut entries: Vec<(Box<[u8]>, FileType)> = Vec::new();
         let read = DENTS.with_borrow_mut(|buf| {
             sys::read_dir(fd.as_fd(), buf, |name, kind| {
@@ -171,78 +143,127 @@ impl Lister<'_> {
             return out;
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let enter_subdirs = self.cfg.filters.descends_from(p.depth);
         for (name, kind) in entries {
-            let wanted = matches!(
-                kind,
-                FileType::RegularFile | FileType::Directory | FileType::Unknown
-            );
-            if !wanted || (kind == FileType::Directory && !enter_subdirs) {
-                continue; // symlinks, FIFOs, sockets, devices: never opened, never linked
-            }
             let cname = CStr::from_bytes_with_nul(&name).unwrap_or_default();
-            let os = OsStr::from_bytes(cname.to_bytes());
-            let path = || p.path.join(os);
-            // Filters apply to what an entry is: before the `statx` when `getdents` says.
-            let filtered = |is_dir: bool| {
-                !self.globs.is_empty() && !self.globs.wanted(self.root, &path(), is_dir)
-            };
-            if kind != FileType::Unknown && filtered(kind == FileType::Directory) {
-                continue;
+            self.entry(p, fd.as_fd(), cname, kind, &mut out);
+        }
+        out
+    }
+
+    /// Open a queued directory for listing; `None` (with the reason in `out`) when it is gone
+    /// or is not the directory its parent's listing saw.
+    fn open(&self, p: &Pending, out: &mut Listing) -> Option<std::os::fd::OwnedFd> {
+        let fd = match sys::open_dir_list(&p.path, p.depth == 0) {
+            Ok(fd) => fd,
+            // Removed (or replaced by a file) since its parent was listed.
+            Err(e)
+                if p.depth > 0
+                    && matches!(Errno::from_io_error(&e), Some(Errno::NOENT | Errno::NOTDIR)) =>
+            {
+                out.warnings.push(Error::Changed {
+                    path: p.path.clone(),
+                    what: "removed during the scan; not walked".into(),
+                });
+                return None;
             }
-            let st = match sys::stat_at(fd.as_fd(), cname) {
-                Ok(st) => st,
-                // Removed since the listing (e.g. another linkdup's temp name): nothing to scan.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    out.errors.push(Error::io(path(), e));
-                    continue;
-                }
-            };
-            // Replaced between getdents and statx by another kind of entry: filter it as what
-            // it is now.
-            let now = if st.is_dir() {
-                FileType::Directory
-            } else {
-                FileType::RegularFile
-            };
-            if kind != FileType::Unknown && kind != now && filtered(st.is_dir()) {
-                continue;
+            Err(e) => {
+                out.errors.push(Error::io(&p.path, e));
+                return None;
             }
-            if st.is_dir() {
-                if !enter_subdirs
-                    || (self.cfg.filters.one_file_system && st.ident.id.dev != self.root_dev)
-                    || (kind == FileType::Unknown && filtered(true))
-                {
-                    continue;
-                }
+        };
+        match sys::stat_fd(fd.as_fd()) {
+            Ok(st) if st.is_dir() && st.ident.id == p.id => Some(fd),
+            Ok(_) => {
+                // Replaced since its parent was listed: not the directory we meant.
+                out.warnings.push(Error::Changed {
+                    path: p.path.clone(),
+                    what: "replaced during the scan; not walked".into(),
+                });
+                None
+            }
+            Err(e) => {
+                out.errors.push(Error::io(&p.path, e));
+                None
+            }
+        }
+    }
+
+    /// Take in one entry of a listed directory: a subdirectory to walk, a file (a candidate,
+    /// or a leftover temp name), or nothing (symlinks, FIFOs, sockets, devices; filtered out).
+    fn entry(
+        &self,
+        p: &Pending,
+        dir: std::os::fd::BorrowedFd<'_>,
+        cname: &CStr,
+        kind: FileType,
+        out: &mut Listing,
+    ) {
+        let enter_subdirs = self.cfg.filters.descends_from(p.depth);
+        let wanted = matches!(
+            kind,
+            FileType::RegularFile | FileType::Directory | FileType::Unknown
+        );
+        if !wanted || (kind == FileType::Directory && !enter_subdirs) {
+            return; // symlinks, FIFOs, sockets, devices: never opened, never linked
+        }
+        let os = OsStr::from_bytes(cname.to_bytes());
+        let path = || p.path.join(os);
+        // Filters apply to what an entry is: before the `statx` when `getdents` says.
+        let filtered =
+            |is_dir: bool| !self.globs.is_empty() && !self.globs.wanted(self.root, &path(), is_dir);
+        if kind != FileType::Unknown && filtered(kind == FileType::Directory) {
+            return;
+        }
+        let st = match sys::stat_at(dir, cname) {
+            Ok(st) => st,
+            // Removed since the listing (e.g. another linkdup's temp name): nothing to scan.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => return out.errors.push(Error::io(path(), e)),
+        };
+        // Replaced between getdents and statx by another kind of entry, or not known from
+        // the listing: filter it as what it is now.
+        let now = if st.is_dir() {
+            FileType::Directory
+        } else {
+            FileType::RegularFile
+        };
+        if kind != now && filtered(st.is_dir()) {
+            return;
+        }
+        if st.is_dir() {
+            if enter_subdirs
+                && !(self.cfg.filters.one_file_system && st.ident.id.dev != self.root_dev)
+            {
                 out.subs.push(Sub {
                     name: os.into(),
                     st,
                 });
-            } else if st.is_file() {
-                if kind == FileType::Unknown && filtered(false) {
-                    continue;
-                }
-                if crate::tempname::is_temp(os) {
-                    // Left by an interrupted run (or made to look like it): never a candidate.
-                    out.temps.push((os.into(), st));
-                    continue;
-                }
-                out.seen += 1;
-                let len = st.ident.len.0;
-                if let Some(pr) = self.listener.progress() {
-                    pr.found(len);
-                }
-                if !self.cfg.filters.size.contains(len) {
-                    continue;
-                }
-                if let Err(full) = out.files.push(DirIdx(0), cname.to_bytes(), &st) {
-                    out.errors.push(too_many(path(), full));
-                }
             }
+        } else if st.is_file() {
+            self.file(cname, st, path, out);
         }
-        out
+    }
+
+    /// A regular file: a leftover temp name (never a candidate), or a record if its size is
+    /// wanted.
+    fn file(&self, cname: &CStr, st: Stat, path: impl Fn() -> PathBuf, out: &mut Listing) {
+        let os = OsStr::from_bytes(cname.to_bytes());
+        if crate::tempname::is_temp(os) {
+            // Left by an interrupted run (or made to look like it): never a candidate.
+            out.temps.push((os.into(), st));
+            return;
+        }
+        out.seen += 1;
+        let len = st.ident.len.0;
+        if let Some(pr) = self.listener.progress() {
+            pr.found(len);
+        }
+        if !self.cfg.filters.size.contains(len) {
+            return;
+        }
+        if let Err(full) = out.files.push(DirIdx(0), cname.to_bytes(), &st) {
+            out.errors.push(too_many(path(), full));
+        }
     }
 }
 
