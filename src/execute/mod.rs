@@ -356,27 +356,14 @@ impl Executor<'_> {
         Ok(path)
     }
 
+    /// The swap protocol of SAFETY.md for one duplicate: open and verify both files against
+    /// the plan (1, 2), every gate on them as they are now, leases and the byte compare, then
+    /// the temp link through the keeper's fd (3), the exchange and its check (4, 5) and the
+    /// unlink of the temp name (6).
     fn swap(&mut self, keeper: &Member, victim: &Member) -> Result<(), Problem> {
         let kpath = self.tree.path(&keeper.loc);
         let vpath = self.tree.path(&victim.loc);
-        let k = self.open_keeper(keeper, &kpath)?;
-        if !self.unchanged(&k.st, &keeper.expect) {
-            self.keeper = None;
-            return Err(Problem::Skip(RunSkip::Keeper {
-                keeper: kpath,
-                change: Change::Modified,
-            }));
-        }
-        let v = self.open_member(victim, &vpath).map_err(|r| match r {
-            Ok(change) => Problem::Skip(RunSkip::Changed(change)),
-            Err(e) => Problem::Fail(e),
-        })?;
-        if v.st.ident.id == k.st.ident.id {
-            return Err(Problem::Skip(RunSkip::AlreadyLinked));
-        }
-        if !self.unchanged(&v.st, &victim.expect) {
-            return Err(Problem::Skip(RunSkip::Changed(Change::Modified)));
-        }
+        let (k, v) = self.open_verified(keeper, victim, &kpath, &vpath)?;
         let xattrs = self.check_gates(&k, &v, &kpath, &vpath)?;
         if self.no_exchange.contains(&v.st.mnt) {
             return Err(Problem::Skip(RunSkip::NoExchange));
@@ -385,23 +372,7 @@ impl Executor<'_> {
         // anyone opens either file for writing meanwhile. They end with the guard.
         let leases = Leases::take(self.leases, &[&*k.file, &*v.file])
             .map_err(|Busy(i)| Problem::Skip(RunSkip::OpenForWriting { keeper: i == 0 }))?;
-        match same_bytes(&k.file, &v.file, victim.expect.len.0, &mut self.bufs) {
-            Ok(true) => {}
-            Ok(false) => return Err(Problem::Skip(RunSkip::ContentDiffers)),
-            Err(e) => return Err(Problem::Fail(step(&vpath, "comparing with the keeper", e))),
-        }
-        let dir = v.dir.as_fd();
-        match sys::stat_fd(dir) {
-            // A link made here could not be exchanged or removed again.
-            Ok(d) if d.attrs.immutable || d.attrs.append_only => {
-                return Err(Problem::Skip(RunSkip::DirLocked));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(Problem::Fail(step(&vpath, "checking its directory", e))),
-        }
-        if !leases.all_untouched() {
-            return Err(Problem::Skip(RunSkip::Changed(Change::OpenedForWriting)));
-        }
+        self.ready(&k, &v, victim.expect.len.0, &vpath, &leases)?;
         // From here to the end nothing is printed and every exit leaves no temp name behind.
         let record = SwapRecord {
             keeper: (keeper.loc.dir, &keeper.loc.name, &k),
@@ -410,7 +381,7 @@ impl Executor<'_> {
         };
         let tmp = self.temp_link(&record, &vpath)?;
         let result = Exchange {
-            dir,
+            dir: v.dir.as_fd(),
             name: &victim.loc.name,
             tmp: &tmp,
             path: &vpath,
@@ -420,21 +391,86 @@ impl Executor<'_> {
             incoming_untouched: &|| leases.untouched(&k.file),
         }
         .run();
+        drop(leases);
+        self.after_swap(&result, k, v);
+        result.map_err(Problem::from)
+    }
+
+    /// Both files opened through verified directory fds, each still what the plan says, and
+    /// not already one inode.
+    fn open_verified(
+        &mut self,
+        keeper: &Member,
+        victim: &Member,
+        kpath: &Path,
+        vpath: &Path,
+    ) -> Result<(Opened, Opened), Problem> {
+        let k = self.open_keeper(keeper, kpath)?;
+        if !self.unchanged(&k.st, &keeper.expect) {
+            self.keeper = None;
+            return Err(Problem::Skip(RunSkip::Keeper {
+                keeper: kpath.to_path_buf(),
+                change: Change::Modified,
+            }));
+        }
+        let v = self.open_member(victim, vpath).map_err(|r| match r {
+            Ok(change) => Problem::Skip(RunSkip::Changed(change)),
+            Err(e) => Problem::Fail(e),
+        })?;
+        if v.st.ident.id == k.st.ident.id {
+            return Err(Problem::Skip(RunSkip::AlreadyLinked));
+        }
+        if !self.unchanged(&v.st, &victim.expect) {
+            return Err(Problem::Skip(RunSkip::Changed(Change::Modified)));
+        }
+        Ok((k, v))
+    }
+
+    /// Under the leases: the bytes are equal, the directory can take a link and give it back,
+    /// and no one opened either file for writing meanwhile.
+    fn ready(
+        &mut self,
+        k: &Opened,
+        v: &Opened,
+        len: u64,
+        vpath: &Path,
+        leases: &Leases,
+    ) -> Result<(), Problem> {
+        match same_bytes(&k.file, &v.file, len, &mut self.bufs) {
+            Ok(true) => {}
+            Ok(false) => return Err(Problem::Skip(RunSkip::ContentDiffers)),
+            Err(e) => return Err(Problem::Fail(step(vpath, "comparing with the keeper", e))),
+        }
+        match sys::stat_fd(v.dir.as_fd()) {
+            // A link made here could not be exchanged or removed again.
+            Ok(d) if d.attrs.immutable || d.attrs.append_only => {
+                return Err(Problem::Skip(RunSkip::DirLocked));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Problem::Fail(step(vpath, "checking its directory", e))),
+        }
+        if !leases.all_untouched() {
+            return Err(Problem::Skip(RunSkip::Changed(Change::OpenedForWriting)));
+        }
+        Ok(())
+    }
+
+    /// What a swap leaves to remember, whatever its result: a mount without exchange, the
+    /// ctimes our own link, rename and unlink gave both inodes (so later paths of them don't
+    /// read as changed), and the replaced file to close on the closing threads.
+    fn after_swap(&mut self, result: &Result<(), Failure>, k: Opened, v: Opened) {
         if matches!(result, Err(Failure::Skip(RunSkip::NoExchange))) {
             self.no_exchange.insert(v.st.mnt);
         }
-        // Our own link, rename and unlink changed both ctimes, whatever happened after the link:
-        // remember them so that later paths of these inodes don't read as "changed".
         for f in [&*k.file, &*v.file] {
             if let Ok(st) = sys::stat_fd(f.as_fd()) {
                 self.ctimes.insert(st.ident.id, st.ident.ctime);
             }
         }
-        drop(leases);
+        drop(k);
         if let Ok(file) = Rc::try_unwrap(v.file) {
             self.closer.close(file);
         }
-        result.map_err(Problem::from)
     }
 
     /// Record the swap in the journal under a fresh temp name, then link the keeper (through
