@@ -27,6 +27,14 @@ pub enum Error {
     #[error("{0}")]
     Refused(Refusal),
 
+    /// A state file that is ours but can't be used: damaged, edited, from another version.
+    #[error("{}: {}", Escaped(.path), damage_text(*.what, .detail))]
+    Damaged {
+        path: PathBuf,
+        what: StateKind,
+        detail: String,
+    },
+
     /// The system would not give what the run needs (threads, signal handlers).
     #[error("{what}: {}", describe(.err))]
     System { what: &'static str, err: io::Error },
@@ -57,6 +65,16 @@ impl Error {
         Error::Io {
             path: path.into(),
             err,
+        }
+    }
+}
+
+fn damage_text(what: StateKind, detail: &str) -> String {
+    match what {
+        StateKind::Plan => format!("not a usable plan: {detail}; nothing was changed"),
+        StateKind::Journal => format!("{detail} is not a journal entry; nothing was changed"),
+        StateKind::Cache => {
+            "hash cache is damaged or from another version; rebuilding it".to_string()
         }
     }
 }

@@ -37,15 +37,31 @@ pub fn public(parent_public: bool, st: &sys::Stat) -> bool {
     parent_public && st.ident.mode & 0o001 != 0
 }
 
-/// [`public`] for the directories above `dir` (from `/` to its parent); a directory that
-/// can't be looked at counts as closed.
+/// [`public`] for the directories above `dir` (from `/` to its parent), found by opening
+/// `..` from the directory itself (so an empty path, or one deeper than `PATH_MAX`, is no
+/// problem); a directory that can't be looked at counts as closed.
 pub fn public_above(dir: &std::path::Path) -> bool {
-    let Ok(abs) = std::fs::canonicalize(dir) else {
+    let Ok(mut cur) = sys::open_root_dir(dir) else {
         return false;
     };
-    abs.ancestors()
-        .skip(1)
-        .all(|a| sys::stat_path(a, true).is_ok_and(|st| public(true, &st)))
+    let Ok(mut cur_st) = sys::stat_fd(cur.as_fd()) else {
+        return false;
+    };
+    loop {
+        let Ok(up) = sys::open_parent(cur.as_fd()) else {
+            return false;
+        };
+        let Ok(st) = sys::stat_fd(up.as_fd()) else {
+            return false;
+        };
+        if st.ident.id == cur_st.ident.id {
+            return true; // `/`: its own parent
+        }
+        if !public(true, &st) {
+            return false;
+        }
+        (cur, cur_st) = (up, st);
+    }
 }
 
 impl<'a> DirFds<'a> {

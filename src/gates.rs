@@ -46,8 +46,8 @@ pub fn never(f: &Facts<'_>) -> Option<SkipReason> {
 /// would tell them what a file they cannot read holds (a user could test guesses of a secret).
 pub fn owner_may_take(victim: &Identity, keeper: &Identity, gates: &Gates) -> bool {
     if gates.ignore_owner {
-        let readable =
-            keeper.mode & 0o004 != 0 || (keeper.gid == victim.gid && keeper.mode & 0o040 != 0);
+        // Only the others bit proves it: the file's group says nothing of its owner's groups.
+        let readable = keeper.mode & 0o004 != 0;
         keeper.uid == victim.uid || (keeper.uid == 0 && readable)
     } else {
         keeper.uid == victim.uid && keeper.gid == victim.gid

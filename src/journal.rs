@@ -293,9 +293,10 @@ pub fn read(path: &Path) -> Result<Read, Error> {
             Some(e) => entries.push(e),
             None if i + 1 == lines.len() => {} // torn by a crash mid-write
             None => {
-                return Err(Error::Changed {
+                return Err(Error::Damaged {
                     path: path.to_path_buf(),
-                    what: format!("line {} is not a journal entry; nothing was changed", i + 1),
+                    what: StateKind::Journal,
+                    detail: format!("line {}", i + 1),
                 });
             }
         }

@@ -58,9 +58,10 @@ pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<
 /// Read a plan back (only one of the invoking user's own); anything inconsistent is an error
 /// naming the file and the reason.
 pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
-    let bad = |what: &str| Error::Changed {
+    let bad = |what: &str| Error::Damaged {
         path: path.to_path_buf(),
-        what: format!("not a usable plan: {what}; nothing was changed"),
+        what: StateKind::Plan,
+        detail: what.to_string(),
     };
     let mut text = Vec::new();
     statefile::open_read(path, StateKind::Plan)?
@@ -451,7 +452,7 @@ mod tests {
             save(&path, &tree, &plan(&[name]), &RunOptions::default()).expect("save");
             let what = String::from_utf8_lossy(name);
             match load(&path) {
-                Err(Error::Changed { what: why, .. }) => {
+                Err(Error::Damaged { detail: why, .. }) => {
                     assert!(why.contains("group 0 is malformed"), "{what}: {why}")
                 }
                 Err(e) => panic!("{what}: refused for another reason: {e}"),
@@ -479,7 +480,7 @@ mod tests {
         doc["body"]["groups"][0]["actions"][0]["victim"]["loc"]["name_bytes"][0] = json!(b'x');
         std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
         match load(&path) {
-            Err(Error::Changed { what, .. }) => assert!(what.contains("checksum"), "{what}"),
+            Err(Error::Damaged { detail, .. }) => assert!(detail.contains("checksum"), "{detail}"),
             Err(e) => panic!("refused for another reason: {e}"),
             Ok(_) => panic!("an edited plan was accepted"),
         }

@@ -630,6 +630,17 @@ fn a_file_private_by_its_directory_is_never_linked_with_a_public_copy() {
         let text = v.to_string();
         assert!(text.contains("directory access"), "{flags:?}: {text}");
     }
+    // A file given as a path from its own directory (an empty parent path) is as public as
+    // its directory: found by a reviewer, such a root counted as private.
+    let out = t
+        .cmd()
+        .current_dir(t.path("s/pub"))
+        .args(["link", "-y", "app.conf.example"])
+        .arg(t.path("s/private"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("s/private/app.conf"), private);
     // Asked for, it is done (the attacker's copy, which took the public root copy's inode in
     // the --ignore-owner run, comes along: that is what the flag allows).
     let out = t.run(&["link", "-y", "--ignore-dir-access", "s"]);

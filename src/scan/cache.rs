@@ -87,9 +87,10 @@ impl HashCache {
                 Some(map) => (map, None),
                 None => (
                     HashMap::new(),
-                    Some(Error::Changed {
+                    Some(Error::Damaged {
                         path: path.to_path_buf(),
-                        what: "hash cache is damaged or from another version; rebuilding it".into(),
+                        what: StateKind::Cache,
+                        detail: String::new(),
                     }),
                 ),
             },
@@ -399,7 +400,13 @@ mod tests {
             let (cache, problem) = HashCache::open(&path)
                 .unwrap_or_else(|e| panic!("byte {at}: a damaged cache is an error: {e}"));
             assert!(
-                matches!(&problem, Some(Error::Changed { what, .. }) if what.contains("damaged")),
+                matches!(
+                    &problem,
+                    Some(Error::Damaged {
+                        what: StateKind::Cache,
+                        ..
+                    })
+                ),
                 "byte {at}: not reported: {problem:?}"
             );
             for f in &files {

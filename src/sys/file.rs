@@ -21,10 +21,11 @@ pub fn restore_metadata(
     mtime: Timestamp,
 ) -> io::Result<()> {
     let fd = file.as_fd();
-    // A file created in a directory with a default ACL got it as its access ACL (the
-    // directory's owner chose it): the file gets exactly the recorded attributes, no others.
+    // A file created in a directory with a default ACL (POSIX or NFSv4) got it as its access
+    // ACL (the directory's owner chose it): the file gets exactly the recorded attributes, no
+    // others. Security labels are the policy's to give (and to refuse to remove).
     for (name, _) in super::fxattrs(fd)? {
-        if name.starts_with(b"system.posix_acl") && !xattrs.iter().any(|(n, _)| *n == name) {
+        if !name.starts_with(b"security.") && !xattrs.iter().any(|(n, _)| *n == name) {
             rustix::fs::fremovexattr(fd, OsStr::from_bytes(&name))?;
         }
     }
@@ -73,10 +74,24 @@ pub fn clear_inherited_flags(file: &File, like: &File) -> io::Result<()> {
         Err(e) if unsupported(&e) => rustix::fs::IFlags::empty(),
         Err(e) => return Err(e.into()),
     };
-    if have & !keep == rustix::fs::IFlags::empty() {
+    // Only the flags a directory passes on to new files; others (extents, ...) are the
+    // filesystem's own and not ours to touch.
+    use rustix::fs::IFlags;
+    let inherited = IFlags::NODUMP
+        | IFlags::NOATIME
+        | IFlags::SYNC
+        | IFlags::COMPRESSED
+        | IFlags::JOURNALING
+        | IFlags::NOTAIL
+        | IFlags::SECURE_REMOVAL
+        | IFlags::UNRM
+        | IFlags::NOCOW
+        | IFlags::PROJECT_INHERIT;
+    let extra = have & !keep & inherited;
+    if extra.is_empty() {
         return Ok(());
     }
-    ioctl_setflags(file, have & keep).map_err(Into::into)
+    ioctl_setflags(file, have & !extra).map_err(Into::into)
 }
 
 /// The next byte range of `file` at or after `from` that holds data (not a hole), as
