@@ -126,8 +126,9 @@ pub fn pair(
             why: Box::new(r),
         });
     }
-    if gates.ignore_owner && !owner_may_take(victim.ident, keeper.ident, gates)
-        || !reachable_keeper(victim, keeper)
+    // Without --ignore-owner, another owner is a difference (below), reported as such.
+    if gates.ignore_owner
+        && (!owner_may_take(victim.ident, keeper.ident, gates) || !reachable_keeper(victim, keeper))
     {
         return Some(SkipReason::ForeignKeeper {
             keeper: keeper_path.to_path_buf(),

@@ -28,7 +28,7 @@ struct Run<'a> {
     /// `--journal FILE`, else a new journal in the state directory.
     journal: Option<&'a Path>,
     /// Every root the plan covers (the journal is never written inside one).
-    roots: Vec<std::path::PathBuf>,
+    roots: &'a [std::path::PathBuf],
 }
 
 /// Leftover temp names found by the scan: what recovery would do with each, and the journal
@@ -67,7 +67,7 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         opts: cfg.policy.run_options(),
         scan_time,
         journal: cfg.journal.as_deref(),
-        roots: cfg.scan.roots.clone(),
+        roots: &cfg.scan.roots,
     };
     let pending = Pending { results, recorded };
     run_plan(out, io, &scanned, plan, &run, &pending)
@@ -86,7 +86,7 @@ pub fn apply(cfg: &ApplyConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         opts,
         scan_time: Duration::ZERO,
         journal: cfg.journal.as_deref(),
-        roots: Vec::new(),
+        roots: &[],
     };
     run_plan(out, io, &scanned, plan, &run, &Pending::default())
 }
