@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
-use crate::error::Error;
+use crate::error::{Error, Moved};
 use crate::model::{DirIdx, Tree};
 use crate::sys;
 
@@ -111,7 +111,7 @@ impl<'a> DirFds<'a> {
         if st.ident.id != d.id {
             return Err(Error::Changed {
                 path: d.path.clone(),
-                what: "directory was replaced or moved since the scan".into(),
+                what: Moved::DirReplaced,
             });
         }
         self.public.insert(idx, public(above, &st));

@@ -22,6 +22,10 @@ pub trait Listener: Sync {
     /// Called before the run asks a question or writes its report: any display must get out of
     /// the way.
     fn quiet_down(&self) {}
+    /// The problems kept for the report so far, by a listener that keeps them.
+    fn recorded(&self) -> Option<crate::error::Noted> {
+        None
+    }
 }
 
 /// A listener that drops everything (for tests and library users that only want results).

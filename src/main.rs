@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Err(e) => {
             drop(listener);
             eprintln!("linkdup: {}", sanitize(&format!("{e:#}")));
+            app::write_refusal(&mut std::io::stdout().lock(), &cfg.output, &e);
             ExitCode::from(exit::REFUSED)
         }
     }

@@ -15,21 +15,23 @@
 //! A name made by a linkdup that is running right now (the process id in the name) is never
 //! touched.
 
-use std::os::fd::AsFd;
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::escape::Escaped;
 use crate::fsverify::{CompareBufs, DirFds, same_bytes};
 use crate::journal::Entry;
 use crate::model::{FileId, TempFile, Timestamp, Tree};
-use crate::sys;
+use crate::sys::{self, Stat};
 
 /// What recovery did (or, in a dry run, would do) with one temp name.
 #[derive(Debug)]
 pub enum Recovered {
     /// Removed (or removable): linkdup made it and its content lives on, as `why` says.
     Removed {
-        why: String,
+        why: Proof,
         /// When the temp was an extra link of another name's inode: that inode, and its ctime
         /// after the removal (`None` in a dry run), so a plan can be kept in step.
         linked: Option<(FileId, Option<Timestamp>)>,
@@ -38,9 +40,109 @@ pub enum Recovered {
     Busy,
     /// Left in place: nothing proves linkdup made it, or that its content exists elsewhere.
     Left {
-        why: String,
+        why: Doubt,
     },
     Failed(Error),
+}
+
+impl Recovered {
+    /// A stable code for scripts (the JSON report's `"kind"`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Recovered::Removed { why, .. } => why.code(),
+            Recovered::Busy => "busy",
+            Recovered::Left { why } => why.code(),
+            Recovered::Failed(e) => e.code(),
+        }
+    }
+}
+
+/// Why a temp name is provably linkdup's, with its content alive elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// Another name of the same inode (a crash between the link and the exchange).
+    OtherName(PathBuf),
+    /// A file beside it with the same bytes, owner, group and mode.
+    SameCopy(PathBuf),
+    /// Recorded in a journal; a file beside it has its bytes.
+    JournalCopy(PathBuf),
+    /// Recorded in a journal; an extra name of an inode with this many other links.
+    JournalLinks(u64),
+}
+
+impl Proof {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Proof::OtherName(_) => "other_name",
+            Proof::SameCopy(_) => "same_copy",
+            Proof::JournalCopy(_) => "journal_copy",
+            Proof::JournalLinks(_) => "journal_links",
+        }
+    }
+}
+
+impl std::fmt::Display for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proof::OtherName(p) => write!(f, "another name of a file also named {}", Escaped(p)),
+            Proof::SameCopy(p) => write!(
+                f,
+                "its bytes, owner and mode are those of {} beside it",
+                Escaped(p)
+            ),
+            Proof::JournalCopy(p) => write!(
+                f,
+                "recorded in your undo journal; its bytes are those of {} beside it",
+                Escaped(p)
+            ),
+            Proof::JournalLinks(n) => write!(
+                f,
+                "recorded in your undo journal; an extra name of a file with {n} other link(s)"
+            ),
+        }
+    }
+}
+
+/// Why a temp name is left in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// Not the inode the scan saw.
+    ChangedSinceScan,
+    /// Recorded in a journal, but its content is nowhere else: the only copy.
+    OnlyCopy,
+    /// Nothing proves linkdup made it: most likely a user's own file that matches the pattern.
+    NotOurs,
+    /// Its name changed between the check and the removal.
+    ChangedWhileRecovering,
+}
+
+impl Doubt {
+    pub fn code(self) -> &'static str {
+        match self {
+            Doubt::ChangedSinceScan => "changed",
+            Doubt::OnlyCopy => "only_copy",
+            Doubt::NotOurs => "not_ours",
+            Doubt::ChangedWhileRecovering => "changed_while_recovering",
+        }
+    }
+}
+
+impl std::fmt::Display for Doubt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Doubt::ChangedSinceScan => "changed since the scan",
+            Doubt::OnlyCopy => {
+                "recorded in your undo journal, but no other copy of its content was found; \
+                 check it by hand"
+            }
+            Doubt::NotOurs => {
+                "not recorded in any undo journal of yours, and no file beside it has its bytes, \
+                 owner and mode: nothing proves linkdup made it; check it by hand \
+                 (`linkdup recover --journal FILE` if its journal is elsewhere)"
+            }
+            Doubt::ChangedWhileRecovering => "changed while recovering",
+        })
+    }
 }
 
 /// Resolve every temp name, with the journals' records as proof; with `apply` false nothing
@@ -83,65 +185,18 @@ fn resolve(
     let (file, st) = sys::open_regular_at(dir.as_fd(), &**name).map_err(|e| Error::io(&path, e))?;
     let Some(file) = file.filter(|_| st.ident.id == t.file.ident.id) else {
         return Ok(Recovered::Left {
-            why: "changed since the scan".into(),
+            why: Doubt::ChangedSinceScan,
         });
     };
     if crate::tempname::owner_running(name, sys::process_running) {
         return Ok(Recovered::Busy);
     }
+    let beside =
+        Beside::find(tree, dir.as_fd(), &file, &st, t, bufs).map_err(|e| Error::io(&path, e))?;
     let journal = recorded(tree, t, st.ident.id, journals);
-    // The files beside it that have its size: another name of its inode, or a copy.
-    let mut same_inode = None;
-    let mut copy: Option<(std::path::PathBuf, bool)> = None; // (path, same owner, group, mode)
-    for twin in &t.twins {
-        let (Some(other), ost) =
-            sys::open_regular_at(dir.as_fd(), &*twin.name).map_err(|e| Error::io(&path, e))?
-        else {
-            continue;
-        };
-        if ost.ident.id == st.ident.id {
-            same_inode.get_or_insert_with(|| tree.path(twin));
-            continue;
-        }
-        let (a, b) = (&ost.ident, &st.ident);
-        let same_meta = a.uid == b.uid && a.gid == b.gid && a.mode == b.mode;
-        let better = copy.as_ref().is_none_or(|(_, m)| !*m && same_meta);
-        if better && same_bytes(&file, &other, b.len.0, bufs).map_err(|e| Error::io(&path, e))? {
-            copy = Some((tree.path(twin), same_meta));
-            if same_meta {
-                break;
-            }
-        }
-    }
-    let why = match (&same_inode, &copy) {
-        (Some(p), _) => format!("another name of a file also named {}", Escaped(p)),
-        (None, Some((p, true))) => format!(
-            "its bytes, owner and mode are those of {} beside it",
-            Escaped(p)
-        ),
-        (None, Some((p, false))) if journal => format!(
-            "recorded in your undo journal; its bytes are those of {} beside it",
-            Escaped(p)
-        ),
-        (None, None) if journal && st.nlink >= 2 => format!(
-            "recorded in your undo journal; an extra name of a file with {} other link(s)",
-            st.nlink - 1
-        ),
-        _ if journal => {
-            return Ok(Recovered::Left {
-                why: "recorded in your undo journal, but no other copy of its content was \
-                      found; check it by hand"
-                    .into(),
-            });
-        }
-        _ => {
-            return Ok(Recovered::Left {
-                why: "not recorded in any undo journal of yours, and no file beside it has its \
-                      bytes, owner and mode: nothing proves linkdup made it; check it by hand \
-                      (`linkdup recover --journal FILE` if its journal is elsewhere)"
-                    .into(),
-            });
-        }
+    let why = match proof(beside, journal, st.nlink) {
+        Ok(why) => why,
+        Err(why) => return Ok(Recovered::Left { why }),
     };
     let mut after = None;
     if apply {
@@ -152,7 +207,7 @@ fn resolve(
             }
             _ => {
                 return Ok(Recovered::Left {
-                    why: "changed while recovering".into(),
+                    why: Doubt::ChangedWhileRecovering,
                 });
             }
         }
@@ -160,4 +215,57 @@ fn resolve(
     }
     let linked = (st.nlink >= 2).then_some((st.ident.id, after));
     Ok(Recovered::Removed { why, linked })
+}
+
+/// What the files beside a temp name that have its size say about it.
+#[derive(Default)]
+struct Beside {
+    /// Another name of its inode.
+    same_inode: Option<PathBuf>,
+    /// A different file with its bytes, and whether it also has its owner, group and mode.
+    copy: Option<(PathBuf, bool)>,
+}
+
+impl Beside {
+    fn find(
+        tree: &Tree,
+        dir: BorrowedFd<'_>,
+        file: &File,
+        st: &Stat,
+        t: &TempFile,
+        bufs: &mut CompareBufs,
+    ) -> std::io::Result<Beside> {
+        let mut found = Beside::default();
+        for twin in &t.twins {
+            let (Some(other), ost) = sys::open_regular_at(dir, &*twin.name)? else {
+                continue;
+            };
+            if ost.ident.id == st.ident.id {
+                found.same_inode.get_or_insert_with(|| tree.path(twin));
+                continue;
+            }
+            let (a, b) = (&ost.ident, &st.ident);
+            let same_meta = a.uid == b.uid && a.gid == b.gid && a.mode == b.mode;
+            let better = found.copy.as_ref().is_none_or(|(_, m)| !*m && same_meta);
+            if better && same_bytes(file, &other, b.len.0, bufs)? {
+                found.copy = Some((tree.path(twin), same_meta));
+                if same_meta {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Is the temp name provably linkdup's, with its content alive elsewhere?
+fn proof(beside: Beside, journal: bool, nlink: u64) -> Result<Proof, Doubt> {
+    match (beside.same_inode, beside.copy) {
+        (Some(p), _) => Ok(Proof::OtherName(p)),
+        (None, Some((p, true))) => Ok(Proof::SameCopy(p)),
+        (None, Some((p, false))) if journal => Ok(Proof::JournalCopy(p)),
+        (None, None) if journal && nlink >= 2 => Ok(Proof::JournalLinks(nlink - 1)),
+        _ if journal => Err(Doubt::OnlyCopy),
+        _ => Err(Doubt::NotOurs),
+    }
 }

@@ -11,7 +11,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Moved};
 use crate::sys::{self, Stat};
 
 /// Which symlinks on the way may be followed.
@@ -115,7 +115,7 @@ impl From<Unresolved> for Error {
             Unresolved::Untrusted { link, owner } => Error::UntrustedSymlink { path: link, owner },
             Unresolved::Symlink { link } => Error::Changed {
                 path: link,
-                what: "is a symlink; no symlink is followed here".into(),
+                what: Moved::Symlink,
             },
         }
     }

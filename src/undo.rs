@@ -69,6 +69,27 @@ pub enum UndoSkip {
     Swap(RunSkip),
 }
 
+impl UndoSkip {
+    /// A stable code for scripts (the JSON report's `"kind"`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            UndoSkip::NotSelected => "not_selected",
+            UndoSkip::NotAFilePath => "not_a_file_path",
+            UndoSkip::NotYours { .. } => "not_yours",
+            UndoSkip::Gone => "deleted",
+            UndoSkip::NotRegular => "not_regular",
+            UndoSkip::AlreadySplit => "already_split",
+            UndoSkip::Symlink { .. } => "symlink",
+            UndoSkip::DirReplaced => "dir_replaced",
+            UndoSkip::KeeperMoved => "keeper_moved",
+            UndoSkip::SharedFileEdited => "shared_file_edited",
+            UndoSkip::ForeignOwner { .. } => "foreign_owner",
+            UndoSkip::OpenForWriting => "open_for_writing",
+            UndoSkip::Swap(r) => r.kind().code(),
+        }
+    }
+}
+
 impl std::fmt::Display for UndoSkip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -359,8 +380,7 @@ fn new_temp(dir: BorrowedFd<'_>, path: &Path) -> Result<(OsString, File), Error>
             }
         }
     }
-    Err(Error::Changed {
+    Err(Error::NoTempName {
         path: path.to_path_buf(),
-        what: "no free temporary name".into(),
     })
 }

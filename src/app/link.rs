@@ -292,7 +292,7 @@ fn review_material(
         ..Output::default()
     };
     // Writing into a Vec can't fail.
-    let _written = report::render(&mut text, &look, &r);
+    let _written = report::render(&mut text, &look, &r, &Default::default());
     let tree = &scanned.tree;
     let views = plan
         .groups

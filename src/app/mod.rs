@@ -4,6 +4,7 @@
 
 mod checks;
 mod link;
+mod recorder;
 mod signals;
 mod temps;
 
@@ -44,6 +45,13 @@ pub struct Io<'a> {
 pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     checks::before_anything(&cfg.command, io.confirm.available())?;
     let out = &cfg.output;
+    // Keep what is told on stderr for the JSON report too.
+    let recorder = recorder::Recorder::new(io.listener, out.format == crate::config::Format::Json);
+    let io = Io {
+        out: &mut *io.out,
+        listener: &recorder,
+        confirm: &mut *io.confirm,
+    };
     match &cfg.command {
         Command::Scan(c) => scan(c, out, io),
         Command::Link(c) => link::link(c, out, io),
@@ -105,6 +113,13 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
     Ok(write_report(io.out, io.listener, code, out, &r))
 }
 
+/// Tell a script that reads the JSON report why the run was refused (stderr says it too).
+pub fn write_refusal(w: &mut dyn Write, out: &Output, e: &Error) {
+    if out.format == crate::config::Format::Json {
+        let _ = report::json::refused(w, e).and_then(|()| w.flush());
+    }
+}
+
 /// Run `f` (the walk and the hashing) on a pool of `cfg.threads` workers.
 fn on_pool<T: Send>(cfg: &ScanConfig, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
     let threads = if cfg.threads == 0 {
@@ -132,7 +147,8 @@ fn write_report(
     report: &Report<'_>,
 ) -> u8 {
     let mut w = io::BufWriter::new(w);
-    match report::render(&mut w, out, report).and_then(|()| w.flush()) {
+    let noted = recorder::taken(listener);
+    match report::render(&mut w, out, report, &noted).and_then(|()| w.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
             listener.error(&Error::Report(e));
             code.max(exit::PARTIAL)

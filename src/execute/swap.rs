@@ -23,8 +23,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
-use crate::error::Error;
-use crate::escape::Escaped;
+use crate::error::{Error, TempLeft};
 use crate::model::{FileId, RunSkip};
 use crate::sys::{self, Errno, Stat};
 
@@ -63,12 +62,12 @@ impl Exchange<'_> {
             Ok(()) => self.after(),
             Err(e) => {
                 let errno = Errno::from_io_error(&e);
-                self.remove_incoming().map_err(|cleanup| {
-                    Failure::Fail(Error::Changed {
-                        path: self.path.to_path_buf(),
-                        what: format!("exchanging with the temporary name: {e}; then {cleanup}"),
-                    })
-                })?;
+                if let Err(then) = self.check_incoming() {
+                    return Err(Failure::Fail(self.left(TempLeft::ExchangeFailed {
+                        err: e,
+                        then: Box::new(then),
+                    })));
+                }
                 Err(match errno {
                     Some(Errno::INVAL) => Failure::Skip(RunSkip::NoExchange),
                     Some(Errno::NOENT) => {
@@ -100,34 +99,22 @@ impl Exchange<'_> {
         if name_is_incoming && displaced_ok && !outgoing_intact && !(self.incoming_untouched)() {
             // Both files opened for writing: whichever way the names go, one writer's edit is
             // not where it was written. Keep both files, say where each is.
-            return Err(Failure::Fail(
-                self.left(
-                    "opened for writing on both sides of the swap: the path holds the file it was \
-                 swapped for, with the later edit; the old file, with the earlier edit, is kept"
-                        .into(),
-                ),
-            ));
+            return Err(Failure::Fail(self.left(TempLeft::BothWritten)));
         }
         match (name_is_incoming, outgoing_intact) {
             // Done. A writer that opened the incoming file through the name meanwhile wrote to
             // the file the name now holds: its edit is where it meant it to be.
-            (true, true) => sys::unlink_at(self.dir, self.tmp).map_err(|e| {
-                Failure::Fail(self.left(format!(
-                    "replaced, but removing the temporary name (which holds the old file) failed: {e}"
-                )))
-            }),
+            (true, true) => sys::unlink_at(self.dir, self.tmp)
+                .map_err(|e| Failure::Fail(self.left(TempLeft::NotRemoved(e)))),
             (true, false) => self.put_back(),
             // Someone else replaced the name after our exchange: their file stays. The temp
             // holds the verified outgoing file, whose content lives on in the incoming one.
             (false, true) => {
-                sys::unlink_at(self.dir, self.tmp).map_err(|e| {
-                    Failure::Fail(self.left(format!("removing the temporary name: {e}")))
-                })?;
+                sys::unlink_at(self.dir, self.tmp)
+                    .map_err(|e| Failure::Fail(self.left(TempLeft::NotRemoved(e))))?;
                 Err(Failure::Skip(RunSkip::ReplacedDuringSwap))
             }
-            (false, false) => Err(Failure::Fail(self.left(
-                "changed by someone else during the swap; nothing more was done".into(),
-            ))),
+            (false, false) => Err(Failure::Fail(self.left(TempLeft::BothChanged))),
         }
     }
 
@@ -135,45 +122,39 @@ impl Exchange<'_> {
     /// back, so the name holds it (and whatever was written to it) again.
     fn put_back(&self) -> Result<(), Failure> {
         if let Err(e) = sys::exchange_at(self.dir, self.tmp, self.name) {
-            return Err(Failure::Fail(self.left(format!(
-                "changed during the swap and could not be put back ({e})"
-            ))));
+            return Err(Failure::Fail(self.left(TempLeft::NotPutBack(e))));
         }
         if !(self.incoming_untouched)() {
             // Someone opened the incoming file (through the name) meanwhile: it is not ours to
             // remove any more.
-            return Err(Failure::Fail(self.left(
-                "changed during the swap and put back, but the file it was being replaced with \
-                 was opened for writing meanwhile and is kept"
-                    .into(),
-            )));
+            return Err(Failure::Fail(self.left(TempLeft::IncomingOpened)));
         }
         self.remove_incoming().map_err(Failure::Fail)?;
         Err(Failure::Skip(RunSkip::ChangedDuringSwap))
     }
 
     /// An error that names the temp name left in place.
-    fn left(&self, what: String) -> Error {
-        Error::Changed {
+    fn left(&self, why: TempLeft) -> Error {
+        Error::TempLeft {
             path: self.path.to_path_buf(),
-            what: format!(
-                "{what}; see the temporary name {}",
-                Escaped(Path::new(self.tmp))
-            ),
+            tmp: Path::new(self.tmp).to_path_buf(),
+            why,
         }
     }
 
     /// The one cleanup path for the temp name: removed only if it still holds the incoming
     /// file (ours: a link of the keeper, or undo's copy).
     pub fn remove_incoming(&self) -> Result<(), Error> {
-        let what = match sys::stat_at(self.dir, self.tmp) {
-            Ok(st) if st.ident.id == self.incoming => match sys::unlink_at(self.dir, self.tmp) {
-                Ok(()) => return Ok(()),
-                Err(e) => format!("could not remove the temporary name: {e}"),
-            },
-            Ok(_) => "the temporary name no longer holds our file; left in place".to_string(),
-            Err(e) => format!("could not check the temporary name: {e}"),
-        };
-        Err(self.left(what))
+        self.check_incoming().map_err(|why| self.left(why))
+    }
+
+    fn check_incoming(&self) -> Result<(), TempLeft> {
+        match sys::stat_at(self.dir, self.tmp) {
+            Ok(st) if st.ident.id == self.incoming => {
+                sys::unlink_at(self.dir, self.tmp).map_err(TempLeft::OursNotRemoved)
+            }
+            Ok(_) => Err(TempLeft::NotOurs),
+            Err(e) => Err(TempLeft::Unchecked(e)),
+        }
     }
 }

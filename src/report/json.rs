@@ -17,7 +17,46 @@ fn put_path(map: &mut Map<String, Value>, key: &str, path: &Path) {
     crate::codec::put_bytes(map, key, path.as_os_str().as_bytes());
 }
 
-fn finish(w: &mut dyn Write, v: &Value) -> io::Result<()> {
+/// The version of the JSON reports' layout: raised when a field changes meaning or goes away
+/// (new fields may appear in any version).
+pub const VERSION: u32 = 1;
+
+/// Write `v` with the fields every JSON report has: its version, and the run's errors and
+/// warnings.
+fn finish(w: &mut dyn Write, mut v: Value, noted: &crate::error::Noted) -> io::Result<()> {
+    if let Value::Object(m) = &mut v {
+        m.insert("version".into(), json!(VERSION));
+        m.insert("errors".into(), problems(&noted.errors));
+        m.insert("warnings".into(), problems(&noted.warnings));
+    }
+    write_value(w, &v)
+}
+
+fn problems(list: &[crate::error::Problem]) -> Value {
+    Value::Array(list.iter().map(problem).collect())
+}
+
+fn problem(p: &crate::error::Problem) -> Value {
+    let mut m = Map::new();
+    if let Some(path) = &p.path {
+        put_path(&mut m, "path", path);
+    }
+    m.insert("kind".into(), json!(p.kind));
+    if let Some(r) = &p.reason {
+        m.insert("reason".into(), json!(r));
+    }
+    m.insert("message".into(), json!(p.message));
+    Value::Object(m)
+}
+
+/// The report of a run refused before it started (exit 2): what and why, for a script that
+/// reads stdout.
+pub fn refused(w: &mut dyn Write, e: &crate::error::Error) -> io::Result<()> {
+    let p = problem(&crate::error::Problem::of(e));
+    write_value(w, &json!({"version": VERSION, "refused": p}))
+}
+
+fn write_value(w: &mut dyn Write, v: &Value) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(
         &mut *w,
         Safe(serde_json::ser::PrettyFormatter::new()),
@@ -75,7 +114,7 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Safe<F> {
     }
 }
 
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &crate::error::Noted) -> io::Result<()> {
     let tree = &scan.tree;
     let groups: Vec<Value> = scan
         .groups
@@ -100,7 +139,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
     let (redundant, bytes) = redundancy(scan);
     finish(
         w,
-        &json!({
+        json!({
             "groups": groups,
             "summary": {
                 "files_scanned": scan.files_scanned,
@@ -110,10 +149,11 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput) -> io::Result<()> {
                 "errors": scan.errors,
             }
         }),
+        noted,
     )
 }
 
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &crate::error::Noted) -> io::Result<()> {
     let tree = &r.scan.tree;
     let mut outcomes = r.outcomes.iter();
     let mut actions = Vec::new();
@@ -134,7 +174,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
                 Outcome::Planned => ("planned", None),
                 Outcome::Linked { .. } => ("linked", None),
                 Outcome::Skipped(why) => ("skipped", Some((why.kind().code(), why.to_string()))),
-                Outcome::Failed(e) => ("failed", Some(("error", e.to_string()))),
+                Outcome::Failed(e) => ("failed", Some((e.code(), e.to_string()))),
             };
             m.insert("status".into(), json!(status));
             if let Some((kind, reason)) = reason {
@@ -165,7 +205,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
     let s = r.summary;
     finish(
         w,
-        &json!({
+        json!({
             "dry_run": r.dry_run,
             "actions": actions,
             "skipped": skipped,
@@ -183,6 +223,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>) -> io::Result<()> {
                 "temps_left": s.temps_left,
             }
         }),
+        noted,
     )
 }
 
@@ -191,6 +232,7 @@ pub fn recover(
     scan: &ScanOutput,
     results: &[Recovered],
     dry_run: bool,
+    noted: &crate::error::Noted,
 ) -> io::Result<()> {
     let mut removed = 0;
     let temps: Vec<Value> = scan
@@ -203,13 +245,17 @@ pub fn recover(
             let (status, reason) = match r {
                 Recovered::Removed { why, .. } => {
                     removed += 1;
-                    (if dry_run { "removable" } else { "removed" }, why.clone())
+                    (
+                        if dry_run { "removable" } else { "removed" },
+                        why.to_string(),
+                    )
                 }
                 Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
-                Recovered::Left { why } => ("left", why.clone()),
+                Recovered::Left { why } => ("left", why.to_string()),
                 Recovered::Failed(e) => ("failed", e.to_string()),
             };
             m.insert("status".into(), json!(status));
+            m.insert("kind".into(), json!(r.code()));
             m.insert("reason".into(), json!(reason));
             Value::Object(m)
         })
@@ -217,11 +263,12 @@ pub fn recover(
     let total = temps.len();
     finish(
         w,
-        &json!({
+        json!({
             "dry_run": dry_run,
             "temps": temps,
             "summary": {"found": total, "removed": removed, "left": total - removed, "errors": scan.errors}
         }),
+        noted,
     )
 }
 
@@ -230,6 +277,7 @@ pub fn undo(
     entries: &[crate::journal::Entry],
     results: &[crate::undo::Undone],
     dry_run: bool,
+    noted: &crate::error::Noted,
 ) -> io::Result<()> {
     use crate::undo::Undone;
     let items: Vec<Value> = entries
@@ -245,11 +293,12 @@ pub fn undo(
             }
             let (status, reason) = match r {
                 Undone::Restored { .. } => (if dry_run { "restorable" } else { "restored" }, None),
-                Undone::Skipped(why) => ("skipped", Some(why.to_string())),
-                Undone::Failed(err) => ("failed", Some(err.to_string())),
+                Undone::Skipped(why) => ("skipped", Some((why.code(), why.to_string()))),
+                Undone::Failed(err) => ("failed", Some((err.code(), err.to_string()))),
             };
             m.insert("status".into(), json!(status));
-            if let Some(reason) = reason {
+            if let Some((kind, reason)) = reason {
+                m.insert("kind".into(), json!(kind));
                 m.insert("reason".into(), json!(reason));
             }
             Value::Object(m)
@@ -258,7 +307,7 @@ pub fn undo(
     let count = |f: fn(&Undone) -> bool| results.iter().filter(|r| f(r)).count();
     finish(
         w,
-        &json!({
+        json!({
             "dry_run": dry_run,
             "paths": items,
             "summary": {
@@ -267,5 +316,6 @@ pub fn undo(
                 "failed": count(|r| matches!(r, Undone::Failed(_))),
             }
         }),
+        noted,
     )
 }

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::config::{Format, Output};
+use crate::error::Noted;
 use crate::journal::Entry;
 use crate::model::{Outcome, Plan, ScanOutput, Summary};
 use crate::recover::Recovered;
@@ -39,15 +40,20 @@ pub enum Report<'a> {
 
 /// Render `report` in the format `out` asks for. The command line offers only the formats a
 /// command has; any other pair is an error, never another format in its place.
-pub fn render(w: &mut dyn Write, out: &Output, report: &Report<'_>) -> io::Result<()> {
+pub fn render(
+    w: &mut dyn Write,
+    out: &Output,
+    report: &Report<'_>,
+    noted: &Noted,
+) -> io::Result<()> {
     use Format::{Csv, Fdupes, Json, Text};
     match (out.format, report) {
         (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
-        (Json, Report::Scan { scan, .. }) => json::scan(w, scan),
+        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted),
         (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
         (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
         (Text, Report::Link(r)) => text::link(w, r, out),
-        (Json, Report::Link(r)) => json::link(w, r),
+        (Json, Report::Link(r)) => json::link(w, r, noted),
         (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
         (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),
         (
@@ -65,7 +71,7 @@ pub fn render(w: &mut dyn Write, out: &Output, report: &Report<'_>) -> io::Resul
                 results,
                 dry_run,
             },
-        ) => json::recover(w, scan, results, dry_run),
+        ) => json::recover(w, scan, results, dry_run, noted),
         (
             Text,
             &Report::Undo {
@@ -81,7 +87,7 @@ pub fn render(w: &mut dyn Write, out: &Output, report: &Report<'_>) -> io::Resul
                 results,
                 dry_run,
             },
-        ) => json::undo(w, entries, results, dry_run),
+        ) => json::undo(w, entries, results, dry_run, noted),
         (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "this command reports as text or JSON only",

@@ -268,12 +268,12 @@ pub fn recover(
         let (word, why) = match r {
             Recovered::Removed { why, .. } => {
                 removed += 1;
-                (if dry_run { "remove" } else { "removed" }, why.clone())
+                (if dry_run { "remove" } else { "removed" }, why.to_string())
             }
             Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
             Recovered::Left { why } => {
                 left += 1;
-                ("left", why.clone())
+                ("left", why.to_string())
             }
             Recovered::Failed(e) => {
                 left += 1;

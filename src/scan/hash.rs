@@ -22,7 +22,7 @@ use super::cache::{HashCache, Kind};
 use super::group::{Cand, Candidates};
 use super::table::Files;
 use super::xattr;
-use crate::error::Error;
+use crate::error::{Error, Moved};
 use crate::listener::{Listener, Stage};
 use crate::model::{Tree, XattrSum};
 use crate::sys;
@@ -312,7 +312,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
     let result = match opened {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::Changed {
             path: path(),
-            what: "deleted during the scan".into(),
+            what: Moved::Deleted,
         }),
         Err(e) => Err(Error::io(path(), e)),
         Ok((Some(file), st)) if st.ident.id == ident.id && st.ident.len == ident.len => {
@@ -331,7 +331,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
         }
         Ok(_) => Err(Error::Changed {
             path: path(),
-            what: "changed during the scan".into(),
+            what: Moved::Rewritten,
         }),
     };
     match result {
@@ -383,7 +383,7 @@ fn hash_file(
         Ok(Some(h)) => Ok(h),
         Ok(None) => Err(Error::Changed {
             path: path(),
-            what: "changed size during the scan".into(),
+            what: Moved::Rewritten,
         }),
         Err(e) => Err(Error::io(path(), e)),
     }

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::table::{Files, Full};
 use crate::config::{Globs, ScanConfig};
-use crate::error::Error;
+use crate::error::{Error, Moved, NotScanned};
 use crate::listener::{Listener, Stage};
 use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, Tree};
 use crate::sys::{self, Errno, FileType, Stat};
@@ -162,7 +162,7 @@ impl Lister<'_> {
             {
                 out.warnings.push(Error::Changed {
                     path: p.path.clone(),
-                    what: "removed during the scan; not walked".into(),
+                    what: Moved::DirRemoved,
                 });
                 return None;
             }
@@ -177,7 +177,7 @@ impl Lister<'_> {
                 // Replaced since its parent was listed: not the directory we meant.
                 out.warnings.push(Error::Changed {
                     path: p.path.clone(),
-                    what: "replaced during the scan; not walked".into(),
+                    what: Moved::DirSwapped,
                 });
                 None
             }
@@ -300,9 +300,9 @@ impl Walker<'_> {
                 },
             }
         } else {
-            self.error(Error::Changed {
+            self.error(Error::NotScanned {
                 path: root.to_path_buf(),
-                what: "not a regular file or directory".into(),
+                why: NotScanned::NotFileOrDir,
             });
         }
     }
@@ -355,9 +355,9 @@ impl Walker<'_> {
             }
         };
         if let Some(name) = sys::pseudo_fs_name(facts.magic) {
-            let err = Error::Changed {
+            let err = Error::NotScanned {
                 path: path.to_path_buf(),
-                what: format!("{name} is a pseudo filesystem; not scanned"),
+                why: NotScanned::PseudoFs(name),
             };
             if is_root {
                 self.error(err);

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::group::{Cand, Candidates};
 use super::hash::{Ctx, DirFd};
-use crate::error::Error;
+use crate::error::{Error, Moved};
 use crate::model::{XattrSum, Xattrs};
 use crate::sys;
 
@@ -81,26 +81,21 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
 fn read_one(ctx: &Ctx<'_>, rec: &super::table::Rec) -> Result<Xattrs, Error> {
     let files = ctx.files;
     let path = || ctx.tree.path(&files.loc(rec));
-    let changed = |what: &str| Error::Changed {
-        path: path(),
-        what: what.into(),
-    };
+    let changed = |what: Moved| Error::Changed { path: path(), what };
     let mut dir = DirFd::new(ctx.tree, rec.dir);
     let Some(d) = dir.get() else {
-        return Err(changed(
-            "its directory was moved or replaced during the scan",
-        ));
+        return Err(changed(Moved::DirMoved));
     };
     let fd = match sys::open_path_at(d.as_fd(), files.c_name(rec)) {
         Ok(fd) => fd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(changed("deleted during the scan"));
+            return Err(changed(Moved::Deleted));
         }
         Err(e) => return Err(Error::io(path(), e)),
     };
     match sys::stat_fd(fd.as_fd()) {
         Ok(st) if st.is_file() && st.ident.id == files.ident(rec).id => {}
-        Ok(_) => return Err(changed("changed during the scan")),
+        Ok(_) => return Err(changed(Moved::Rewritten)),
         Err(e) => return Err(Error::io(path(), e)),
     }
     sys::xattrs_of_path_fd(fd.as_fd()).map_err(|e| Error::io(path(), e))
