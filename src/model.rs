@@ -329,23 +329,25 @@ impl Diff {
         *self == Diff::default()
     }
 
+    /// Every difference, as the codes of [`SkipKind`], in the order they are listed.
+    pub fn kinds(&self) -> Vec<SkipKind> {
+        [
+            (self.owner.is_some(), SkipKind::Owner),
+            (self.group.is_some(), SkipKind::Group),
+            (self.mode.is_some(), SkipKind::Mode),
+            (self.mtime, SkipKind::Mtime),
+            (self.dir_access, SkipKind::DirAccess),
+            (self.acl, SkipKind::Acl),
+            (self.user_xattrs, SkipKind::Xattrs),
+        ]
+        .into_iter()
+        .filter_map(|(differs, kind)| differs.then_some(kind))
+        .collect()
+    }
+
     /// The first difference, in the order they are listed.
     pub fn kind(&self) -> SkipKind {
-        if self.owner.is_some() {
-            SkipKind::Owner
-        } else if self.group.is_some() {
-            SkipKind::Group
-        } else if self.mode.is_some() {
-            SkipKind::Mode
-        } else if self.mtime {
-            SkipKind::Mtime
-        } else if self.dir_access {
-            SkipKind::DirAccess
-        } else if self.acl {
-            SkipKind::Acl
-        } else {
-            SkipKind::Xattrs
-        }
+        self.kinds().first().copied().unwrap_or(SkipKind::Xattrs)
     }
 }
 

@@ -121,26 +121,22 @@ fn a_damaged_cache_is_rebuilt_not_trusted() {
     fs::write(&cache, &bytes).unwrap();
     let (v, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
     assert_eq!(code(&out), 0);
-    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(kinds(&v, "warnings"), ["damaged_cache"], "{v}");
     assert_eq!(v["summary"]["groups"], 21);
     // Rebuilt: the next run is quiet.
     let (_, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     fs::write(&cache, b"not a cache").unwrap();
-    let (v, out) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
-    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    let (v, _) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
+    assert_eq!(kinds(&v, "warnings"), ["damaged_cache"], "{v}");
     assert_eq!(v["summary"]["groups"], 21);
 }
 
 #[test]
 fn the_cache_is_never_inside_the_tree() {
     let t = tree();
-    let out = t.run(&["scan", "--cache-file", "a/hashes.bin", "."]);
+    let out = t.run(&["scan", "-f", "json", "--cache-file", "a/hashes.bin", "."]);
     assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("inside a scanned tree"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out), ("inside_tree".into(), "cache".into()));
     assert!(!t.path("a/hashes.bin").exists());
 }

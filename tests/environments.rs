@@ -189,9 +189,8 @@ fn paths_longer_than_path_max_are_reported_not_fatal() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("File name too long"),
-        "{}",
-        stderr(&out)
+        reasons(&v, "errors").contains(&"ENAMETOOLONG".to_string()),
+        "{v}"
     );
     assert_eq!(v["summary"]["linked"], 1, "{v}");
     assert_eq!(t.ino("a"), t.ino("b"));
@@ -227,7 +226,10 @@ fn keeper_deleted_before_its_turn_links_nothing_to_a_ghost() {
     t.set_mtime("k", 1);
     let (_, o) = t.stale_plan(|t| fs::remove_file(t.path("k")).unwrap());
     assert!(
-        matches!(&o[0], linkdup::Outcome::Skipped(why) if why.to_string().contains("keeper")),
+        matches!(
+            &o[0],
+            linkdup::Outcome::Skipped(linkdup::model::RunSkip::Keeper { .. })
+        ),
         "{o:?}"
     );
     assert_eq!(t.read("v"), b"bytes");
@@ -256,11 +258,7 @@ fn a_full_tmpfs_gives_a_clean_enospc_and_a_later_run_completes() {
     let before = t.snapshot();
     let (v, out) = t.json(&["link", "-y", "-f", "json", "mnt"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("No space left on device"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(reasons(&v, "errors").contains(&"ENOSPC".to_string()), "{v}");
     assert_eq!(v["summary"]["failed"], 2, "{v}");
     assert_eq!(before, t.snapshot(), "nothing changed, no temp name left");
     // One free slot is enough: each swap borrows it and gives it back.

@@ -145,13 +145,9 @@ fn read_only_mounts_are_skipped_and_refused_up_front() {
     };
     let before = t.snapshot();
     // A read-only root alone: a real run refuses before scanning; a dry run works.
-    let out = t.run(&["link", "-y", "ro"]);
+    let out = t.run(&["link", "-y", "-f", "json", "ro"]);
     assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("ro: read-only filesystem"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out).0, "read_only");
     let (v, out) = t.json(&["link", "-n", "-f", "json", "ro"]);
     assert_eq!(code(&out), 0);
     assert!(
@@ -175,12 +171,13 @@ fn read_only_mounts_are_skipped_and_refused_up_front() {
 #[test]
 fn pseudo_filesystems_are_refused() {
     let t = TestEnv::new();
-    let out = t.run(&["scan", "/sys/kernel"]);
+    let (v, out) = t.json(&["scan", "-f", "json", "/sys/kernel"]);
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("/sys/kernel: sysfs is a pseudo filesystem; not scanned"),
-        "{}",
-        stderr(&out)
+    let errors = problems(&v, "errors");
+    assert_eq!(errors.len(), 1, "{v}");
+    assert_eq!(
+        (&*errors[0].0, &*errors[0].1),
+        ("/sys/kernel", "pseudo_filesystem")
     );
     // One mounted inside a tree is passed over with a warning; the rest is scanned.
     if !is_root() {
@@ -203,11 +200,7 @@ fn pseudo_filesystems_are_refused() {
         .arg(t.path("proc"))
         .status();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("proc is a pseudo filesystem"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(kinds(&v, "warnings"), ["pseudo_filesystem"], "{v}");
     assert_eq!(v["summary"]["files_scanned"], 2);
 }
 

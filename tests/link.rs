@@ -109,8 +109,12 @@ fn without_yes_and_without_a_terminal_it_refuses_with_exit_2() {
     let before = t.snapshot();
     let out = t.run(&["link", "."]);
     assert_eq!(code(&out), 2);
+    // The message tells what to do instead.
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
+    let out = t.run(&["link", "-f", "json", "."]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(refusal(&out).0, "no_terminal");
     assert_eq!(before, t.snapshot());
 }
 
@@ -222,14 +226,10 @@ fn same_mtime_gate_keeps_different_mtimes_apart() {
     t.write("b", b"x");
     t.set_mtime("a", 1_000_000);
     t.set_mtime("b", 2_000_000);
-    let out = t.run(&["link", "-y", "--same-mtime", "."]);
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "--same-mtime", "."]);
     assert_eq!(code(&out), 0);
     assert_ne!(t.ino("a"), t.ino("b"));
-    assert!(
-        stdout(&out).contains("modification time"),
-        "{}",
-        stdout(&out)
-    );
+    assert_eq!(v["skipped"][0]["kind"], "mtime", "{v}");
 }
 
 #[test]
@@ -353,13 +353,6 @@ fn an_immutable_directory_is_skipped_and_the_run_goes_on() {
         .status();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(v["skipped"][0]["kind"], "locked_directory", "{v}");
-    assert!(
-        v["skipped"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("immutable"),
-        "{v}"
-    );
     assert_eq!(v["skipped"][0]["path"], "./locked/c");
     assert_eq!(v["summary"]["linked"], 1);
     assert_eq!(t.ino("ok/a"), t.ino("ok/b"));

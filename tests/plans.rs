@@ -89,13 +89,9 @@ fn an_edited_damaged_or_foreign_plan_is_refused_whole() {
     for (what, text) in edits {
         assert_ne!(text, good, "{what}: the edit must change the plan");
         fs::write(&plan, text).unwrap();
-        let out = t.run(&["apply", "-y", plan.to_str().unwrap()]);
+        let out = t.run(&["apply", "-y", "-f", "json", plan.to_str().unwrap()]);
         assert_eq!(code(&out), 2, "{what}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("not a usable plan"),
-            "{what}: {}",
-            stderr(&out)
-        );
+        assert_eq!(refusal(&out).0, "damaged_plan", "{what}");
         assert!(
             before == snapshot(&t.path("data")),
             "{what}: the tree changed"
@@ -106,13 +102,17 @@ fn an_edited_damaged_or_foreign_plan_is_refused_whole() {
 #[test]
 fn plans_are_never_written_inside_the_tree_and_only_by_a_dry_run() {
     let t = tree();
-    let out = t.run(&["link", "-n", "--save-plan", "data/plan.json", "data"]);
+    let out = t.run(&[
+        "link",
+        "-n",
+        "-f",
+        "json",
+        "--save-plan",
+        "data/plan.json",
+        "data",
+    ]);
     assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("never written inside a scanned tree"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out), ("inside_tree".into(), "plan".into()));
     assert!(!t.path("data/plan.json").exists());
     let out = t.run(&["link", "-y", "--save-plan", "plan.json", "data"]);
     assert_eq!(code(&out), 2, "--save-plan needs --dry-run");
@@ -124,9 +124,9 @@ fn apply_asks_like_link() {
     let t = tree();
     let plan = save(&t);
     let before = t.snapshot();
-    let out = t.run(&["apply", plan.to_str().unwrap()]);
+    let out = t.run(&["apply", "-f", "json", plan.to_str().unwrap()]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(refusal(&out).0, "no_terminal");
     let out = t.run(&["apply", "-n", plan.to_str().unwrap()]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).contains("Nothing was changed"));

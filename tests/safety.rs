@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use linkdup::model::Outcome;
+use linkdup::model::{Change, Outcome, RunSkip};
 
 /// Execute a plan of one action made before `change`.
 fn stale_plan_run(t: &TestEnv, change: impl FnOnce(&TestEnv)) -> Vec<Outcome> {
@@ -30,9 +30,9 @@ fn pair() -> TestEnv {
     t
 }
 
-fn skipped(outcomes: &[Outcome]) -> String {
+fn skipped(outcomes: &[Outcome]) -> &RunSkip {
     match &outcomes[0] {
-        Outcome::Skipped(why) => why.to_string(),
+        Outcome::Skipped(why) => why,
         other => panic!("expected a skip, got {other:?}"),
     }
 }
@@ -45,7 +45,10 @@ fn duplicate_rewritten_with_same_size_and_mtime_is_not_linked() {
         fs::write(t.path("dir/d"), b"CHANGED content!").unwrap();
         t.set_mtime("dir/d", 2_000); // hide the change from size and mtime
     });
-    assert!(skipped(&o).contains("changed since the scan"));
+    assert!(
+        matches!(skipped(&o), RunSkip::Changed(Change::Modified)),
+        "{o:?}"
+    );
     assert_eq!(t.read("dir/d"), b"CHANGED content!");
     assert_eq!(t.ino("dir/d"), ino);
     assert!(t.temp_names().is_empty());
@@ -57,7 +60,7 @@ fn keeper_modified_is_not_used() {
     let o = stale_plan_run(&t, |t| {
         fs::write(t.path("dir/k"), b"keeper rewritten").unwrap();
     });
-    assert!(skipped(&o).contains("keeper"), "{o:?}");
+    assert!(matches!(skipped(&o), RunSkip::Keeper { .. }), "{o:?}");
     assert_eq!(t.read("dir/d"), b"original content");
     assert_eq!(t.read("dir/k"), b"keeper rewritten");
     assert_ne!(t.ino("dir/k"), t.ino("dir/d"));
@@ -68,7 +71,7 @@ fn duplicate_grown_or_shrunk_is_not_linked() {
     for new in [&b"original content and more"[..], b"orig"] {
         let t = pair();
         let o = stale_plan_run(&t, |t| fs::write(t.path("dir/d"), new).unwrap());
-        assert!(skipped(&o).contains("changed"));
+        assert!(matches!(skipped(&o), RunSkip::Changed(_)), "{o:?}");
         assert_eq!(t.read("dir/d"), new);
         assert!(t.temp_names().is_empty());
     }
@@ -78,7 +81,10 @@ fn duplicate_grown_or_shrunk_is_not_linked() {
 fn deleted_duplicate_is_not_resurrected() {
     let t = pair();
     let o = stale_plan_run(&t, |t| fs::remove_file(t.path("dir/d")).unwrap());
-    assert!(skipped(&o).contains("deleted"));
+    assert!(
+        matches!(skipped(&o), RunSkip::Changed(Change::Deleted)),
+        "{o:?}"
+    );
     assert!(!t.path("dir/d").exists());
     assert_eq!(t.nlink("dir/k"), 1);
     assert!(t.temp_names().is_empty());
@@ -363,7 +369,9 @@ fn every_injected_errno_leaves_every_path_with_its_bytes_and_no_temp_name() {
         assert_eq!(common::code(&out), 1, "{inject}: {}", stderr(&out));
         assert_eq!(v["summary"]["failed"], 1, "{inject}: {v}");
         assert_eq!(v["summary"]["linked"], 1, "{inject}: the run goes on: {v}");
-        assert!(stderr(&out).contains("d/b"), "{inject}: {}", stderr(&out));
+        let errors = problems(&v, "errors");
+        assert_eq!(errors.len(), 1, "{inject}: {v}");
+        assert_eq!(errors[0].0, "./d/b", "{inject}: {v}");
         assert_same_bytes(&before, &t.snapshot());
         assert_eq!(
             t.ino("d/b"),
@@ -404,7 +412,7 @@ fn failed_temp_removal_is_reported_and_the_temp_holds_identical_bytes() {
         return;
     };
     assert_eq!(common::code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("temporary name"), "{}", stderr(&out));
+    assert_eq!(kinds(&v, "errors"), ["temp_left"], "{v}");
     assert_eq!(v["summary"]["failed"], 1, "{v}");
     // Every original path holds its bytes; the one leftover holds the same bytes too.
     let after = t.snapshot();

@@ -183,6 +183,11 @@ fn missing_path_is_named_and_the_rest_is_still_scanned() {
     t.write("a/y", b"same");
     let (v, out) = t.json(&["scan", "-f", "json", "nope", "a"]);
     assert_eq!(code(&out), 1);
+    assert_eq!(
+        problems(&v, "errors"),
+        [("nope".into(), "io".into(), "ENOENT".into())]
+    );
+    // Told on stderr too, path first.
     let err = stderr(&out);
     assert!(
         err.contains("linkdup: nope: No such file or directory"),

@@ -43,11 +43,20 @@ fn a_journal_named_through_a_symlink_is_refused_and_its_target_untouched() {
     t.sticky("tmp");
     let target = t.path("etc/target");
     t.attacker(&format!("ln -s {} tmp/j.jsonl", target.display()));
-    let out = t.run(&["link", "-y", "--journal", "tmp/j.jsonl", "data"]);
+    let out = t.run(&[
+        "link",
+        "-y",
+        "-f",
+        "json",
+        "--journal",
+        "tmp/j.jsonl",
+        "data",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("refusing the undo journal"), "{err}");
-    assert!(err.contains("symlink"), "{err}");
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "symlink".into())
+    );
     untouched(&t);
     not_linked(&t);
 }
@@ -60,12 +69,19 @@ fn a_journal_created_beforehand_by_another_user_is_refused() {
     let t = tree();
     t.sticky("tmp");
     t.attacker("touch tmp/j.jsonl && chmod 644 tmp/j.jsonl");
-    let out = t.run(&["link", "-y", "--journal", "tmp/j.jsonl", "data"]);
+    let out = t.run(&[
+        "link",
+        "-y",
+        "-f",
+        "json",
+        "--journal",
+        "tmp/j.jsonl",
+        "data",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("owned by uid 65534"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "owner".into())
     );
     assert!(t.read("tmp/j.jsonl").is_empty(), "root wrote into it");
     not_linked(&t);
@@ -79,17 +95,40 @@ fn state_files_in_a_directory_others_can_write_are_refused() {
     let t = tree();
     t.shared("shared");
     let runs: [&[&str]; 3] = [
-        &["link", "-y", "--journal", "shared/j.jsonl", "data"],
-        &["link", "-n", "--save-plan", "shared/plan.json", "data"],
-        &["scan", "--cache-file", "shared/hashes.bin", "data"],
+        &[
+            "link",
+            "-y",
+            "-f",
+            "json",
+            "--journal",
+            "shared/j.jsonl",
+            "data",
+        ],
+        &[
+            "link",
+            "-n",
+            "-f",
+            "json",
+            "--save-plan",
+            "shared/plan.json",
+            "data",
+        ],
+        &[
+            "scan",
+            "-f",
+            "json",
+            "--cache-file",
+            "shared/hashes.bin",
+            "data",
+        ],
     ];
     for args in runs {
         let out = t.run(args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("writable by group or others and not sticky"),
-            "{args:?}: {}",
-            stderr(&out)
+        assert_eq!(
+            refusal(&out),
+            ("untrusted_state_file".into(), "dir_writable".into()),
+            "{args:?}"
         );
         assert!(
             fs::read_dir(t.path("shared")).unwrap().next().is_none(),
@@ -110,12 +149,19 @@ fn a_plan_saved_through_a_symlink_is_refused_and_its_target_untouched() {
         "ln -s {} tmp/plan.json",
         t.path("etc/target").display()
     ));
-    let out = t.run(&["link", "-n", "--save-plan", "tmp/plan.json", "data"]);
+    let out = t.run(&[
+        "link",
+        "-n",
+        "-f",
+        "json",
+        "--save-plan",
+        "tmp/plan.json",
+        "data",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("refusing the plan"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "symlink".into())
     );
     untouched(&t);
     assert!(
@@ -166,12 +212,18 @@ fn a_cache_written_by_another_user_is_refused_not_trusted() {
     let out = t.run_as_attacker(&["scan", "-q", "--cache-file", "tmp/hashes.bin", "data"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let before = fs::read(t.path("tmp/hashes.bin")).unwrap();
-    let out = t.run(&["scan", "-q", "--cache-file", "tmp/hashes.bin", "data"]);
+    let out = t.run(&[
+        "scan",
+        "-f",
+        "json",
+        "--cache-file",
+        "tmp/hashes.bin",
+        "data",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("refusing the hash cache: it is owned by uid 65534"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "owner".into())
     );
     assert_eq!(fs::read(t.path("tmp/hashes.bin")).unwrap(), before);
     assert_eq!(t.meta("tmp/hashes.bin").0, ATTACKER);
@@ -190,12 +242,18 @@ fn a_device_given_as_the_cache_is_refused_and_stays_a_device() {
     assert!(run_ok(
         Command::new("mknod").arg(&dev).args(["c", "1", "3"])
     ));
-    let out = t.run(&["scan", "--cache-file", dev.to_str().unwrap(), "data"]);
+    let out = t.run(&[
+        "scan",
+        "-f",
+        "json",
+        "--cache-file",
+        dev.to_str().unwrap(),
+        "data",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("it is a device, not a regular file"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "not_regular".into())
     );
     assert!(
         fs::symlink_metadata(&dev)
@@ -255,12 +313,11 @@ fn apply_refuses_a_plan_another_user_made() {
         "shared",
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = t.run(&["apply", "-y", "tmp/plan.json"]);
+    let out = t.run(&["apply", "-y", "-f", "json", "tmp/plan.json"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("refusing the plan: it is owned by uid 65534"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "owner".into())
     );
     assert_eq!(t.ino("shared/root.conf"), root_ino);
     assert_eq!(t.meta("shared/root.conf").0, 0);

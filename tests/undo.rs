@@ -52,22 +52,15 @@ fn undo_restores_bytes_mode_owner_times_xattrs_and_a_distinct_inode() {
     let j = journal(&t);
     // A dry run changes nothing.
     let linked = t.snapshot();
-    let out = t.run(&["undo", "-n", &j]);
+    let (v, out) = t.json(&["undo", "-n", "-f", "json", &j]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("Would restore 3 of 3 paths"),
-        "{}",
-        stdout(&out)
-    );
+    assert_eq!(v["summary"]["restored"], 3, "{v}");
+    assert_eq!(v["dry_run"], true, "{v}");
     assert_eq!(linked, t.snapshot());
 
-    let out = t.run(&["undo", &j]);
+    let (v, out) = t.json(&["undo", "-f", "json", &j]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("Restored 3 of 3 paths"),
-        "{}",
-        stdout(&out)
-    );
+    assert_eq!(v["summary"]["restored"], 3, "{v}");
     let after = t.snapshot();
     for p in ["bak/a", "bak/b", "bak/c", "lib/k", "lib/k2"] {
         let (b, a) = (
@@ -90,12 +83,9 @@ fn undo_restores_bytes_mode_owner_times_xattrs_and_a_distinct_inode() {
     }
     assert!(t.temp_names().is_empty());
     // Undoing twice does nothing more.
-    let out = t.run(&["undo", &j]);
-    assert!(
-        stdout(&out).contains("Restored 0 of 3 paths; 3 skipped"),
-        "{}",
-        stdout(&out)
-    );
+    let (v, _) = t.json(&["undo", "-f", "json", &j]);
+    assert_eq!(v["summary"]["restored"], 0, "{v}");
+    assert_eq!(undo_kinds(&v), ["already_split"; 3], "{v}");
 }
 
 #[test]
@@ -115,11 +105,10 @@ fn undo_leaves_edited_shared_files_and_respects_only() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_ne!(t.ino("bak/a"), t.ino("lib/k"), "selected: restored");
     assert_eq!(t.ino("bak/b"), t.ino("lib/k"), "not selected: still linked");
-    let out = t.run(&["undo", &j]);
-    let s = stdout(&out);
+    let (v, _) = t.json(&["undo", "-f", "json", &j]);
     assert!(
-        s.contains("the shared file was changed since the link"),
-        "{s}"
+        undo_kinds(&v).contains(&"shared_file_edited".to_string()),
+        "{v}"
     );
     assert_eq!(t.ino("bak/c"), t.ino("lib/k2"));
     assert_ne!(t.ino("bak/b"), t.ino("lib/k"));
@@ -140,10 +129,10 @@ fn undo_of_a_run_killed_midway() {
         &["link", "-y", "-j", "1", "."],
     );
     let j = journal(&t);
-    let out = t.run(&["undo", &j]);
+    let (v, out) = t.json(&["undo", "-f", "json", &j]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let s = stdout(&out);
-    assert!(s.contains("Restored 1 of 2 paths; 1 skipped"), "{s}");
+    assert_eq!(v["summary"]["restored"], 1, "{v}");
+    assert_eq!(v["summary"]["skipped"], 1, "{v}");
     // Back to separate files with their bytes; the leftover temp of the killed run is for
     // recovery (which the next link run does).
     for p in ["bak/a", "bak/b", "bak/c"] {
@@ -155,13 +144,17 @@ fn undo_of_a_run_killed_midway() {
 #[test]
 fn a_journal_is_never_written_inside_the_tree() {
     let t = tree();
-    let out = t.run(&["link", "-y", "--journal", "bak/journal.jsonl", "."]);
+    let out = t.run(&[
+        "link",
+        "-y",
+        "-f",
+        "json",
+        "--journal",
+        "bak/journal.jsonl",
+        ".",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("inside a scanned tree"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out), ("inside_tree".into(), "journal".into()));
     assert_ne!(t.ino("bak/a"), t.ino("lib/k"));
 }
 
@@ -208,18 +201,32 @@ fn a_journal_another_run_is_writing_is_refused() {
         waited += 1;
     }
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let out = t.run(&["link", "-y", "--journal", journal.to_str().unwrap(), "."]);
+    let out = t.run(&[
+        "link",
+        "-y",
+        "-f",
+        "json",
+        "--journal",
+        journal.to_str().unwrap(),
+        ".",
+    ]);
     holder.kill().unwrap();
     holder.wait().unwrap();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("in use by another linkdup run"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out).0, "journal_busy");
     assert_ne!(t.ino("bak/a"), t.ino("lib/k"), "nothing was linked");
     // Once it is free, the same journal is used.
     let out = t.run(&["link", "-y", "--journal", journal.to_str().unwrap(), "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(t.ino("bak/a"), t.ino("lib/k"));
+}
+
+/// The `kind` of each path an undo report skipped.
+fn undo_kinds(v: &serde_json::Value) -> Vec<String> {
+    v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["kind"].as_str().map(str::to_string))
+        .collect()
 }

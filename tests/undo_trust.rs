@@ -53,13 +53,9 @@ fn undo_refuses_a_journal_another_user_wrote() {
     ) + &line(&t, "shared/tool", "shared/tool", 0, 0o104755, json!([]));
     fs::write(t.path("forged"), forged).unwrap();
     t.attacker("cp forged shared/journal.jsonl");
-    let out = t.run(&["undo", "shared/journal.jsonl"]);
+    let out = t.run(&["undo", "-f", "json", "shared/journal.jsonl"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("refusing the undo journal"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(refusal(&out).0, "untrusted_state_file");
     assert_eq!(t.meta("root/secret"), (0, 0, 0o600));
     assert_eq!(t.meta("shared/tool"), (ATTACKER, ATTACKER, 0o755));
 }
@@ -96,12 +92,17 @@ fn undo_re_proves_each_entry_and_never_grants_set_id_bits_or_capabilities() {
         format!("{entry}\n") + &line(&t, "d/alone", "d/alone", ATTACKER, 0o100666, json!([]));
     fs::write(&j, text).unwrap();
 
-    let out = t.run(&["undo", j.to_str().unwrap()]);
+    let (v, out) = t.json(&["undo", "-f", "json", j.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let s = stdout(&out);
-    assert!(s.contains("not given back"), "{s}");
-    assert!(s.contains("security.capability"), "{s}");
-    assert!(s.contains("already has a file of its own"), "{s}");
+    let paths = v["paths"].as_array().unwrap();
+    assert_eq!(paths[0]["status"], "restored", "{v}");
+    assert!(
+        paths[0]["withheld"]
+            .to_string()
+            .contains("security.capability"),
+        "{v}"
+    );
+    assert_eq!(paths[1]["kind"], "already_split", "{v}");
     assert_ne!(t.ino("d/keeper"), t.ino("d/copy"), "the copy was split");
     assert_eq!(t.meta("d/copy"), (0, 0, 0o755), "no set-id bit");
     assert_eq!(t.xattr("d/copy", "security.capability"), None);
@@ -125,13 +126,9 @@ fn undo_never_follows_a_symlink_on_the_way() {
     let j = t.journals().pop().unwrap();
     // The attacker moves the directory away and leaves a symlink to it.
     t.attacker("mv shared/dir shared/moved && ln -s moved shared/dir");
-    let out = t.run(&["undo", j.to_str().unwrap()]);
+    let (v, out) = t.json(&["undo", "-f", "json", j.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("is a symlink now; undo follows none"),
-        "{}",
-        stdout(&out)
-    );
+    assert_eq!(v["paths"][0]["kind"], "symlink", "{v}");
     assert_eq!(t.ino("shared/moved/k"), t.ino("shared/moved/d"));
     assert!(t.temp_names().is_empty());
 }
@@ -242,13 +239,9 @@ fn a_run_from_deeper_than_path_max_is_undone() {
         stderr(&out)
     );
     let j = t.journals().pop().unwrap();
-    let out = t.run(&["undo", j.to_str().unwrap()]);
+    let (v, out) = t.json(&["undo", "-f", "json", j.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("Restored 1 of 1 path"),
-        "{}",
-        stdout(&out)
-    );
+    assert_eq!(v["summary"]["restored"], 1, "{v}");
     assert_ne!(ino("k"), ino("v"), "split again");
     let mut buf = [0u8; 32];
     let f = rustix::fs::openat(&fd, "v", OFlags::RDONLY, Mode::empty()).unwrap();

@@ -198,6 +198,10 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &crate::error::Noted) 
             let mut m = Map::new();
             put_path(&mut m, "path", &tree.path(&s.loc));
             m.insert("kind".into(), json!(s.reason.kind().code()));
+            if let crate::model::SkipReason::Metadata { diff, .. } = &s.reason {
+                let all: Vec<&str> = diff.kinds().into_iter().map(|k| k.code()).collect();
+                m.insert("differs".into(), json!(all));
+            }
             m.insert("reason".into(), json!(s.reason.to_string()));
             Value::Object(m)
         })

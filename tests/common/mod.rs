@@ -269,6 +269,50 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// stdout parsed as JSON (the command must have printed JSON).
+pub fn parse(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+/// The codes of a run refused with `-f json`: its `kind` and finer `reason` ("" if none).
+pub fn refusal(o: &Output) -> (String, String) {
+    let v = parse(o);
+    let r = &v["refused"];
+    assert!(r.is_object(), "not a refusal: {v}");
+    (
+        r["kind"].as_str().unwrap_or_default().to_string(),
+        r["reason"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The `(path, kind, reason)` of each entry of a JSON report's `list` ("errors", "warnings").
+pub fn problems(v: &Value, list: &str) -> Vec<(String, String, String)> {
+    let s = |x: &Value| x.as_str().unwrap_or_default().to_string();
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {v}"))
+        .iter()
+        .map(|p| (s(&p["path"]), s(&p["kind"]), s(&p["reason"])))
+        .collect()
+}
+
+/// The `kind` of each entry of a JSON report's `list`.
+pub fn kinds(v: &Value, list: &str) -> Vec<String> {
+    problems(v, list).into_iter().map(|p| p.1).collect()
+}
+
+/// The finer `reason` code of each entry of a JSON report's `list` (an errno name for a failed
+/// system call).
+pub fn reasons(v: &Value, list: &str) -> Vec<String> {
+    problems(v, list).into_iter().map(|p| p.2).collect()
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
