@@ -7,7 +7,8 @@ use std::fs;
 
 use common::*;
 
-fn tree() -> TestEnv {
+/// Twenty pairs of files above the one-read size in `a/` and `b/`, and one small pair.
+fn twenty_pairs_and_a_small_one() -> TestEnv {
     let t = TestEnv::new();
     for i in 0..20 {
         let body = format!("content {i} ").repeat(1000 + i); // above the one-read size
@@ -66,7 +67,7 @@ fn files_opened(t: &TestEnv, args: &[&str]) -> Option<(usize, serde_json::Value)
 
 #[test]
 fn a_warm_cache_reads_no_file_and_gives_the_same_groups() {
-    let t = tree();
+    let t = twenty_pairs_and_a_small_one();
     let cache = t.state_dir().join("hashes.bin");
     let c = cache.to_str().unwrap();
     // One worker thread: strace's lines come whole and in order.
@@ -86,7 +87,7 @@ fn a_warm_cache_reads_no_file_and_gives_the_same_groups() {
 
 #[test]
 fn a_changed_file_is_read_again_even_with_size_and_mtime_restored() {
-    let t = tree();
+    let t = twenty_pairs_and_a_small_one();
     let cache = t.state_dir().join("hashes.bin");
     let c = cache.to_str().unwrap();
     let (v, _) = t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
@@ -111,7 +112,7 @@ fn a_changed_file_is_read_again_even_with_size_and_mtime_restored() {
 
 #[test]
 fn a_damaged_cache_is_rebuilt_not_trusted() {
-    let t = tree();
+    let t = twenty_pairs_and_a_small_one();
     let cache = t.state_dir().join("hashes.bin");
     let c = cache.to_str().unwrap();
     t.json(&["scan", "-f", "json", "--cache-file", c, "a", "b"]);
@@ -134,7 +135,7 @@ fn a_damaged_cache_is_rebuilt_not_trusted() {
 
 #[test]
 fn the_cache_is_never_inside_the_tree() {
-    let t = tree();
+    let t = twenty_pairs_and_a_small_one();
     let out = t.run(&["scan", "-f", "json", "--cache-file", "a/hashes.bin", "."]);
     assert_eq!(code(&out), 2);
     assert_eq!(refusal(&out), ("inside_tree".into(), "cache".into()));

@@ -95,16 +95,17 @@ fn in_terminal_after(
     ))
 }
 
-fn tree() -> TestEnv {
-    let t = TestEnv::new();
-    t.write("a/photo.jpg", b"jpeg bytes");
-    t.write("b/photo.jpg", b"jpeg bytes");
-    t
+/// Two copies of one photo in two directories.
+fn one_pair() -> TestEnv {
+    TestEnv::with_files(&[
+        ("a/photo.jpg", b"jpeg bytes"),
+        ("b/photo.jpg", b"jpeg bytes"),
+    ])
 }
 
 #[test]
 fn terminal_yes_links() {
-    let t = tree();
+    let t = one_pair();
     // The menu starts on "quit"; one step down wraps to "link all".
     let Some((screen, rc)) = in_terminal(&t, b"j\r") else {
         return;
@@ -122,7 +123,7 @@ fn terminal_yes_links() {
 fn terminal_no_enter_and_ctrl_c_change_nothing() {
     // Enter (the default is quit), q, and Ctrl-C.
     for keys in [&b"\r"[..], b"q", b"\x03"] {
-        let t = tree();
+        let t = one_pair();
         let before = t.snapshot();
         let Some((screen, rc)) = in_terminal(&t, keys) else {
             return;
@@ -138,7 +139,7 @@ fn terminal_no_enter_and_ctrl_c_change_nothing() {
 
 #[test]
 fn a_plan_confirmed_after_the_tree_changed_is_reverified() {
-    let t = tree();
+    let t = one_pair();
     t.set_mtime("a/photo.jpg", 1); // the keeper
     let b = t.ino("b/photo.jpg");
     let Some((screen, rc)) = in_terminal_after(&t, b"j\r", |t| {

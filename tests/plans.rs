@@ -8,12 +8,14 @@ use std::fs;
 
 use common::*;
 
-fn tree() -> TestEnv {
-    let t = TestEnv::new();
-    t.write("data/k1", b"first");
-    t.write("data/v1", b"first");
-    t.write("data/k2", b"second!");
-    t.write("data/v2", b"second!");
+/// Two pairs under `data/`; `k1` and `k2` are the older copies, so the keepers.
+fn two_pairs() -> TestEnv {
+    let t = TestEnv::with_files(&[
+        ("data/k1", b"first"),
+        ("data/v1", b"first"),
+        ("data/k2", b"second!"),
+        ("data/v2", b"second!"),
+    ]);
     t.set_mtime("data/k1", 1);
     t.set_mtime("data/k2", 1);
     t
@@ -29,7 +31,7 @@ fn save(t: &TestEnv) -> std::path::PathBuf {
 
 #[test]
 fn a_saved_plan_applies_exactly_what_the_dry_run_showed() {
-    let t = tree();
+    let t = two_pairs();
     let before = t.snapshot();
     let plan = save(&t);
     assert_eq!(
@@ -59,7 +61,7 @@ fn a_saved_plan_applies_exactly_what_the_dry_run_showed() {
 
 #[test]
 fn what_changed_since_the_plan_is_skipped_and_the_rest_applied() {
-    let t = tree();
+    let t = two_pairs();
     let plan = save(&t);
     fs::write(t.path("data/v1"), b"FIRST").unwrap();
     let (v, out) = t.json(&["apply", "-y", "-f", "json", plan.to_str().unwrap()]);
@@ -73,7 +75,7 @@ fn what_changed_since_the_plan_is_skipped_and_the_rest_applied() {
 
 #[test]
 fn an_edited_damaged_or_foreign_plan_is_refused_whole() {
-    let t = tree();
+    let t = two_pairs();
     let plan = save(&t);
     let good = fs::read_to_string(&plan).unwrap();
     let before = snapshot(&t.path("data"));
@@ -101,7 +103,7 @@ fn an_edited_damaged_or_foreign_plan_is_refused_whole() {
 
 #[test]
 fn plans_are_never_written_inside_the_tree_and_only_by_a_dry_run() {
-    let t = tree();
+    let t = two_pairs();
     let out = t.run(&[
         "link",
         "-n",
@@ -121,7 +123,7 @@ fn plans_are_never_written_inside_the_tree_and_only_by_a_dry_run() {
 
 #[test]
 fn apply_asks_like_link() {
-    let t = tree();
+    let t = two_pairs();
     let plan = save(&t);
     let before = t.snapshot();
     let out = t.run(&["apply", "-f", "json", plan.to_str().unwrap()]);

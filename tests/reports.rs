@@ -9,7 +9,9 @@ use std::path::Path;
 
 use common::*;
 
-fn tree() -> TestEnv {
+/// Three copies of a photo (one in a deep directory, one with a quoted name), a pair of
+/// temporary files; `lib/a.jpg` is the oldest.
+fn photos_and_temps() -> TestEnv {
     let t = TestEnv::new();
     t.write("lib/a.jpg", b"photo one");
     t.write("backup/a.jpg", b"photo one");
@@ -23,7 +25,7 @@ fn tree() -> TestEnv {
 
 #[test]
 fn csv_has_one_row_per_file_with_exact_quoting() {
-    let t = tree();
+    let t = photos_and_temps();
     let out = t.run(&["scan", "-f", "csv", "."]);
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
@@ -46,7 +48,7 @@ fn csv_has_one_row_per_file_with_exact_quoting() {
 
 #[test]
 fn fdupes_format_and_nul_separators() {
-    let t = tree();
+    let t = photos_and_temps();
     let out = t.run(&["scan", "-f", "fdupes", "."]);
     let text = stdout(&out);
     let groups: Vec<&str> = text.split("\n\n").filter(|g| !g.is_empty()).collect();
@@ -68,7 +70,7 @@ fn fdupes_format_and_nul_separators() {
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
-    let t = tree();
+    let t = photos_and_temps();
     let plain = stdout(&t.run(&["link", "-n", "."]));
     assert!(!plain.contains('\x1b'), "no colour into a pipe");
     let coloured = stdout(&t.run(&["link", "-n", "--color", "always", "."]));
@@ -79,7 +81,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn summary_line_counts_skips_by_kind() {
-    let t = tree();
+    let t = photos_and_temps();
     t.chmod("backup/x.tmp", 0o600);
     let out = t.run(&["link", "-n", "."]);
     let last = stdout(&out).lines().last().unwrap().to_string();
@@ -94,7 +96,7 @@ fn summary_line_counts_skips_by_kind() {
 
 #[test]
 fn exclude_include_and_depth_filters() {
-    let t = tree();
+    let t = photos_and_temps();
     let count = |args: &[&str]| -> (u64, u64) {
         let mut full = vec!["scan", "-f", "json"];
         full.extend(args);
@@ -146,7 +148,7 @@ fn keeper_policies_and_keep_under() {
             "backup/a.jpg",
         ),
     ] {
-        let t = tree();
+        let t = photos_and_temps();
         t.set_mtime("backup/a.jpg", 5);
         t.set_mtime("backup/b, \"quoted\".jpg", 6);
         t.set_mtime("deep/1/2/3/d.jpg", 9);
@@ -165,7 +167,7 @@ fn keeper_policies_and_keep_under() {
             assert_eq!(t.ino(p), want, "{args:?}: {p} should be linked to {keeper}");
         }
     }
-    let t = tree();
+    let t = photos_and_temps();
     let out = t.run(&["link", "-n", "--keep-under", "nowhere", "."]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// A pair of root's duplicates under `data`, and a root-only file the attacker would like to
 /// see overwritten.
-fn tree() -> TestEnv {
+fn root_data_and_a_precious_target() -> TestEnv {
     let t = TestEnv::new();
     t.write("data/a", b"root's bytes");
     t.write("data/b", b"root's bytes");
@@ -39,7 +39,7 @@ fn a_journal_named_through_a_symlink_is_refused_and_its_target_untouched() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.sticky("tmp");
     let target = t.path("etc/target");
     t.attacker(&format!("ln -s {} tmp/j.jsonl", target.display()));
@@ -66,7 +66,7 @@ fn a_journal_created_beforehand_by_another_user_is_refused() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.sticky("tmp");
     t.attacker("touch tmp/j.jsonl && chmod 644 tmp/j.jsonl");
     let out = t.run(&[
@@ -92,7 +92,7 @@ fn state_files_in_a_directory_others_can_write_are_refused() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.shared("shared");
     let runs: [&[&str]; 3] = [
         &[
@@ -143,7 +143,7 @@ fn a_plan_saved_through_a_symlink_is_refused_and_its_target_untouched() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.sticky("tmp");
     t.attacker(&format!(
         "ln -s {} tmp/plan.json",
@@ -180,7 +180,7 @@ fn the_cache_is_never_saved_through_a_name_someone_else_planted() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.sticky("tmp");
     // The shell that plants the link execs linkdup: its process id is the one linkdup has.
     let script = format!(
@@ -205,7 +205,7 @@ fn a_cache_written_by_another_user_is_refused_not_trusted() {
     if !attacks_possible() {
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     t.sticky("tmp");
     t.open_to_attacker();
     // The attacker's own cache (whatever it says decides what a scan reports as duplicates).
@@ -237,7 +237,7 @@ fn a_device_given_as_the_cache_is_refused_and_stays_a_device() {
         eprintln!("SKIP: mknod needs root");
         return;
     }
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     let dev = t.state_dir().join("null");
     assert!(run_ok(
         Command::new("mknod").arg(&dev).args(["c", "1", "3"])
@@ -265,7 +265,7 @@ fn a_device_given_as_the_cache_is_refused_and_stays_a_device() {
 
 #[test]
 fn state_files_are_made_0600_in_a_0700_directory() {
-    let t = tree();
+    let t = root_data_and_a_precious_target();
     let cache = t.state_dir().join("c/hashes.bin");
     let plan = t.state_dir().join("plan.json");
     let out = t.run(&[

@@ -9,7 +9,9 @@ use std::os::unix::fs::MetadataExt;
 
 use common::*;
 
-fn tree() -> TestEnv {
+/// Two sets of copies: `lib/k` with `bak/a` and `bak/b` (different mtimes, some 0640), and
+/// `lib/k2` with `bak/c`. The `lib/` files are the oldest, so the keepers.
+fn two_photo_sets() -> TestEnv {
     let t = TestEnv::new();
     t.write("lib/k", b"photo bytes");
     t.write("bak/a", b"photo bytes");
@@ -35,7 +37,7 @@ fn journal(t: &TestEnv) -> String {
 
 #[test]
 fn undo_restores_bytes_mode_owner_times_xattrs_and_a_distinct_inode() {
-    let t = tree();
+    let t = two_photo_sets();
     let xattrs_ok = rustix::fs::lsetxattr(
         t.path("bak/c"),
         "user.note",
@@ -90,7 +92,7 @@ fn undo_restores_bytes_mode_owner_times_xattrs_and_a_distinct_inode() {
 
 #[test]
 fn undo_leaves_edited_shared_files_and_respects_only() {
-    let t = tree();
+    let t = two_photo_sets();
     assert_eq!(code(&t.run(&["link", "-y", "."])), 0);
     let j = journal(&t);
     // Editing the shared inode of k2/c changes both paths: undo must leave it.
@@ -120,7 +122,7 @@ fn undo_of_a_run_killed_midway() {
         eprintln!("SKIP: strace is not installed");
         return;
     }
-    let t = tree();
+    let t = two_photo_sets();
     let before = t.snapshot();
     // Killed before its second exchange: the journal has an entry for a swap that never
     // happened; undo must tell them apart.
@@ -143,7 +145,7 @@ fn undo_of_a_run_killed_midway() {
 
 #[test]
 fn a_journal_is_never_written_inside_the_tree() {
-    let t = tree();
+    let t = two_photo_sets();
     let out = t.run(&[
         "link",
         "-y",
@@ -160,7 +162,7 @@ fn a_journal_is_never_written_inside_the_tree() {
 
 #[test]
 fn a_journal_write_that_fails_for_space_is_retried_and_the_journal_stays_whole() {
-    let t = tree();
+    let t = two_photo_sets();
     // The first write of the run is the first journal line: it fails with ENOSPC once.
     let Some(out) = t.under_strace(
         "inject=write:error=ENOSPC:when=1",
@@ -185,7 +187,7 @@ fn a_journal_another_run_is_writing_is_refused() {
         eprintln!("SKIP: flock is not installed");
         return;
     }
-    let t = tree();
+    let t = two_photo_sets();
     let journal = t.state_dir().join("shared.jsonl");
     // Another writer holds the journal (as a second linkdup with the same --journal would).
     // -o: the lock stays with flock itself (not `sleep`), so killing flock frees it.

@@ -52,6 +52,15 @@ impl TestEnv {
         }
     }
 
+    /// A new tree holding `files` (path, bytes), directories made as needed.
+    pub fn with_files(files: &[(&str, &[u8])]) -> Self {
+        let t = TestEnv::new();
+        for (rel, bytes) in files {
+            t.write(rel, bytes);
+        }
+        t
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
