@@ -111,6 +111,7 @@ pub enum Doubt {
     /// Recorded in a journal, but its content is nowhere else: the only copy.
     OnlyCopy,
     /// Nothing proves linkdup made it: most likely a user's own file that matches the pattern.
+    /// Not a failure (its content is whole where it is, and a run that finds it exits 0).
     NotOurs,
     /// Its name changed between the check and the removal.
     ChangedWhileRecovering,
@@ -136,9 +137,9 @@ impl std::fmt::Display for Doubt {
                  check it by hand"
             }
             Doubt::NotOurs => {
-                "not recorded in any undo journal of yours, and no file beside it has its bytes, \
-                 owner and mode: nothing proves linkdup made it; check it by hand \
-                 (`linkdup recover --journal FILE` if its journal is elsewhere)"
+                "nothing proves linkdup made it (no undo journal of yours records it, and no file \
+                 beside it has its bytes, owner and mode): taken for someone's own file and left \
+                 alone (`linkdup recover --journal FILE` if its journal is elsewhere)"
             }
             Doubt::ChangedWhileRecovering => "changed while recovering",
         })

@@ -223,12 +223,15 @@ fn duplicate_deleted_during_the_swap_is_not_resurrected() {
 #[test]
 fn temp_names_of_others_are_never_touched() {
     // A file that looks like ours but whose content exists nowhere else: left in place and
-    // reported (exit 1), never removed, never linked; the rest of the run is done.
+    // reported, never removed, never linked; the rest of the run is done, and a nightly run
+    // does not fail over someone's own file (exit 0).
     let t = pair();
     t.write("dir/.linkdup-tmp.zzzzz.aaaaaa", b"someone else's file");
-    let out = t.run(&["link", "-y", "."]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("left in place"), "{}", stderr(&out));
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["temps"][0]["status"], "left", "{v}");
+    assert_eq!(v["temps"][0]["kind"], "not_ours", "{v}");
+    assert_eq!(v["summary"]["temps_left"], 0, "{v}");
     assert_eq!(t.ino("dir/k"), t.ino("dir/d"));
     assert_eq!(
         t.read("dir/.linkdup-tmp.zzzzz.aaaaaa"),
@@ -449,15 +452,13 @@ fn leftover_temp_names_are_never_candidates() {
     t.write(".linkdup-tmp.zzzzz.ab3de6", b"other");
     t.hard_link(".linkdup-tmp.zzzzz.ab3de6", ".linkdup-tmp.zzzzz.zz9yy8");
     let x = t.ino("x");
-    let out = t.run(&["link", "-n", "."]);
+    let (v, out) = t.json(&["link", "-n", "-f", "json", "."]);
     assert_eq!(code(&out), 0);
     // Not planned as duplicates of y, though their bytes are the same.
-    assert!(!stdout(&out).contains("link "), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("leftover temporary name"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(v["actions"], serde_json::json!([]), "{v}");
+    let temps = v["temps"].as_array().unwrap();
+    assert_eq!(temps.len(), 2, "{v}");
+    assert!(temps.iter().all(|t| t["status"] == "removable"), "{v}");
     // A real run resolves them by the recovery rules: their bytes live on in y.
     let out = t.run(&["link", "-y", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -133,6 +133,7 @@ fn run_plan(
         .filter(|r| matches!(r, Recovered::Removed { .. }))
         .count() as u64;
     let mut temps_left = temps::unresolved(&pending.results);
+    let mut recovered = None;
     let (outcomes, signals) = if run.dry_run || (plan.action_count() == 0 && removable == 0) {
         (planned(&plan), None)
     } else {
@@ -140,7 +141,9 @@ fn run_plan(
             confirm(&mut io, scanned, &mut plan, removable)?;
         }
         if !scanned.temps.is_empty() {
-            temps_left = recover_now(&io, scanned, &mut plan, &pending.recorded);
+            let done = recover_now(&io, scanned, &mut plan, &pending.recorded);
+            temps_left = temps::unresolved(&done);
+            recovered = Some(done);
         }
         let signals = Signals::catch()?;
         let mut journal = open_journal(run, scanned)?;
@@ -175,6 +178,7 @@ fn run_plan(
         outcomes: &outcomes,
         summary: &summary,
         dry_run: run.dry_run,
+        temps: recovered.as_deref().unwrap_or(&pending.results),
     });
     let code = exit_code(&summary, signal);
     Ok(write_report(io.out, io.listener, code, out, &r))
@@ -232,8 +236,13 @@ fn confirm(
     Ok(())
 }
 
-/// Resolve the leftover temp names now that the run is confirmed; returns how many are left.
-fn recover_now(io: &Io<'_>, scanned: &ScanOutput, plan: &mut Plan, recorded: &[Entry]) -> u64 {
+/// Resolve the leftover temp names now that the run is confirmed.
+fn recover_now(
+    io: &Io<'_>,
+    scanned: &ScanOutput,
+    plan: &mut Plan,
+    recorded: &[Entry],
+) -> Vec<Recovered> {
     let done = recover(&scanned.tree, &scanned.temps, recorded, true);
     temps::note(io.listener, scanned, &done, false);
     for r in &done {
@@ -245,7 +254,7 @@ fn recover_now(io: &Io<'_>, scanned: &ScanOutput, plan: &mut Plan, recorded: &[E
             plan.update_ctime(*id, *ctime);
         }
     }
-    temps::unresolved(&done)
+    done
 }
 
 /// The undo journal of a real run: `--journal FILE` or a new file in the state directory,
@@ -285,6 +294,7 @@ fn review_material(
         outcomes: &outcomes,
         summary: totals,
         dry_run: true,
+        temps: &[],
     });
     let mut text = Vec::new();
     let look = Output {

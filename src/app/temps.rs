@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::journal::Entry;
 use crate::listener::Listener;
 use crate::model::{FileId, ScanOutput};
-use crate::recover::Recovered;
+use crate::recover::{Doubt, Recovered};
 
 /// The swaps recorded in the invoking user's journals, which recovery takes as proof that a
 /// temp name is linkdup's (read only when the scan found temp names).
@@ -30,11 +30,17 @@ pub fn discount_link(scanned: &mut ScanOutput, id: FileId) {
     }
 }
 
-/// Temp names that could not be resolved (not counting those of a running linkdup).
+/// Temp names of linkdup's that could not be resolved: not those of a running linkdup, nor
+/// those nothing proves linkdup's (someone's own file that matches the pattern must not make
+/// every nightly run fail).
 pub fn unresolved(results: &[Recovered]) -> u64 {
     results
         .iter()
-        .filter(|r| matches!(r, Recovered::Left { .. } | Recovered::Failed(_)))
+        .filter(|r| match r {
+            Recovered::Left { why } => *why != Doubt::NotOurs,
+            Recovered::Failed(_) => true,
+            Recovered::Removed { .. } | Recovered::Busy => false,
+        })
         .count() as u64
 }
 

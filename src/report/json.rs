@@ -207,12 +207,14 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &crate::error::Noted) 
         })
         .collect();
     let s = r.summary;
+    let (temps, _) = temp_list(r.scan, r.temps, r.dry_run);
     finish(
         w,
         json!({
             "dry_run": r.dry_run,
             "actions": actions,
             "skipped": skipped,
+            "temps": temps,
             "summary": {
                 "files_scanned": s.files_scanned,
                 "groups": s.groups,
@@ -238,8 +240,23 @@ pub fn recover(
     dry_run: bool,
     noted: &crate::error::Noted,
 ) -> io::Result<()> {
+    let (temps, removed) = temp_list(scan, results, dry_run);
+    let total = temps.len();
+    finish(
+        w,
+        json!({
+            "dry_run": dry_run,
+            "temps": temps,
+            "summary": {"found": total, "removed": removed, "left": total - removed, "errors": scan.errors}
+        }),
+        noted,
+    )
+}
+
+/// Each leftover temp name with what recovery did with it, and how many were removed.
+fn temp_list(scan: &ScanOutput, results: &[Recovered], dry_run: bool) -> (Vec<Value>, usize) {
     let mut removed = 0;
-    let temps: Vec<Value> = scan
+    let temps = scan
         .temps
         .iter()
         .zip(results)
@@ -264,16 +281,7 @@ pub fn recover(
             Value::Object(m)
         })
         .collect();
-    let total = temps.len();
-    finish(
-        w,
-        json!({
-            "dry_run": dry_run,
-            "temps": temps,
-            "summary": {"found": total, "removed": removed, "left": total - removed, "errors": scan.errors}
-        }),
-        noted,
-    )
+    (temps, removed)
 }
 
 pub fn undo(

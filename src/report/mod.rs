@@ -102,6 +102,8 @@ pub struct LinkReport<'a> {
     pub outcomes: &'a [Outcome],
     pub summary: &'a Summary,
     pub dry_run: bool,
+    /// What recovery did (or, in a dry run, would do) with each of `scan.temps`.
+    pub temps: &'a [Recovered],
 }
 
 /// Totals of a scan (and, when given, of a plan and its outcomes).
