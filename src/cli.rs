@@ -23,6 +23,25 @@ copy. Every swap is atomic: at every instant each path names a file with its ori
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Options every command takes, before or after its name (`linkdup -q link ...`).
+#[derive(Args, Debug)]
+struct Global {
+    /// Print only the summary line (errors still go to stderr); no progress.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    /// Show progress on stderr (auto: when stderr is a terminal; it never is drawn elsewhere).
+    #[arg(long, value_enum, default_value_t = ProgressWhen::Auto, value_name = "WHEN", global = true)]
+    progress: ProgressWhen,
+
+    /// Colour the text report (NO_COLOR is respected with auto).
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN", global = true)]
+    color: When,
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,18 +94,6 @@ struct Output {
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
 
-    /// Print only the summary line (errors still go to stderr); no progress.
-    #[arg(short, long)]
-    quiet: bool,
-
-    /// Show progress on stderr (auto: when stderr is a terminal; it never is drawn elsewhere).
-    #[arg(long, value_enum, default_value_t = ProgressWhen::Auto, value_name = "WHEN")]
-    progress: ProgressWhen,
-
-    /// Colour the text report (NO_COLOR is respected with auto).
-    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
-    color: When,
-
     /// Separate paths with NUL instead of newline (text and fdupes formats).
     #[arg(short = '0', long)]
     null: bool,
@@ -98,14 +105,6 @@ struct BriefOutput {
     /// Report format on stdout (messages and errors go to stderr).
     #[arg(short, long, value_enum, default_value_t = BriefFormat::Text)]
     format: BriefFormat,
-
-    /// Print only the summary line (errors still go to stderr); no progress.
-    #[arg(short, long)]
-    quiet: bool,
-
-    /// Show progress on stderr (auto: when stderr is a terminal; it never is drawn elsewhere).
-    #[arg(long, value_enum, default_value_t = ProgressWhen::Auto, value_name = "WHEN")]
-    progress: ProgressWhen,
 }
 
 #[derive(Args, Debug)]
@@ -139,9 +138,9 @@ struct Common {
     #[arg(long, value_name = "N")]
     max_depth: Option<usize>,
 
-    /// Worker threads for walking and hashing [default: 8 per core, 8 to 64: they mostly
-    /// wait for the disk].
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Worker threads for walking and hashing, 1 to 256 [default: 8 per core, 8 to 64: they
+    /// mostly wait for the disk].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
 
     /// Remember hashes by (device, inode, size, mtime, ctime) so that unchanged files are not
@@ -325,6 +324,7 @@ pub enum Action {
 impl Cli {
     /// Turn the arguments into what to do; errors are usage errors (exit 2).
     pub fn into_action(self) -> Result<Action, String> {
+        let g = &self.global;
         let (command, output, progress) = match self.command {
             Command::Completions { shell } => {
                 let mut out = Vec::new();
@@ -339,23 +339,23 @@ impl Cli {
                 return Ok(Action::Print(out));
             }
             Command::Scan(c) => {
-                let (out, progress) = c.output.to_config();
+                let (out, progress) = c.output.to_config(g);
                 (Run::Scan(c.into_config()?), out, progress)
             }
             Command::Link(l) => {
-                let (out, progress) = l.common.output.to_config();
+                let (out, progress) = l.common.output.to_config(g);
                 (Run::Link(l.into_config()?), out, progress)
             }
             Command::Apply(a) => {
-                let (out, progress) = a.output.to_config();
+                let (out, progress) = a.output.to_config(g);
                 (Run::Apply(a.into_config()), out, progress)
             }
             Command::Undo(u) => {
-                let (out, progress) = u.output.to_config();
+                let (out, progress) = u.output.to_config(g);
                 (Run::Undo(u.into_config()), out, progress)
             }
             Command::Recover(r) => {
-                let (out, progress) = r.output.to_config();
+                let (out, progress) = r.output.to_config(g);
                 (Run::Recover(r.into_config()), out, progress)
             }
         };
@@ -373,8 +373,8 @@ fn progress_on(quiet: bool, when: ProgressWhen) -> bool {
 
 impl Output {
     /// The report's look, and whether to draw progress.
-    fn to_config(&self) -> (OutputConfig, bool) {
-        let color = match self.color {
+    fn to_config(&self, g: &Global) -> (OutputConfig, bool) {
+        let color = match g.color {
             When::Never => false,
             When::Always => true,
             When::Auto => {
@@ -389,27 +389,27 @@ impl Output {
                 FormatArg::Csv => Format::Csv,
                 FormatArg::Fdupes => Format::Fdupes,
             },
-            quiet: self.quiet,
+            quiet: g.quiet,
             color,
             null: self.null,
             // Raw names reach a terminal only escaped, as `ls` shows them.
             raw: !std::io::stdout().is_terminal(),
         };
-        (out, progress_on(self.quiet, self.progress))
+        (out, progress_on(g.quiet, g.progress))
     }
 }
 
 impl BriefOutput {
-    fn to_config(&self) -> (OutputConfig, bool) {
+    fn to_config(&self, g: &Global) -> (OutputConfig, bool) {
         let out = OutputConfig {
             format: match self.format {
                 BriefFormat::Text => Format::Text,
                 BriefFormat::Json => Format::Json,
             },
-            quiet: self.quiet,
+            quiet: g.quiet,
             ..OutputConfig::default()
         };
-        (out, progress_on(self.quiet, self.progress))
+        (out, progress_on(g.quiet, g.progress))
     }
 }
 

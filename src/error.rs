@@ -148,7 +148,14 @@ impl Error {
 
 /// The symbolic name of the errno behind `err`, for the errors a user of linkdup meets.
 fn errno_name(err: &io::Error) -> Option<&'static str> {
-    Some(match err.raw_os_error()? {
+    let Some(errno) = err.raw_os_error() else {
+        return match err.kind() {
+            io::ErrorKind::NotFound => Some("ENOENT"),
+            io::ErrorKind::PermissionDenied => Some("EACCES"),
+            _ => None,
+        };
+    };
+    Some(match errno {
         libc::EACCES => "EACCES",
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",

@@ -275,7 +275,7 @@ pub struct Read {
 /// short by a crash is ignored; any other bad line is an error.
 pub fn read(path: &Path) -> Result<Read, Error> {
     let file = statefile::open_read(path, StateKind::Journal)?
-        .ok_or_else(|| Error::io(path, io::Error::from(io::ErrorKind::NotFound)))?;
+        .ok_or_else(|| Error::io(path, io::Error::from_raw_os_error(libc::ENOENT)))?;
     let owner = sys::stat_fd(std::os::fd::AsFd::as_fd(&file))
         .map_err(|e| Error::io(path, e))?
         .ident

@@ -31,6 +31,10 @@ fn usage_errors_exit_2() {
         vec!["link"],
         vec!["frobnicate", "."],
         vec!["scan", "-j", "x", "."],
+        // Thread counts are bounded: 0 means nothing, thousands only cost (seconds of thread
+        // start-up on a handful of files).
+        vec!["scan", "-j", "0", "."],
+        vec!["scan", "-j", "257", "."],
         // A report format the command does not have is refused, never replaced by text.
         vec!["undo", "-f", "csv", "journal"],
         vec!["recover", "-f", "fdupes", "."],
@@ -45,6 +49,21 @@ fn usage_errors_exit_2() {
         assert!(!stderr(&out).contains("panicked"));
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn output_options_go_before_or_after_the_command() {
+    let t = one_pair();
+    let before = t.run(&["--color", "never", "-q", "link", "-n", "."]);
+    let after = t.run(&["link", "-n", "--color", "never", "-q", "."]);
+    assert_eq!(code(&before), 0, "{}", stderr(&before));
+    assert_eq!(before.stdout, after.stdout);
+    // -q: the summary line only.
+    assert_eq!(stdout(&before).lines().count(), 1, "{}", stdout(&before));
+    assert_ne!(t.ino("a/photo.jpg"), t.ino("b/photo.jpg"), "a dry run");
+    let (v, out) = t.json(&["--progress", "never", "undo", "-f", "json", "nowhere"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(v["refused"]["reason"], "ENOENT", "{v}");
 }
 
 /// Run `linkdup link .` in a pty, typing `keys` once the prompt is up.
