@@ -54,6 +54,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// A journal's last line was cut short (a run killed while writing it): ignored.
+    #[error("{}: last line incomplete (a run was cut short while writing it); ignored", Escaped(.path))]
+    TornJournal { path: PathBuf },
+
     /// The system would not give what the run needs (threads, signal handlers).
     #[error("{what}: {}", describe(.err))]
     System { what: &'static str, err: io::Error },
@@ -99,6 +103,7 @@ impl Error {
             } => "pseudo_filesystem",
             Error::NotScanned { .. } => "not_a_file",
             Error::NoTempName { .. } => "no_temp_name",
+            Error::TornJournal { .. } => "journal_torn",
             Error::TempLeft { .. } => "temp_left",
             Error::Refused(r) => r.code(),
             Error::Damaged { what, .. } => match what {
@@ -136,6 +141,7 @@ impl Error {
             | Error::Changed { path, .. }
             | Error::NotScanned { path, .. }
             | Error::NoTempName { path }
+            | Error::TornJournal { path }
             | Error::TempLeft { path, .. }
             | Error::Damaged { path, .. }
             | Error::UntrustedSymlink { path, .. }

@@ -11,7 +11,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -269,10 +269,13 @@ fn from_json(v: &Value) -> Option<Entry> {
 pub struct Read {
     pub entries: Vec<Entry>,
     pub owner: u32,
+    /// Its last line was cut short (a run killed while writing it) and was ignored.
+    pub torn: bool,
 }
 
 /// Read a journal, which must be the invoking user's own ([`statefile`]). A last line cut
-/// short by a crash is ignored; any other bad line is an error.
+/// short by a crash (no newline after it) is ignored and said so ([`Read::torn`]); any other
+/// line that is not an entry, a complete `{}` included, is an error.
 pub fn read(path: &Path) -> Result<Read, Error> {
     let file = statefile::open_read(path, StateKind::Journal)?
         .ok_or_else(|| Error::io(path, io::Error::from_raw_os_error(libc::ENOENT)))?;
@@ -280,18 +283,22 @@ pub fn read(path: &Path) -> Result<Read, Error> {
         .map_err(|e| Error::io(path, e))?
         .ident
         .uid;
-    let lines: Vec<Vec<u8>> = io::BufReader::new(file)
-        .split(b'\n')
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::io(path, e))?;
-    let mut entries = Vec::new();
+    let mut data = Vec::new();
+    io::Read::read_to_end(&mut &file, &mut data).map_err(|e| Error::io(path, e))?;
+    // Every entry is written with its newline in one write: a last line without one is torn.
+    let complete = data.is_empty() || data.ends_with(b"\n");
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    if complete {
+        lines.pop();
+    }
+    let (mut entries, mut torn) = (Vec::new(), false);
     for (i, line) in lines.iter().enumerate() {
         let entry = serde_json::from_slice::<Value>(line)
             .ok()
             .and_then(|v| from_json(&v));
         match entry {
             Some(e) => entries.push(e),
-            None if i + 1 == lines.len() => {} // torn by a crash mid-write
+            None if i + 1 == lines.len() && !complete => torn = true,
             None => {
                 return Err(Error::Damaged {
                     path: path.to_path_buf(),
@@ -301,7 +308,11 @@ pub fn read(path: &Path) -> Result<Read, Error> {
             }
         }
     }
-    Ok(Read { entries, owner })
+    Ok(Read {
+        entries,
+        owner,
+        torn,
+    })
 }
 
 /// Every journal of the invoking user in the default state directory (and `extra`), for

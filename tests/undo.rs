@@ -232,3 +232,41 @@ fn undo_kinds(v: &serde_json::Value) -> Vec<String> {
         .filter_map(|p| p["kind"].as_str().map(str::to_string))
         .collect()
 }
+
+#[test]
+fn a_torn_last_line_is_said_and_ignored_and_a_complete_bad_line_is_refused() {
+    let t = two_photo_sets();
+    assert_eq!(code(&t.run(&["link", "-y", "."])), 0);
+    let j = journal(&t);
+    let whole = fs::read(&j).unwrap();
+    assert_eq!(
+        whole.iter().filter(|&&b| b == b'\n').count(),
+        3,
+        "three entries"
+    );
+    // Killed while writing a fourth entry: the three before it are undone, and the torn line
+    // is named.
+    let mut torn = whole.clone();
+    torn.extend_from_slice(br#"{"path": "/some/wh"#);
+    fs::write(&j, &torn).unwrap();
+    let (v, out) = t.json(&["undo", "-n", "-f", "json", &j]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["restored"], 3, "{v}");
+    assert_eq!(kinds(&v, "warnings"), ["journal_torn"], "{v}");
+    // A complete line that is no entry (even valid JSON) is not a tear: the journal is
+    // refused whole, and nothing is undone.
+    let linked = t.snapshot();
+    for bad in [&b"{}\n"[..], b"not json\n"] {
+        let mut edited = whole.clone();
+        edited.extend_from_slice(bad);
+        fs::write(&j, &edited).unwrap();
+        let out = t.run(&["undo", "-f", "json", &j]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert_eq!(refusal(&out).0, "damaged_journal");
+        assert_eq!(linked, t.snapshot());
+    }
+    // `{}` alone is no journal either.
+    fs::write(&j, b"{}\n").unwrap();
+    let out = t.run(&["undo", "-f", "json", &j]);
+    assert_eq!(refusal(&out).0, "damaged_journal");
+}

@@ -97,6 +97,11 @@ fn recover(cfg: &RecoverConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
 
 fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
     let read = crate::journal::read(&cfg.journal)?;
+    if read.torn {
+        io.listener.warn(&Error::TornJournal {
+            path: cfg.journal.clone(),
+        });
+    }
     let results = crate::undo::undo(&read, &cfg.only, cfg.dry_run);
     let mut code = exit::OK;
     for r in &results {
