@@ -151,7 +151,15 @@ fn terminal_no_enter_and_ctrl_c_change_nothing() {
             screen.contains("No, quit (change nothing)"),
             "{keys:?}: {screen}"
         );
-        assert_ne!(rc, 0, "{keys:?}: {screen}");
+        assert_eq!(rc, 2, "{keys:?}: {screen}");
+        assert!(screen.contains("nothing was changed"), "{keys:?}: {screen}");
+        // The menu hides the cursor; however it ends, the cursor is shown again.
+        let (hide, show) = ("\x1b[?25l", "\x1b[?25h");
+        assert!(screen.contains(hide), "{keys:?}: {screen:?}");
+        assert!(
+            screen.rfind(show) > screen.rfind(hide),
+            "{keys:?}: cursor left hidden: {screen:?}"
+        );
         assert_eq!(before, t.snapshot(), "{keys:?}");
     }
 }

@@ -13,6 +13,7 @@ mod open;
 mod path;
 mod process;
 mod stat;
+pub mod term;
 mod xattr;
 
 pub use file::{clear_inherited_flags, next_data, restore_metadata, set_len};

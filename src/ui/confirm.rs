@@ -62,6 +62,7 @@ impl Confirm for TermConfirm {
         plan: &str,
         groups: &[GroupView],
     ) -> Choice {
+        let _terminal = Restore::watch();
         eprintln!("{summary}");
         loop {
             let picked = Select::new()
@@ -81,6 +82,32 @@ impl Confirm for TermConfirm {
                 _ => return Choice::Quit,
             }
         }
+    }
+}
+
+/// While a question is on screen: Ctrl-C leaves the terminal as it was, says nothing was
+/// changed and exits 2 (see [`crate::sys::term`]); on return, error or panic, the cursor the
+/// menus hide is shown again.
+struct Restore(Option<signal_hook::SigId>);
+
+impl Restore {
+    fn watch() -> Restore {
+        Restore(
+            crate::sys::term::on_interrupt_restore_and_exit(
+                2,
+                "linkdup: interrupted at the question; nothing was changed\n",
+            )
+            .ok(),
+        )
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if let Some(id) = self.0.take() {
+            crate::sys::term::unwatch(id);
+        }
+        let _ = console::Term::stderr().show_cursor();
     }
 }
 
