@@ -351,17 +351,39 @@ impl Diff {
     }
 }
 
+impl Diff {
+    /// What would merge the pair anyway: the flags that relax each difference, and whether
+    /// `--same-mtime` is what keeps them apart; `None` when nothing can (ACLs, labels).
+    fn remedy(&self) -> Option<(Vec<&'static str>, bool)> {
+        if self.acl {
+            return None;
+        }
+        let flags = [
+            (
+                self.owner.is_some() || self.group.is_some(),
+                "--ignore-owner",
+            ),
+            (self.mode.is_some(), "--ignore-mode"),
+            (self.dir_access, "--ignore-dir-access"),
+            (self.user_xattrs, "--ignore-xattrs"),
+        ];
+        let needed = flags.iter().filter(|(d, _)| *d).map(|(_, f)| *f).collect();
+        Some((needed, self.mtime))
+    }
+}
+
 impl std::fmt::Display for Diff {
+    /// `owner (uid 1000, the keeper's 0), mode (0600, the keeper's 0644)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
         if let Some((a, k)) = self.owner {
-            parts.push(format!("owner uid {a} vs {k}"));
+            parts.push(format!("owner (uid {a}, the keeper's {k})"));
         }
         if let Some((a, k)) = self.group {
-            parts.push(format!("group gid {a} vs {k}"));
+            parts.push(format!("group (gid {a}, the keeper's {k})"));
         }
         if let Some((a, k)) = self.mode {
-            parts.push(format!("mode {a:04o} vs {k:04o}"));
+            parts.push(format!("mode ({a:04o}, the keeper's {k:04o})"));
         }
         if self.mtime {
             parts.push("modification time".into());
@@ -378,7 +400,7 @@ impl std::fmt::Display for Diff {
         if parts.is_empty() {
             parts.push("metadata".into());
         }
-        write!(f, "different {}", parts.join(", "))
+        f.write_str(&parts.join(", "))
     }
 }
 
@@ -603,11 +625,19 @@ impl std::fmt::Display for SkipReason {
                 Escaped(twin)
             ),
             SkipReason::Metadata { keeper, diff } => {
-                write!(
-                    f,
-                    "{diff} than {} (not merged without a flag)",
-                    Escaped(keeper)
-                )
+                write!(f, "differs from {} in {diff}; ", Escaped(keeper))?;
+                match diff.remedy() {
+                    None => f.write_str("never merged (ACLs and labels are permissions)"),
+                    Some((flags, false)) => write!(f, "merged only with {}", flags.join(" ")),
+                    Some((flags, true)) if flags.is_empty() => {
+                        f.write_str("kept apart by --same-mtime")
+                    }
+                    Some((flags, true)) => write!(
+                        f,
+                        "kept apart by --same-mtime (and merged only with {})",
+                        flags.join(" ")
+                    ),
+                }
             }
             SkipReason::SetId => f.write_str("setuid/setgid file (never linked)"),
             SkipReason::Immutable => f.write_str("immutable file"),
@@ -729,6 +759,8 @@ pub enum Outcome {
 pub struct Summary {
     pub files_scanned: u64,
     pub groups: u64,
+    /// Groups in which at least one duplicate was linked (a real run).
+    pub groups_linked: u64,
     pub planned: u64,
     pub linked: u64,
     pub skipped: u64,
@@ -845,7 +877,7 @@ mod tests {
         for (skip, code) in run {
             assert_eq!(skip.kind().code(), code, "{skip}");
         }
-        assert_eq!(Diff::default().to_string(), "different metadata");
+        assert_eq!(Diff::default().to_string(), "metadata");
         let d = Diff {
             mode: Some((0o600, 0o644)),
             user_xattrs: true,
@@ -853,7 +885,35 @@ mod tests {
         };
         assert_eq!(
             d.to_string(),
-            "different mode 0600 vs 0644, extended attributes (user.*)"
+            "mode (0600, the keeper's 0644), extended attributes (user.*)"
         );
+        // The sentence names the flag that would merge the pair, or the one that keeps it apart.
+        let keeper = PathBuf::from("k");
+        let said = |diff: Diff| {
+            SkipReason::Metadata {
+                keeper: keeper.clone(),
+                diff,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            said(d),
+            "differs from k in mode (0600, the keeper's 0644), extended attributes (user.*); \
+             merged only with --ignore-mode --ignore-xattrs"
+        );
+        let mtime = Diff {
+            mtime: true,
+            ..Diff::default()
+        };
+        assert_eq!(
+            said(mtime),
+            "differs from k in modification time; kept apart by --same-mtime"
+        );
+        let acl = Diff {
+            acl: true,
+            owner: Some((1, 0)),
+            ..Diff::default()
+        };
+        assert!(said(acl).ends_with("never merged (ACLs and labels are permissions)"));
     }
 }

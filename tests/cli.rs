@@ -232,6 +232,11 @@ fn terminal_show_plan_then_quit_changes_nothing() {
         screen.contains("link     13 B  ./b/two -> ./a/two"),
         "{screen}"
     );
+    // The plan inside a run is a plan, not a dry run that "changed nothing".
+    assert!(screen.contains("The plan would reclaim"), "{screen}");
+    assert!(!screen.contains("Dry run"), "{screen}");
+    // A question ends in its question mark, not "?:".
+    assert!(!screen.contains("?:"), "{screen}");
     assert_eq!(before, t.snapshot());
 }
 

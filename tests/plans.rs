@@ -134,3 +134,22 @@ fn apply_asks_like_link() {
     assert!(stdout(&out).contains("Nothing was changed"));
     assert_eq!(before, t.snapshot());
 }
+
+#[test]
+fn a_plan_applied_twice_links_nothing_the_second_time_and_counts_no_group() {
+    let t = two_pairs();
+    let plan = save(&t);
+    let p = plan.to_str().unwrap();
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", p]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 2, "{v}");
+    assert_eq!(v["summary"]["groups_linked"], 2, "{v}");
+    assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+    let out = t.run(&["apply", "-y", p]);
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("Reclaimed 0 B by linking 0 duplicates in 0 groups"),
+        "{last}"
+    );
+    assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+}

@@ -195,6 +195,10 @@ fn missing_path_is_named_and_the_rest_is_still_scanned() {
     );
     assert_eq!(v["groups"].as_array().unwrap().len(), 1);
     assert_eq!(v["summary"]["errors"], 1);
+    // The text summary counts it too: a run that exits 1 says why in its last line.
+    let out = t.run(&["scan", "nope", "a"]);
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("; 1 error (named on stderr)."), "{last}");
 }
 
 #[test]

@@ -179,6 +179,7 @@ fn run_plan(
         summary: &summary,
         dry_run: run.dry_run,
         temps: recovered.as_deref().unwrap_or(&pending.results),
+        proposed: false,
     });
     let code = exit_code(&summary, signal);
     Ok(write_report(io.out, io.listener, code, out, &r))
@@ -295,6 +296,7 @@ fn review_material(
         summary: totals,
         dry_run: true,
         temps: &[],
+        proposed: true,
     });
     let mut text = Vec::new();
     let look = Output {

@@ -218,6 +218,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &crate::error::Noted) 
             "summary": {
                 "files_scanned": s.files_scanned,
                 "groups": s.groups,
+                "groups_linked": s.groups_linked,
                 "planned": s.planned,
                 "linked": s.linked,
                 "skipped": s.skipped + r.plan.skipped.len() as u64,

@@ -104,6 +104,8 @@ pub struct LinkReport<'a> {
     pub dry_run: bool,
     /// What recovery did (or, in a dry run, would do) with each of `scan.temps`.
     pub temps: &'a [Recovered],
+    /// The plan as put to the person before a real run (not a dry run, nothing done yet).
+    pub proposed: bool,
 }
 
 /// Totals of a scan (and, when given, of a plan and its outcomes).
@@ -123,6 +125,13 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
         *s.skip_kinds.entry(skip.reason.kind()).or_default() += 1;
     }
     s.reclaimable_bytes = plan.reclaimable();
+    let mut outcome_of = outcomes.iter();
+    for g in &plan.groups {
+        let mine = outcome_of.by_ref().take(g.actions.len());
+        if mine.filter(|o| matches!(o, Outcome::Linked { .. })).count() > 0 {
+            s.groups_linked += 1;
+        }
+    }
     for (action, outcome) in plan.actions().zip(outcomes) {
         match outcome {
             Outcome::Planned => {}

@@ -109,7 +109,7 @@ pub fn scan(
     let (redundant, bytes) = redundancy(scan);
     writeln!(
         w,
-        "Found {} with {}, {} reclaimable ({} scanned in {}).",
+        "Found {} with {}, {} reclaimable ({} scanned in {}){}.",
         plural(
             scan.groups.len() as u64,
             "duplicate group",
@@ -119,6 +119,14 @@ pub fn scan(
         size(bytes),
         plural(scan.files_scanned, "file", "files"),
         secs(elapsed),
+        if scan.errors > 0 {
+            format!(
+                "; {} (named on stderr)",
+                plural(scan.errors, "error", "errors")
+            )
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -193,16 +201,35 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
             writeln!(w)?;
         }
     }
-    writeln!(w, "{}", summary_line(r.summary, r.dry_run))
+    let when = match (r.dry_run, r.proposed) {
+        (_, true) => When::Proposed,
+        (true, false) => When::DryRun,
+        (false, false) => When::Done,
+    };
+    writeln!(w, "{}", summary_line(r.summary, when))
+}
+
+/// What a link summary tells: a dry run's plan, a plan put to the person inside a run, or
+/// what a real run did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    DryRun,
+    Proposed,
+    Done,
 }
 
 /// `Reclaimed 3.2 GiB by linking 1,204 duplicates in 310 groups (2,000,000 files scanned in
 /// 4.1 s); 12 skipped (different owner: 9, changed since scan: 3).`
-pub fn summary_line(s: &Summary, dry_run: bool) -> String {
+pub fn summary_line(s: &Summary, when: When) -> String {
     let skipped: u64 = s.skip_kinds.values().sum();
-    let mut line = if dry_run {
+    let mut line = if when != When::Done {
         format!(
-            "Dry run: would reclaim {} by linking {} in {}",
+            "{}would reclaim {} by linking {} in {}",
+            if when == When::DryRun {
+                "Dry run: "
+            } else {
+                "The plan "
+            },
             size(s.reclaimable_bytes),
             plural(s.planned, "duplicate", "duplicates"),
             plural(s.groups, "group", "groups"),
@@ -212,7 +239,7 @@ pub fn summary_line(s: &Summary, dry_run: bool) -> String {
             "Reclaimed {} by linking {} in {}",
             size(s.reclaimed_bytes),
             plural(s.linked, "duplicate", "duplicates"),
-            plural(s.groups, "group", "groups"),
+            plural(s.groups_linked, "group", "groups"),
         )
     };
     line += &format!(
@@ -233,6 +260,12 @@ pub fn summary_line(s: &Summary, dry_run: bool) -> String {
     if s.failed > 0 {
         line += &format!("; {} failed", thousands(s.failed));
     }
+    if s.scan_errors > 0 {
+        line += &format!(
+            "; {} (named on stderr)",
+            plural(s.scan_errors, "error", "errors")
+        );
+    }
     if s.temps_left > 0 {
         line += &format!(
             "; {} left in place",
@@ -246,7 +279,7 @@ pub fn summary_line(s: &Summary, dry_run: bool) -> String {
     if s.interrupted {
         line += "; interrupted";
     }
-    line += if dry_run {
+    line += if when == When::DryRun {
         ". Nothing was changed."
     } else {
         "."

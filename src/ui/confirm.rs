@@ -65,7 +65,7 @@ impl Confirm for TermConfirm {
         let _terminal = Restore::watch();
         eprintln!("{summary}");
         loop {
-            let picked = Select::new()
+            let picked = Select::with_theme(&Plain)
                 .with_prompt(question)
                 .items([
                     "Yes, link all",
@@ -82,6 +82,29 @@ impl Confirm for TermConfirm {
                 _ => return Choice::Quit,
             }
         }
+    }
+}
+
+/// dialoguer's look, without a colon after a prompt that is a question already ("...?:").
+struct Plain;
+
+impl dialoguer::theme::Theme for Plain {
+    fn format_prompt(&self, f: &mut dyn std::fmt::Write, prompt: &str) -> std::fmt::Result {
+        if prompt.ends_with('?') {
+            f.write_str(prompt)
+        } else {
+            write!(f, "{prompt}:")
+        }
+    }
+
+    fn format_input_prompt_selection(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        sel: &str,
+    ) -> std::fmt::Result {
+        self.format_prompt(f, prompt)?;
+        write!(f, " {sel}")
     }
 }
 
@@ -120,7 +143,7 @@ fn review(groups: &[GroupView]) -> Choice {
             for (m, path) in g.members.iter().enumerate() {
                 eprintln!("  {} {path}", if m == keeper { "keep" } else { "link" });
             }
-            let picked = Select::new()
+            let picked = Select::with_theme(&Plain)
                 .with_prompt("This group")
                 .items([
                     "Link it",
@@ -141,7 +164,7 @@ fn review(groups: &[GroupView]) -> Choice {
                     break;
                 }
                 Ok(Some(2)) => {
-                    if let Ok(Some(k)) = Select::new()
+                    if let Ok(Some(k)) = Select::with_theme(&Plain)
                         .with_prompt("Keep which copy")
                         .items(&g.members)
                         .default(keeper)
