@@ -5,6 +5,8 @@
 //! never merged). In each class of two or more inodes it picks the keeper (most links, then the
 //! oldest, then the first path) and plans one [`LinkAction`] per path of every other inode.
 
+use std::collections::VecDeque;
+
 use crate::config::{Gates, KeepPolicy};
 use crate::gates::{self, Facts};
 use crate::model::{
@@ -122,57 +124,17 @@ fn plan_part(
     max_links: Option<u64>,
     plan: &mut Plan,
 ) {
-    // 2. Files that are never merged.
-    let mut eligible: Vec<&Inode> = Vec::new();
-    for &inode in inodes {
-        match gates::never(&facts(tree, inode)) {
-            Some(r) => skip_inode(plan, inode, &r),
-            None => eligible.push(inode),
-        }
-    }
-    // 3. Classes of equal gated metadata, the largest first (ties: first path).
-    let mut classes: Vec<(GateKey, Vec<&Inode>)> = Vec::new();
-    for inode in eligible {
-        let key = gate_key(tree, inode, &opts.gates);
-        match classes.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(inode),
-            None => classes.push((key, vec![inode])),
-        }
-    }
-    classes.sort_by_key(|c| std::cmp::Reverse(c.1.len())); // stable: path order breaks ties
-    let Some(main_keeper) = classes.first().map(|(_, c)| pick_keeper(tree, c, opts)) else {
+    let classes = classes(tree, mergeable(tree, inodes, plan), &opts.gates);
+    let Some(main_keeper) = classes.first().map(|c| pick_keeper(tree, c, opts)) else {
         return;
     };
-    for (ci, (_, class)) in classes.iter().enumerate() {
+    for (ci, class) in classes.iter().enumerate() {
         if class.len() >= 2 {
-            // 4. Where flags let owners or modes differ: who may be whose keeper.
-            let (sets, left) = keeper_sets(tree, class, &opts.gates);
-            for (members, pool) in &sets {
-                plan_class(tree, g, members, pool, opts, max_links, plan);
-            }
-            for inode in left {
-                let others: Vec<&Inode> = class
-                    .iter()
-                    .copied()
-                    .filter(|i| !std::ptr::eq(*i, inode))
-                    .collect();
-                let k = sets
-                    .first()
-                    .map(|(_, pool)| pick_keeper(tree, pool, opts))
-                    .unwrap_or_else(|| pick_keeper(tree, &others, opts));
-                let kpath = tree.path(&k.paths[0]);
-                let reason = gates::pair(&facts(tree, inode), &facts(tree, k), &opts.gates, &kpath)
-                    .unwrap_or(SkipReason::WouldGrant {
-                        keeper: kpath,
-                        mode: inode.ident.mode & 0o7777,
-                        keeper_mode: k.ident.mode & 0o7777,
-                    });
-                skip_inode(plan, inode, &reason);
-            }
+            plan_sets(tree, g, class, opts, max_links, plan);
         } else {
             // Compare with the main class's keeper, or (if that is this file) with the next class.
             let other = if ci == 0 {
-                classes.get(1).map(|(_, c)| pick_keeper(tree, c, opts))
+                classes.get(1).map(|c| pick_keeper(tree, c, opts))
             } else {
                 Some(main_keeper)
             };
@@ -185,6 +147,67 @@ fn plan_part(
                 skip_inode(plan, class[0], &reason);
             }
         }
+    }
+}
+
+/// The inodes that may be merged at all; the others (set-id, immutable...) are skipped.
+fn mergeable<'a>(tree: &Tree, inodes: &[&'a Inode], plan: &mut Plan) -> Vec<&'a Inode> {
+    let mut eligible = Vec::new();
+    for &inode in inodes {
+        match gates::never(&facts(tree, inode)) {
+            Some(r) => skip_inode(plan, inode, &r),
+            None => eligible.push(inode),
+        }
+    }
+    eligible
+}
+
+/// Classes of equal gated metadata, the largest first (ties: first path).
+fn classes<'a>(tree: &Tree, inodes: Vec<&'a Inode>, gates: &Gates) -> Vec<Vec<&'a Inode>> {
+    let mut classes: Vec<(GateKey, Vec<&Inode>)> = Vec::new();
+    for inode in inodes {
+        let key = gate_key(tree, inode, gates);
+        match classes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(inode),
+            None => classes.push((key, vec![inode])),
+        }
+    }
+    classes.sort_by_key(|c| std::cmp::Reverse(c.1.len())); // stable: path order breaks ties
+    classes.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Plan a class of two or more inodes: each set that may share a keeper (where flags let owners
+/// or modes differ: who may be whose keeper), and a skip for each inode that no keeper fits.
+fn plan_sets(
+    tree: &Tree,
+    g: &DupGroup,
+    class: &[&Inode],
+    opts: &PlanOptions,
+    max_links: Option<u64>,
+    plan: &mut Plan,
+) {
+    let (sets, left) = keeper_sets(tree, class, &opts.gates);
+    for (members, pool) in &sets {
+        plan_class(tree, g, members, pool, opts, max_links, plan);
+    }
+    for inode in left {
+        let others: Vec<&Inode> = class
+            .iter()
+            .copied()
+            .filter(|i| !std::ptr::eq(*i, inode))
+            .collect();
+        let k = sets
+            .first()
+            .map(|(_, pool)| pick_keeper(tree, pool, opts))
+            .unwrap_or_else(|| pick_keeper(tree, &others, opts));
+        let kpath = tree.path(&k.paths[0]);
+        let reason = gates::pair(&facts(tree, inode), &facts(tree, k), &opts.gates, &kpath)
+            .unwrap_or(SkipReason::WouldGrant {
+                keeper: kpath,
+                mode: inode.ident.mode & 0o7777,
+                keeper_mode: k.ident.mode & 0o7777,
+            });
+        skip_inode(plan, inode, &reason);
     }
 }
 
@@ -305,28 +328,19 @@ fn plan_class(
     max_links: Option<u64>,
     plan: &mut Plan,
 ) {
-    let mut keeper = pick_keeper(tree, pool, opts);
     let budget = |k: &Inode| max_links.map(|m| m.saturating_sub(k.nlink));
+    let mut keeper = pick_keeper(tree, pool, opts);
     let mut room = budget(keeper);
     let mut current = new_group(g, keeper);
-    let in_pool = |i: &Inode| pool.iter().any(|p| std::ptr::eq(*p, i));
-    let mut queue: std::collections::VecDeque<&Inode> = class
+    let mut queue: VecDeque<&Inode> = class
         .iter()
         .copied()
         .filter(|i| !std::ptr::eq(*i, keeper))
         .collect();
     while let Some(victim) = queue.pop_front() {
-        let needed = victim.paths.len() as u64;
-        if room.is_some_and(|r| r < needed) {
-            // The keeper would exceed the link limit: another copy becomes the next keeper (a
-            // full keeper is never a victim either).
-            let next = if in_pool(victim) {
-                Some(victim)
-            } else {
-                let at = queue.iter().position(|i| in_pool(i));
-                at.and_then(|at| queue.remove(at))
-            };
-            let Some(next) = next else {
+        if room.is_some_and(|r| r < victim.paths.len() as u64) {
+            // The keeper would exceed the link limit: another copy becomes the next keeper.
+            let Some(next) = next_keeper(victim, &mut queue, pool) else {
                 let reason = SkipReason::LinkLimit {
                     keeper: tree.path(&keeper.paths[0]),
                 };
@@ -336,52 +350,91 @@ fn plan_class(
             push_nonempty(plan, std::mem::replace(&mut current, new_group(g, next)));
             keeper = next;
             room = budget(keeper);
-            if !std::ptr::eq(next, victim) {
-                queue.push_front(victim);
-            }
             continue;
         }
-        let mut planned = 0;
-        for (pi, loc) in victim.paths.iter().enumerate() {
-            let dir = tree.dir(loc.dir);
-            if dir.attrs.immutable || dir.attrs.append_only {
-                let what = if dir.attrs.immutable {
-                    "immutable"
-                } else {
-                    "append-only"
-                };
-                plan.skipped.push(Skip {
-                    loc: loc.clone(),
-                    reason: SkipReason::DirFlags {
-                        dir: dir.path.clone(),
-                        what,
-                    },
-                });
-                continue;
-            }
-            let Some(kloc) = keeper.paths.iter().find(|k| k.mnt == loc.mnt) else {
-                plan.skipped.push(Skip {
-                    loc: loc.clone(),
-                    reason: SkipReason::OtherMount {
-                        keeper: tree.path(&keeper.paths[0]),
-                    },
-                });
-                continue;
-            };
-            planned += 1;
-            let last = pi + 1 == victim.paths.len();
-            current.actions.push(LinkAction {
-                keeper: member(keeper, kloc),
-                victim: member(victim, loc),
-                frees: last && planned == victim.paths.len() && victim.outside_links() == 0,
-                outside_links: victim.outside_links(),
-            });
-        }
+        let planned = link_inode(tree, keeper, victim, &mut current, &mut plan.skipped);
         if let Some(r) = room.as_mut() {
-            *r -= planned as u64;
+            *r -= planned;
         }
     }
     push_nonempty(plan, current);
+}
+
+/// The keeper after a full one: the victim itself if it is of the pool, else the first inode
+/// of the pool still queued, and the victim goes back to the front of the queue. So a full
+/// keeper is never a victim either. None: no inode may take over.
+fn next_keeper<'a>(
+    victim: &'a Inode,
+    queue: &mut VecDeque<&'a Inode>,
+    pool: &[&Inode],
+) -> Option<&'a Inode> {
+    let in_pool = |i: &Inode| pool.iter().any(|p| std::ptr::eq(*p, i));
+    if in_pool(victim) {
+        return Some(victim);
+    }
+    let next = queue
+        .iter()
+        .position(|i| in_pool(i))
+        .and_then(|at| queue.remove(at))?;
+    queue.push_front(victim);
+    Some(next)
+}
+
+/// Plan the links that give each path of `victim` the keeper's inode; a path that can't take it
+/// is skipped, with the reason [`keeper_path`] gives. Returns how many links were planned.
+fn link_inode(
+    tree: &Tree,
+    keeper: &Inode,
+    victim: &Inode,
+    group: &mut GroupPlan,
+    skipped: &mut Vec<Skip>,
+) -> u64 {
+    let mut planned = 0;
+    for (pi, loc) in victim.paths.iter().enumerate() {
+        let kloc = match keeper_path(tree, &keeper.paths, loc) {
+            Ok(kloc) => kloc,
+            Err(reason) => {
+                skipped.push(Skip {
+                    loc: loc.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        planned += 1;
+        let last = pi + 1 == victim.paths.len();
+        group.actions.push(LinkAction {
+            keeper: member(keeper, kloc),
+            victim: member(victim, loc),
+            frees: last && planned == victim.paths.len() && victim.outside_links() == 0,
+            outside_links: victim.outside_links(),
+        });
+    }
+    planned as u64
+}
+
+/// The path of the keeper (`keeper`: its paths, the first one first) that `loc` would become a
+/// link of: the one on the same mount, since no link crosses a mount. Refused where the
+/// directory of `loc` is immutable or append-only: a name there can't be swapped (or cleaned up).
+fn keeper_path<'k>(tree: &Tree, keeper: &'k [Loc], loc: &Loc) -> Result<&'k Loc, SkipReason> {
+    let dir = tree.dir(loc.dir);
+    if dir.attrs.immutable || dir.attrs.append_only {
+        let what = if dir.attrs.immutable {
+            "immutable"
+        } else {
+            "append-only"
+        };
+        return Err(SkipReason::DirFlags {
+            dir: dir.path.clone(),
+            what,
+        });
+    }
+    keeper
+        .iter()
+        .find(|k| k.mnt == loc.mnt)
+        .ok_or_else(|| SkipReason::OtherMount {
+            keeper: tree.path(&keeper[0]),
+        })
 }
 
 fn push_nonempty(plan: &mut Plan, g: GroupPlan) {

@@ -82,10 +82,7 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
     let name = path
         .file_name()
         .ok_or_else(|| Error::Refused(Refusal::NotAFileName(path.to_path_buf())))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = sys::parent_or_dot(path);
     let resolved = if create {
         ensure_dir(parent)
     } else {
@@ -112,12 +109,7 @@ fn ensure_dir(dir: &Path) -> Result<(OwnedFd, Stat), Unresolved> {
             let (Some(up), Some(name)) = (dir.parent(), dir.file_name()) else {
                 return resolve(dir, Symlinks::Trusted);
             };
-            let up = if up.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                up
-            };
-            let (above, _) = ensure_dir(up)?;
+            let (above, _) = ensure_dir(sys::or_dot(up))?;
             match sys::mkdir_at(above.as_fd(), name, 0o700) {
                 Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
                     return Err(Unresolved::Io {

@@ -25,7 +25,7 @@ use crate::escape::Escaped;
 use crate::execute::leases::{self, Leases};
 use crate::execute::swap::{Exchange, Failure};
 use crate::journal::{Entry, Read};
-use crate::model::RunSkip;
+use crate::model::{FileId, RunSkip};
 use crate::resolve::{Symlinks, Unresolved, resolve};
 use crate::sys::{self, Errno, Stat};
 
@@ -158,11 +158,14 @@ pub fn undo(journal: &Read, only: &[PathBuf], dry_run: bool) -> Vec<Undone> {
 /// What a path of the journal is now.
 enum Found {
     Here(Undone),
-    Linked {
-        dir: std::os::fd::OwnedFd,
-        file: File,
-        st: Stat,
-    },
+    Linked(Linked),
+}
+
+/// A path that is still a link of the keeper: its directory, the shared file, what it is.
+struct Linked {
+    dir: std::os::fd::OwnedFd,
+    file: File,
+    st: Stat,
 }
 
 /// Reach the entry's path from `/` without following a symlink, and check it is still a link
@@ -208,7 +211,7 @@ fn find(e: &Entry) -> Result<Found, Error> {
     if st.ident.len.0 != e.len || st.ident.mtime != e.keeper_mtime {
         return skip(UndoSkip::SharedFileEdited);
     }
-    Ok(Found::Linked { dir, file, st })
+    Ok(Found::Linked(Linked { dir, file, st }))
 }
 
 /// What may be given back: the recorded owner, group, mode and attributes, less what the
@@ -256,12 +259,12 @@ fn grant(
 }
 
 fn one(e: &Entry, dry_run: bool, leases: bool, buf: &mut [u8]) -> Result<Undone, Error> {
-    let (dir, linked, st) = match find(e)? {
+    let linked = match find(e)? {
         Found::Here(u) => return Ok(u),
-        Found::Linked { dir, file, st } => (dir, file, st),
+        Found::Linked(l) => l,
     };
-    let kx = sys::fxattrs(linked.as_fd()).map_err(|err| Error::io(&e.path, err))?;
-    let g = match grant(e, &st, &kx) {
+    let kx = sys::fxattrs(linked.file.as_fd()).map_err(|err| Error::io(&e.path, err))?;
+    let g = match grant(e, &linked.st, &kx) {
         Ok(g) => g,
         Err(s) => return Ok(Undone::Skipped(s)),
     };
@@ -270,72 +273,116 @@ fn one(e: &Entry, dry_run: bool, leases: bool, buf: &mut [u8]) -> Result<Undone,
             withheld: g.withheld,
         });
     }
-    let name = e.path.file_name().unwrap_or_default();
+    restore(e, &linked, g, leases, buf)
+}
+
+/// Give the path a file of its own: a copy beside it, filled, held read-only and leased, then
+/// exchanged with the path.
+fn restore(
+    e: &Entry,
+    linked: &Linked,
+    g: Grant,
+    leases: bool,
+    buf: &mut [u8],
+) -> Result<Undone, Error> {
     // Held from before the copy to the end of the exchange: a writer of the shared file
     // (through this path or another) makes the undo put everything back.
-    let Ok(lease) = Leases::take(leases, &[&linked]) else {
+    let Ok(lease) = Leases::take(leases, &[&linked.file]) else {
         return Ok(Undone::Skipped(UndoSkip::OpenForWriting));
     };
-    let (tmp, copy) = new_temp(dir.as_fd(), &e.path)?;
+    let (tmp, copy) = new_temp(linked.dir.as_fd(), &e.path)?;
     let incoming = sys::stat_fd(copy.as_fd())
         .map_err(|err| Error::io(&e.path, err))?
         .ident
         .id;
-    let swap = |incoming_untouched: &dyn Fn() -> bool| -> Result<(), Failure> {
-        Exchange {
-            dir: dir.as_fd(),
-            name,
-            tmp: &tmp,
-            path: &e.path,
-            incoming,
-            outgoing: &st,
-            outgoing_untouched: &|| lease.untouched(&linked),
-            incoming_untouched,
-        }
-        .run()
-    };
-    let discard = |err: io::Error| -> Error {
-        let failed = Error::Step {
-            path: e.path.clone(),
-            step: "preparing its copy",
-            err,
-        };
-        let cleanup = Exchange {
-            dir: dir.as_fd(),
-            name,
-            tmp: &tmp,
-            path: &e.path,
-            incoming,
-            outgoing: &st,
-            outgoing_untouched: &|| true,
-            incoming_untouched: &|| true,
-        };
-        cleanup.remove_incoming().err().unwrap_or(failed)
+    let staged = Staged {
+        e,
+        linked,
+        tmp,
+        incoming,
     };
     // Once written, the copy is held read-only and leased too: a writer that opens the path
     // just after the exchange gets the copy, and must not lose its edit if the exchange is
     // then undone.
-    let prepared = fill(&linked, &copy, e, &g, buf)
-        .and_then(|()| sys::reopen(copy.as_fd(), sys::OpenFlags::RDONLY));
-    drop(copy);
-    let ro = match prepared {
-        Ok(ro) if lease.all_untouched() => ro,
-        Ok(_) => {
-            let err = io::Error::other("the shared file was opened for writing meanwhile");
-            return Err(discard(err));
-        }
-        Err(err) => return Err(discard(err)),
-    };
+    let ro = prepare(linked, copy, e, &g, buf, &lease).map_err(|err| staged.discard(err))?;
     let Ok(copy_lease) = Leases::take(leases, &[&ro]) else {
         let err = io::Error::other("its copy was opened for writing by another process");
-        return Err(discard(err));
+        return Err(staged.discard(err));
     };
-    match swap(&|| copy_lease.untouched(&ro)) {
+    let outgoing_untouched = || lease.untouched(&linked.file);
+    let incoming_untouched = || copy_lease.untouched(&ro);
+    match staged
+        .exchange(&outgoing_untouched, &incoming_untouched)
+        .run()
+    {
         Ok(()) => Ok(Undone::Restored {
             withheld: g.withheld,
         }),
         Err(Failure::Skip(r)) => Ok(Undone::Skipped(UndoSkip::Swap(r))),
         Err(Failure::Fail(err)) => Err(err),
+    }
+}
+
+/// Fill the copy and reopen it read-only; the writable fd is closed either way. An error too if
+/// the shared file was opened for writing meanwhile.
+fn prepare(
+    linked: &Linked,
+    copy: File,
+    e: &Entry,
+    g: &Grant,
+    buf: &mut [u8],
+    lease: &Leases<'_>,
+) -> io::Result<File> {
+    let ro = fill(&linked.file, &copy, e, g, buf)
+        .and_then(|()| sys::reopen(copy.as_fd(), sys::OpenFlags::RDONLY));
+    drop(copy);
+    let ro = ro?;
+    if !lease.all_untouched() {
+        return Err(io::Error::other(
+            "the shared file was opened for writing meanwhile",
+        ));
+    }
+    Ok(ro)
+}
+
+/// The copy under its temporary name beside the path.
+struct Staged<'a> {
+    e: &'a Entry,
+    linked: &'a Linked,
+    tmp: OsString,
+    /// The copy's inode.
+    incoming: FileId,
+}
+
+impl Staged<'_> {
+    /// The exchange of the path's name with the copy's.
+    fn exchange<'b>(
+        &'b self,
+        outgoing_untouched: &'b dyn Fn() -> bool,
+        incoming_untouched: &'b dyn Fn() -> bool,
+    ) -> Exchange<'b> {
+        Exchange {
+            dir: self.linked.dir.as_fd(),
+            name: self.e.path.file_name().unwrap_or_default(),
+            tmp: &self.tmp,
+            path: &self.e.path,
+            incoming: self.incoming,
+            outgoing: &self.linked.st,
+            outgoing_untouched,
+            incoming_untouched,
+        }
+    }
+
+    /// The copy can't be used (`err` says why): remove it. The error to report is `err`, or
+    /// what went wrong removing it.
+    fn discard(&self, err: io::Error) -> Error {
+        let failed = Error::Step {
+            path: self.e.path.clone(),
+            step: "preparing its copy",
+            err,
+        };
+        let cleanup = self.exchange(&|| true, &|| true);
+        cleanup.remove_incoming().err().unwrap_or(failed)
     }
 }
 

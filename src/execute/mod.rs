@@ -27,8 +27,8 @@ use crate::gates::{self, Facts};
 use crate::journal::{Journal, Record};
 use crate::listener::{Progress, Stage};
 use crate::model::{
-    Change, Diff, DirIdx, FileId, Identity, Loc, Member, MountInfo, Outcome, Plan, RunSkip,
-    SkipReason, Timestamp, Tree, Xattrs,
+    Change, Diff, DirIdx, FileId, GroupPlan, Identity, LinkAction, Loc, Member, MountInfo, Outcome,
+    Plan, RunSkip, SkipReason, Timestamp, Tree, Xattrs,
 };
 use crate::sys::{self, Errno, Stat};
 use closer::Closer;
@@ -53,63 +53,10 @@ pub fn execute(
     if let Some(p) = progress {
         p.start(Stage::Link, plan.action_count() as u64);
     }
-    let leases = leases::enable();
-    let dirs = DirFds::new(tree);
-    let closer = Closer::new(dirs.capacity());
-    let mut ex = Executor {
-        opts: *opts,
-        leases,
-        tree,
-        dirs,
-        ctimes: HashMap::new(),
-        incomplete: HashSet::new(),
-        keeper: None,
-        journal,
-        bufs: CompareBufs::default(),
-        closer,
-        abs: HashMap::new(),
-        mounts: HashMap::new(),
-        no_exchange: HashSet::new(),
-    };
+    let mut ex = Executor::new(tree, opts, journal);
     let mut out = Vec::with_capacity(plan.action_count());
     for group in &plan.groups {
-        // The keeper of this group; replaced by a verified copy when the link limit is reached.
-        let mut keeper_override: Option<Member> = None;
-        for action in &group.actions {
-            if stop.load(Ordering::Relaxed) {
-                ex.incomplete.insert(action.victim.expect.id);
-                out.push(Outcome::Skipped(RunSkip::Interrupted));
-                continue;
-            }
-            let keeper = keeper_override.as_ref().unwrap_or(&action.keeper);
-            let outcome = match ex.swap(keeper, &action.victim) {
-                Ok(()) => {
-                    let freed = action.frees && !ex.incomplete.contains(&action.victim.expect.id);
-                    Outcome::Linked {
-                        freed,
-                        keeper: keeper_override.as_ref().map(|m| m.loc.clone()),
-                    }
-                }
-                Err(Problem::LinkLimit(now)) => {
-                    // This copy is identical to the keeper (just compared): it keeps the rest.
-                    keeper_override = Some(Member {
-                        loc: action.victim.loc.clone(),
-                        expect: now,
-                        nlink: 1,
-                    });
-                    Outcome::Skipped(RunSkip::LinkLimit)
-                }
-                Err(Problem::Skip(why)) => Outcome::Skipped(why),
-                Err(Problem::Fail(err)) => Outcome::Failed(err),
-            };
-            if let Some(p) = progress {
-                p.add(1);
-            }
-            if !matches!(outcome, Outcome::Linked { .. }) {
-                ex.incomplete.insert(action.victim.expect.id);
-            }
-            out.push(outcome);
-        }
+        ex.run_group(group, stop, progress, &mut out);
     }
     out
 }
@@ -204,7 +151,80 @@ fn full_disk(e: &io::Error) -> bool {
     matches!(Errno::from_io_error(e), Some(Errno::NOSPC | Errno::DQUOT))
 }
 
-impl Executor<'_> {
+impl<'a> Executor<'a> {
+    fn new(tree: &'a Tree, opts: &RunOptions, journal: Option<&'a mut Journal>) -> Self {
+        let leases = leases::enable();
+        let dirs = DirFds::new(tree);
+        let closer = Closer::new(dirs.capacity());
+        Executor {
+            opts: *opts,
+            leases,
+            tree,
+            dirs,
+            ctimes: HashMap::new(),
+            incomplete: HashSet::new(),
+            keeper: None,
+            journal,
+            bufs: CompareBufs::default(),
+            closer,
+            abs: HashMap::new(),
+            mounts: HashMap::new(),
+            no_exchange: HashSet::new(),
+        }
+    }
+
+    /// Run the actions of one group in order, appending one outcome per action to `out`.
+    fn run_group(
+        &mut self,
+        group: &GroupPlan,
+        stop: &AtomicBool,
+        progress: Option<&Progress>,
+        out: &mut Vec<Outcome>,
+    ) {
+        // The keeper of this group; replaced by a verified copy when the link limit is reached.
+        let mut keeper_override: Option<Member> = None;
+        for action in &group.actions {
+            if stop.load(Ordering::Relaxed) {
+                self.incomplete.insert(action.victim.expect.id);
+                out.push(Outcome::Skipped(RunSkip::Interrupted));
+                continue;
+            }
+            let outcome = self.run_action(action, &mut keeper_override);
+            if let Some(p) = progress {
+                p.add(1);
+            }
+            if !matches!(outcome, Outcome::Linked { .. }) {
+                self.incomplete.insert(action.victim.expect.id);
+            }
+            out.push(outcome);
+        }
+    }
+
+    /// One action, with the group's keeper or the copy that took over from it.
+    fn run_action(&mut self, action: &LinkAction, keeper_override: &mut Option<Member>) -> Outcome {
+        let keeper = keeper_override.as_ref().unwrap_or(&action.keeper);
+        match self.swap(keeper, &action.victim) {
+            Ok(()) => {
+                let freed = action.frees && !self.incomplete.contains(&action.victim.expect.id);
+                Outcome::Linked {
+                    freed,
+                    keeper: keeper_override.as_ref().map(|m| m.loc.clone()),
+                }
+            }
+            Err(Problem::LinkLimit(now)) => {
+                // This copy is identical to the keeper (just compared): it keeps the rest.
+                *keeper_override = Some(Member {
+                    loc: action.victim.loc.clone(),
+                    expect: now,
+                    nlink: 1,
+                });
+                Outcome::Skipped(RunSkip::LinkLimit)
+            }
+            Err(Problem::Skip(why)) => Outcome::Skipped(why),
+            Err(Problem::Fail(err)) => Outcome::Failed(err),
+        }
+    }
+
     fn expected_ctime(&self, expect: &Identity) -> Timestamp {
         self.ctimes.get(&expect.id).copied().unwrap_or(expect.ctime)
     }

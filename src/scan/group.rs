@@ -15,15 +15,41 @@ use crate::model::{DupGroup, FileLen, Inode, Loc, Tree, XattrSum};
 pub struct Cand {
     pub start: u32,
     pub count: u32,
-    /// Its extended attributes: [`Cand::XATTR_UNKNOWN`], [`Cand::XATTR_NONE`] or an index into
-    /// [`Sums`] (plus 2).
-    pub xattr: u32,
+    /// Its extended attributes.
+    pub xattr: XattrSlot,
+}
+
+// One per candidate inode of the whole walk: kept at three `u32`s.
+const _: () = assert!(std::mem::size_of::<Cand>() == 12);
+
+/// Where a candidate's extended-attribute digest is: not read yet, none (most files), or an
+/// entry of [`Sums`]. One `u32`, not an enum, so that a [`Cand`] stays 12 bytes (an enum with
+/// a `u32` payload takes 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XattrSlot(u32);
+
+impl XattrSlot {
+    /// Not read yet.
+    pub const UNKNOWN: XattrSlot = XattrSlot(0);
+    /// Read: the file has none that the gates look at.
+    pub const NONE: XattrSlot = XattrSlot(1);
+
+    /// Entry `i` of [`Sums`].
+    fn at(i: usize) -> XattrSlot {
+        XattrSlot(i as u32 + 2)
+    }
+
+    /// The entry of [`Sums`] it names, if any.
+    fn entry(self) -> Option<usize> {
+        (self.0 as usize).checked_sub(2)
+    }
+
+    pub fn is_unknown(self) -> bool {
+        self == XattrSlot::UNKNOWN
+    }
 }
 
 impl Cand {
-    pub const XATTR_UNKNOWN: u32 = 0;
-    pub const XATTR_NONE: u32 = 1;
-
     fn recs(self) -> Range<usize> {
         self.start as usize..(self.start + self.count) as usize
     }
@@ -69,20 +95,20 @@ pub struct Sums(Vec<XattrSum>);
 
 impl Sums {
     /// The [`Cand::xattr`] value for a digest.
-    pub fn intern(&mut self, sum: XattrSum) -> u32 {
+    pub fn intern(&mut self, sum: XattrSum) -> XattrSlot {
         if sum == XattrSum::default() {
-            return Cand::XATTR_NONE;
+            return XattrSlot::NONE;
         }
         self.0.push(sum);
-        (self.0.len() + 1) as u32
+        XattrSlot::at(self.0.len() - 1)
     }
 
     /// The digest of a candidate, if known.
     pub fn get(&self, c: &Cand) -> Option<XattrSum> {
         match c.xattr {
-            Cand::XATTR_UNKNOWN => None,
-            Cand::XATTR_NONE => Some(XattrSum::default()),
-            i => self.0.get(i as usize - 2).copied(),
+            XattrSlot::UNKNOWN => None,
+            XattrSlot::NONE => Some(XattrSum::default()),
+            slot => slot.entry().and_then(|i| self.0.get(i)).copied(),
         }
     }
 }
@@ -130,7 +156,7 @@ pub fn size_groups(files: &mut Files) -> Candidates {
             out.cands.push(Cand {
                 start: i as u32,
                 count: n as u32,
-                xattr: Cand::XATTR_UNKNOWN,
+                xattr: XattrSlot::UNKNOWN,
             });
             i += n;
         }
@@ -380,7 +406,7 @@ mod tests {
                 "{what}: a size group carries a hash"
             );
             assert!(
-                c.cands.iter().all(|c| c.xattr == Cand::XATTR_UNKNOWN),
+                c.cands.iter().all(|c| c.xattr.is_unknown()),
                 "{what}: attributes known before they were read"
             );
         }
@@ -431,7 +457,7 @@ mod tests {
         let cand = |start| Cand {
             start,
             count: 1,
-            xattr: Cand::XATTR_UNKNOWN,
+            xattr: XattrSlot::UNKNOWN,
         };
         // (members of each pushed group, groups kept, candidates kept)
         let cases: &[(&[u32], usize, usize)] = &[
@@ -488,18 +514,19 @@ mod tests {
             count: 1,
             xattr,
         };
-        assert_eq!(s.intern(none), Cand::XATTR_NONE);
+        assert_eq!(s.intern(none), XattrSlot::NONE);
         let ia = s.intern(a);
         let ib = s.intern(b);
-        assert!(ia > Cand::XATTR_NONE && ib > Cand::XATTR_NONE && ia != ib);
+        let special = [XattrSlot::UNKNOWN, XattrSlot::NONE];
+        assert!(!special.contains(&ia) && !special.contains(&ib) && ia != ib);
         for (xattr, want) in [
-            (Cand::XATTR_UNKNOWN, None),
-            (Cand::XATTR_NONE, Some(none)),
+            (XattrSlot::UNKNOWN, None),
+            (XattrSlot::NONE, Some(none)),
             (ia, Some(a)),
             (ib, Some(b)),
-            (ib + 1, None),
+            (XattrSlot::at(2), None),
         ] {
-            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr}");
+            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr:?}");
         }
     }
 

@@ -206,7 +206,7 @@ fn hash_jobs(
             let c = cands[i as usize];
             let len = len_of(i);
             let p = part(len).unwrap_or(Part::Whole);
-            let want_xattrs = read_xattrs && c.xattr == Cand::XATTR_UNKNOWN;
+            let want_xattrs = read_xattrs && c.xattr.is_unknown();
             *slot = hash_one(ctx, &mut dir, c, p, want_xattrs);
             if let Some(pr) = progress {
                 pr.add(to_read(len));

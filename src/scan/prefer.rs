@@ -26,12 +26,7 @@ pub fn dirs_under(tree: &Tree, dirs: &[PathBuf]) -> Result<Vec<bool>, Error> {
         canon.push(std::fs::canonicalize(d).map_err(|e| Error::io(d, e))?);
     }
     let below = |p: &Path| {
-        std::fs::canonicalize(if p.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            p
-        })
-        .is_ok_and(|c| canon.iter().any(|k| c.starts_with(k)))
+        std::fs::canonicalize(sys::or_dot(p)).is_ok_and(|c| canon.iter().any(|k| c.starts_with(k)))
     };
     let mut under = Vec::with_capacity(tree.dirs.len());
     for d in &tree.dirs {

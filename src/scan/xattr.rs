@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 
 use rayon::prelude::*;
 
-use super::group::{Cand, Candidates};
+use super::group::Candidates;
 use super::hash::{Ctx, DirFd};
 use crate::error::{Error, Moved};
 use crate::model::{XattrSum, Xattrs};
@@ -29,7 +29,7 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     let todo: Vec<u32> = groups
         .iter()
         .flat_map(|g| g.cands.clone())
-        .filter(|&i| cands[i as usize].xattr == Cand::XATTR_UNKNOWN)
+        .filter(|&i| cands[i as usize].xattr.is_unknown())
         .collect();
     if todo.is_empty() {
         return Candidates {

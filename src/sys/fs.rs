@@ -5,6 +5,8 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
+use super::path::or_dot;
+
 /// What the filesystem holding `path` is: its `statfs` magic and whether it is mounted
 /// read-only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,11 +16,7 @@ pub struct FsFacts {
 }
 
 pub fn fs_facts(path: &Path) -> io::Result<FsFacts> {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
+    let path = or_dot(path);
     let fs = rustix::fs::statfs(path)?;
     let vfs = rustix::fs::statvfs(path)?;
     Ok(FsFacts {

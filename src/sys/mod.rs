@@ -23,7 +23,7 @@ pub use open::{
     OpenFlags, create_new_at, open_dir_at, open_dir_list, open_parent, open_path_at, open_regular,
     open_regular_at, open_root_dir, open_start, reopen,
 };
-pub use path::{dir_path, read_link_fd};
+pub use path::{dir_path, or_dot, parent_or_dot, read_link_fd};
 pub use process::{euid, lock_exclusive, process_running, raise_fd_limit};
 pub use rustix::io::Errno;
 pub use stat::{FileType, Stat, kind_name, stat_at, stat_fd, stat_path};

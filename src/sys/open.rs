@@ -10,16 +10,13 @@ use std::path::Path;
 
 use rustix::fs::{CWD, Mode, OFlags};
 
+use super::path::or_dot;
 use super::stat::{Stat, stat_fd};
 
 /// Open a directory to list it: by path (the walk checks the identity of what it opened against
 /// what its parent's listing saw); a final symlink is followed only when `follow` (a root).
 pub fn open_dir_list(path: &Path, follow: bool) -> io::Result<OwnedFd> {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
+    let path = or_dot(path);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let flags = if follow {
         flags
@@ -33,11 +30,7 @@ pub(super) const DIR_FLAGS: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union
 
 /// Open a root directory by path (symlinks in the path the user typed are followed).
 pub fn open_root_dir(path: &Path) -> io::Result<OwnedFd> {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
+    let path = or_dot(path);
     Ok(rustix::fs::open(path, DIR_FLAGS, Mode::empty())?)
 }
 

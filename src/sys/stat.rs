@@ -9,6 +9,7 @@ use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags};
 
 pub use rustix::fs::FileType;
 
+use super::path::or_dot;
 use crate::model::{Attrs, FileId, FileLen, Identity, Timestamp};
 
 /// What `statx` tells about one file.
@@ -72,11 +73,7 @@ fn convert(st: rustix::fs::Statx) -> Stat {
 
 /// `statx` of a path; `follow` decides whether a final symlink is followed.
 pub fn stat_path(path: &Path, follow: bool) -> io::Result<Stat> {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
+    let path = or_dot(path);
     let flags = if follow {
         AtFlags::empty()
     } else {
