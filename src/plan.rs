@@ -5,12 +5,13 @@
 //! never merged). In each class of two or more inodes it picks the keeper (most links, then the
 //! oldest, then the first path) and plans one [`LinkAction`] per path of every other inode.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use crate::config::{Gates, KeepPolicy};
 use crate::gates::{self, Facts};
 use crate::model::{
-    DupGroup, GroupPlan, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
+    DupGroup, GroupPlan, Identity, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
 };
 
 /// What the planner needs besides the groups.
@@ -309,11 +310,60 @@ fn pick_keeper<'a>(tree: &Tree, class: &[&'a Inode], opts: &PlanOptions) -> &'a 
     best
 }
 
-fn member(inode: &Inode, loc: &Loc) -> Member {
-    Member {
-        loc: loc.clone(),
-        expect: inode.ident,
-        nlink: inode.nlink,
+/// An inode as a plan names it: what it must still be at the swap, its link count, and its
+/// paths (the first one first). The planner's [`Inode`]s are named so, and so are the inodes of
+/// a [`GroupPlan`] when the review chooses another keeper ([`with_keeper`]).
+struct Named<'a> {
+    expect: Identity,
+    nlink: u64,
+    paths: Cow<'a, [Loc]>,
+}
+
+impl<'a> Named<'a> {
+    fn of(inode: &'a Inode) -> Self {
+        Named {
+            expect: inode.ident,
+            nlink: inode.nlink,
+            paths: Cow::Borrowed(&inode.paths),
+        }
+    }
+
+    /// The inode of `m`, with these paths.
+    fn listed(m: &Member, paths: Vec<Loc>) -> Self {
+        Named {
+            expect: m.expect,
+            nlink: m.nlink,
+            paths: Cow::Owned(paths),
+        }
+    }
+
+    fn member(&self, loc: &Loc) -> Member {
+        Member {
+            loc: loc.clone(),
+            expect: self.expect,
+            nlink: self.nlink,
+        }
+    }
+}
+
+/// An inode whose paths are to become links of the keeper's.
+struct Victim<'a> {
+    named: Named<'a>,
+    /// Its links that are not among `named.paths`.
+    outside_links: u64,
+    /// Its bytes are freed once every one of `named.paths` is linked.
+    may_free: bool,
+}
+
+impl<'a> Victim<'a> {
+    /// An inode all of whose paths in the scanned trees are `named.paths`.
+    fn whole(named: Named<'a>) -> Self {
+        let outside_links = named.nlink.saturating_sub(named.paths.len() as u64);
+        Victim {
+            named,
+            outside_links,
+            may_free: outside_links == 0,
+        }
     }
 }
 
@@ -352,7 +402,13 @@ fn plan_class(
             room = budget(keeper);
             continue;
         }
-        let planned = link_inode(tree, keeper, victim, &mut current, &mut plan.skipped);
+        let planned = link_paths(
+            tree,
+            &Named::of(keeper),
+            &Victim::whole(Named::of(victim)),
+            &mut current,
+            &mut plan.skipped,
+        );
         if let Some(r) = room.as_mut() {
             *r -= planned;
         }
@@ -381,16 +437,18 @@ fn next_keeper<'a>(
 }
 
 /// Plan the links that give each path of `victim` the keeper's inode; a path that can't take it
-/// is skipped, with the reason [`keeper_path`] gives. Returns how many links were planned.
-fn link_inode(
+/// is skipped, with the reason [`keeper_path`] gives. The last link frees the victim's bytes when
+/// every path was planned and it may. Returns how many links were planned.
+fn link_paths(
     tree: &Tree,
-    keeper: &Inode,
-    victim: &Inode,
+    keeper: &Named<'_>,
+    victim: &Victim<'_>,
     group: &mut GroupPlan,
     skipped: &mut Vec<Skip>,
 ) -> u64 {
+    let paths = &victim.named.paths;
     let mut planned = 0;
-    for (pi, loc) in victim.paths.iter().enumerate() {
+    for (pi, loc) in paths.iter().enumerate() {
         let kloc = match keeper_path(tree, &keeper.paths, loc) {
             Ok(kloc) => kloc,
             Err(reason) => {
@@ -402,12 +460,12 @@ fn link_inode(
             }
         };
         planned += 1;
-        let last = pi + 1 == victim.paths.len();
+        let last = pi + 1 == paths.len();
         group.actions.push(LinkAction {
-            keeper: member(keeper, kloc),
-            victim: member(victim, loc),
-            frees: last && planned == victim.paths.len() && victim.outside_links() == 0,
-            outside_links: victim.outside_links(),
+            keeper: keeper.member(kloc),
+            victim: victim.named.member(loc),
+            frees: last && planned == paths.len() && victim.may_free,
+            outside_links: victim.outside_links,
         });
     }
     planned as u64
@@ -448,60 +506,60 @@ fn new_group(g: &DupGroup, keeper: &Inode) -> GroupPlan {
         len: g.len,
         hash: g.hash,
         dev: keeper.ident.id.dev,
-        keeper: member(keeper, &keeper.paths[0]),
+        keeper: Named::of(keeper).member(&keeper.paths[0]),
         keeper_links: keeper.paths[1..].to_vec(),
         actions: Vec::new(),
     }
 }
 
 /// The same group with another keeper: `member` indexes the group's paths as listed for
-/// review, the keeper first and then each action's duplicate. Pure, like the rest of the plan;
-/// the executor re-verifies everything anyway.
-pub fn with_keeper(g: &GroupPlan, member: usize) -> GroupPlan {
+/// review, the keeper first and then each action's duplicate. Built as the plan builds a group:
+/// every path, the old keeper's too, goes through the same checks against the new keeper
+/// (`keeper_path`), and those that can't take it are added to `skipped`. None when no path is
+/// left to link. Pure, like the rest of the plan; the executor re-verifies everything anyway.
+pub fn with_keeper(
+    tree: &Tree,
+    g: &GroupPlan,
+    member: usize,
+    skipped: &mut Vec<Skip>,
+) -> Option<GroupPlan> {
     let Some(chosen) = member.checked_sub(1).and_then(|i| g.actions.get(i)) else {
-        return g.clone();
+        return Some(g.clone());
     };
-    let new_keeper = chosen.victim.clone();
-    let new_id = new_keeper.expect.id;
-    let old = &g.keeper;
-    let old_paths: Vec<&Loc> = std::iter::once(&old.loc).chain(&g.keeper_links).collect();
-    let old_outside = old.nlink.saturating_sub(old_paths.len() as u64);
-    let mut actions: Vec<LinkAction> = old_paths
-        .iter()
-        .enumerate()
-        .map(|(i, loc)| LinkAction {
-            keeper: new_keeper.clone(),
-            victim: Member {
-                loc: (*loc).clone(),
-                expect: old.expect,
-                nlink: old.nlink,
-            },
-            frees: i + 1 == old_paths.len() && old_outside == 0,
-            outside_links: old_outside,
-        })
-        .collect();
-    actions.extend(
-        g.actions
-            .iter()
-            .filter(|a| a.victim.expect.id != new_id)
-            .map(|a| LinkAction {
-                keeper: new_keeper.clone(),
-                ..a.clone()
-            }),
-    );
-    GroupPlan {
+    let new = &chosen.victim;
+    let of_new = |a: &&LinkAction| a.victim.expect.id == new.expect.id;
+    // The new keeper's paths: the chosen one first, then its other links in the group.
+    let others = g.actions.iter().filter(of_new).map(|a| &a.victim.loc);
+    let paths = std::iter::once(&new.loc).chain(others.filter(|&l| l != &new.loc));
+    let keeper = Named::listed(new, paths.cloned().collect());
+    let mut out = GroupPlan {
         len: g.len,
         hash: g.hash,
         dev: g.dev,
-        keeper_links: g
-            .actions
-            .iter()
-            .filter(|a| a.victim.expect.id == new_id && a.victim.loc != new_keeper.loc)
-            .map(|a| a.victim.loc.clone())
-            .collect(),
-        keeper: new_keeper,
-        actions,
+        keeper: keeper.member(&keeper.paths[0]),
+        keeper_links: keeper.paths[1..].to_vec(),
+        actions: Vec::new(),
+    };
+    // The old keeper's paths first, then each other inode's, in the order of the group.
+    let old_paths = std::iter::once(&g.keeper.loc).chain(&g.keeper_links);
+    let old = Victim::whole(Named::listed(&g.keeper, old_paths.cloned().collect()));
+    link_paths(tree, &keeper, &old, &mut out, skipped);
+    let runs = g
+        .actions
+        .chunk_by(|a, b| a.victim.expect.id == b.victim.expect.id);
+    for run in runs.filter(|run| !of_new(&&run[0])) {
+        let victim = Victim {
+            named: Named::listed(
+                &run[0].victim,
+                run.iter().map(|a| a.victim.loc.clone()).collect(),
+            ),
+            outside_links: run[0].outside_links,
+            // The plan freed it only where every one of its paths was linked.
+            may_free: run.iter().any(|a| a.frees),
+        };
+        link_paths(tree, &keeper, &victim, &mut out, skipped);
     }
+    (!out.actions.is_empty()).then_some(out)
 }
 
 #[cfg(test)]
@@ -694,7 +752,8 @@ mod tests {
             ("c", 1, 3, 0, p, 1),
         ]);
         let plan = plan(&tree, &[g], &PlanOptions::default());
-        let g = with_keeper(&plan.groups[0], 2);
+        let mut skipped = Vec::new();
+        let g = with_keeper(&tree, &plan.groups[0], 2, &mut skipped).unwrap();
         let name = |l: &Loc| l.name.to_string_lossy().into_owned();
         assert_eq!(name(&g.keeper.loc), "c");
         let victims: Vec<String> = g.actions.iter().map(|a| name(&a.victim.loc)).collect();
@@ -704,5 +763,96 @@ mod tests {
                 .iter()
                 .all(|a| name(&a.keeper.loc) == "c" && a.frees)
         );
+        assert!(skipped.is_empty(), "{skipped:?}");
+    }
+
+    /// The review's change of keeper goes through the plan's per-path checks: the old keeper
+    /// was never checked as a duplicate, and a path of it in an immutable directory, or on a
+    /// mount the new keeper is not on, must not become one (the swap would fail there).
+    #[test]
+    fn another_keeper_after_review_keeps_the_per_path_checks() {
+        let p = 0o644;
+        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
+        // (where the old keeper `a` has its paths, victims after choosing `c`, skips, which
+        // actions free their victim's bytes)
+        type Case = (&'static str, Vec<&'static str>, Vec<SkipReason>, Vec<bool>);
+        let cases: Vec<Case> = vec![
+            ("here", vec!["a", "b"], vec![], vec![true, true]),
+            (
+                "immutable dir",
+                vec!["b"],
+                vec![SkipReason::DirFlags {
+                    dir: "locked".into(),
+                    what: "immutable",
+                }],
+                vec![true],
+            ),
+            (
+                "two mounts",
+                vec!["a", "b"],
+                vec![SkipReason::OtherMount {
+                    keeper: "d/c".into(),
+                }],
+                // `a` keeps its link on the other mount: its bytes are not freed.
+                vec![false, true],
+            ),
+        ];
+        for (what, victims, skips, frees) in cases {
+            // `a` is the oldest: the planned keeper.
+            let (mut tree, mut g) = group(&[
+                ("a", 1, 1, 0, p, 1),
+                ("b", 1, 2, 0, p, 1),
+                ("c", 1, 3, 0, p, 1),
+            ]);
+            let mut locked = tree.dirs[0].clone();
+            locked.path = "locked".into();
+            locked.attrs.immutable = true;
+            tree.dirs.push(locked);
+            let a = &mut g.inodes[0];
+            match what {
+                "immutable dir" => a.paths[0].dir = DirIdx(1),
+                "two mounts" => {
+                    let mut other = a.paths[0].clone();
+                    other.name = std::ffi::OsStr::new("a2").into();
+                    other.mnt = 20;
+                    a.paths.push(other);
+                    a.nlink = 2;
+                }
+                _ => {}
+            }
+            let plan = plan(&tree, &[g], &PlanOptions::default());
+            assert_eq!(name(&plan.groups[0].keeper.loc), "a", "{what}");
+            assert!(plan.skipped.is_empty(), "{what}: {:?}", plan.skipped);
+            let mut skipped = Vec::new();
+            let g = with_keeper(&tree, &plan.groups[0], 2, &mut skipped).unwrap();
+            let got: Vec<String> = g.actions.iter().map(|a| name(&a.victim.loc)).collect();
+            assert_eq!(got, victims, "{what}");
+            let reasons: Vec<SkipReason> = skipped.into_iter().map(|s| s.reason).collect();
+            assert_eq!(reasons, skips, "{what}");
+            let got: Vec<bool> = g.actions.iter().map(|a| a.frees).collect();
+            assert_eq!(got, frees, "{what}");
+            assert!(
+                g.actions.iter().all(|a| name(&a.keeper.loc) == "c"),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_keeper_with_nothing_left_to_link_is_no_group() {
+        let p = 0o644;
+        let (mut tree, mut g) = group(&[("a", 1, 1, 0, p, 1), ("b", 1, 2, 0, p, 1)]);
+        let mut locked = tree.dirs[0].clone();
+        locked.path = "locked".into();
+        locked.attrs.append_only = true;
+        tree.dirs.push(locked);
+        g.inodes[0].paths[0].dir = DirIdx(1);
+        let plan = plan(&tree, &[g], &PlanOptions::default());
+        let mut skipped = Vec::new();
+        assert!(with_keeper(&tree, &plan.groups[0], 1, &mut skipped).is_none());
+        assert_eq!(skipped.len(), 1);
+        // Member 0 is the planned keeper: the group as planned.
+        let same = with_keeper(&tree, &plan.groups[0], 0, &mut skipped).unwrap();
+        assert_eq!(same.actions.len(), plan.groups[0].actions.len());
     }
 }

@@ -218,20 +218,22 @@ fn confirm(
         Choice::Quit => return Err(Error::Refused(Refusal::NotConfirmed)),
         Choice::Reviewed(choices) => choices,
     };
-    let before = plan.groups.len();
-    plan.groups = std::mem::take(&mut plan.groups)
-        .iter()
-        .zip(choices)
-        .filter_map(|(g, c)| match c {
-            GroupChoice::Skip => None,
-            GroupChoice::Link { keeper } => Some(crate::plan::with_keeper(g, keeper)),
-        })
-        .collect();
-    let left_out = before - plan.groups.len();
+    let mut left_out = 0;
+    for (g, c) in std::mem::take(&mut plan.groups).iter().zip(choices) {
+        match c {
+            GroupChoice::Skip => left_out += 1,
+            GroupChoice::Link { keeper } => plan.groups.extend(crate::plan::with_keeper(
+                &scanned.tree,
+                g,
+                keeper,
+                &mut plan.skipped,
+            )),
+        }
+    }
     if left_out > 0 {
         io.listener.note(
             Path::new("review"),
-            &format!("{} left out as chosen", count(left_out as u64, "group")),
+            &format!("{} left out as chosen", count(left_out, "group")),
         );
     }
     Ok(())
