@@ -9,7 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Distrust, Error, Refusal, StateKind};
 use crate::resolve::{Symlinks, Unresolved, resolve};
@@ -23,11 +23,6 @@ pub struct StateDir {
 impl StateDir {
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
-    }
-
-    /// Where it really is (symlinks resolved), for messages and for "not inside a tree".
-    pub fn real_path(&self) -> io::Result<PathBuf> {
-        sys::dir_path(self.fd.as_fd())
     }
 }
 

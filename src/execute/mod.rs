@@ -17,8 +17,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod closer;
-pub mod leases;
-pub mod swap;
+pub(crate) mod leases;
+pub(crate) mod swap;
 
 use crate::config::RunOptions;
 use crate::error::Error;

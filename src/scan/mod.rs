@@ -1,12 +1,12 @@
 //! The scanner: roots → duplicate groups, cheap to expensive.
 
-pub mod cache;
-pub mod group;
-pub mod hash;
-pub mod prefer;
-pub mod table;
-pub mod walk;
-pub mod xattr;
+pub(crate) mod cache;
+pub(crate) mod group;
+pub(crate) mod hash;
+pub(crate) mod prefer;
+pub(crate) mod table;
+pub(crate) mod walk;
+pub(crate) mod xattr;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

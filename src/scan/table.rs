@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::model::{Attrs, DirIdx, FileEntry, FileId, FileLen, Identity, Loc, Timestamp};
+use crate::model::{Attrs, DirIdx, FileId, FileLen, Identity, Loc, Timestamp};
 use crate::sys::Stat;
 
 /// One path of a regular file: its directory, its name (an offset in the names arena of [`Files`]) and what
@@ -189,27 +189,15 @@ impl Files {
         }
     }
 
-    pub fn entry(&self, r: &Rec) -> FileEntry {
-        FileEntry {
-            loc: self.loc(r),
-            ident: self.ident(r),
-            nlink: Self::nlink(r),
-            attrs: Self::attrs(r),
-        }
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.recs.len()
     }
 
     /// Keep only the records `keep` says yes to, and give the memory of the others back.
     pub fn retain(&mut self, keep: impl FnMut(&Rec) -> bool) {
         self.recs.retain(keep);
         self.recs.shrink_to_fit();
-    }
-
-    pub fn len(&self) -> usize {
-        self.recs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
     }
 }
 
