@@ -82,18 +82,25 @@ pub struct Journal {
     len: u64,
     /// A failed line could not be cut back: nothing more may be recorded (or linked).
     broken: bool,
+    /// Made by this run in the state directory (its directory and name): removed again if
+    /// nothing was recorded in it.
+    made: Option<(statefile::StateDir, OsString)>,
 }
 
 impl Journal {
     /// Open `explicit` (an existing journal of ours, or a new file), or a new file in
     /// the state directory ([`crate::dirs::journals`]), for appending.
     pub fn create(explicit: Option<&Path>) -> Result<Journal, Error> {
-        let (file, path) = match explicit {
+        let (file, path, made) = match explicit {
             Some(p) => (
                 statefile::open_append(p, StateKind::Journal)?,
                 p.to_path_buf(),
+                None,
             ),
-            None => new_in_default_dir()?,
+            None => {
+                let (file, path, dir, name) = new_in_default_dir()?;
+                (file, path, Some((dir, name)))
+            }
         };
         // One writer per journal: a failed line is cut back to `len`, which must then be ours.
         if !sys::lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
@@ -105,7 +112,27 @@ impl Journal {
             path,
             len,
             broken: false,
+            made,
         })
+    }
+
+    /// Close the journal; one this run made and recorded nothing in is removed (a run that
+    /// linked nothing leaves no empty journal behind). Returns whether it was kept.
+    pub fn finish(self) -> bool {
+        let Some((dir, name)) = &self.made else {
+            return true;
+        };
+        if self.len > 0 {
+            return true;
+        }
+        // Only the file we made and still hold, through the directory we verified.
+        let ours = sys::stat_fd(std::os::fd::AsFd::as_fd(&self.file)).map(|s| s.ident.id);
+        match (ours, sys::stat_at(dir.fd(), name.as_os_str())) {
+            (Ok(id), Ok(now)) if now.ident.id == id => {
+                sys::unlink_at(dir.fd(), name.as_os_str()).is_err()
+            }
+            _ => true,
+        }
     }
 
     /// Record a swap about to happen. One `write` of one line: it reaches the kernel before the
@@ -156,8 +183,9 @@ impl Journal {
     }
 }
 
-/// A new journal file in the default state directory (made 0700 if missing).
-fn new_in_default_dir() -> Result<(File, PathBuf), Error> {
+/// A new journal file in the default state directory (made 0700 if missing), with that
+/// directory and the file's name.
+fn new_in_default_dir() -> Result<(File, PathBuf, statefile::StateDir, OsString), Error> {
     let dir = crate::dirs::journals().ok_or(Error::Refused(Refusal::NoStateDir))?;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -172,7 +200,7 @@ fn new_in_default_dir() -> Result<(File, PathBuf), Error> {
         };
         let path = dir.join(&name);
         match statefile::create_new(&state_dir, OsStr::new(&name)) {
-            Ok(f) => return Ok((f, path)),
+            Ok(f) => return Ok((f, path, state_dir, name.into())),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(path, e)),
         }

@@ -32,8 +32,15 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// to enforce) to `path`, as a new file of mode 0600 renamed into place.
 pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<(), Error> {
     let g = &opts.gates;
+    // Paths are recorded absolute, so the plan applies from any directory (each directory is
+    // still checked by identity before anything is done in it).
+    let cwd = std::env::current_dir().map_err(|e| Error::Step {
+        path: path.to_path_buf(),
+        step: "finding the current directory to record absolute paths",
+        err: e,
+    })?;
     let body = json!({
-        "dirs": tree.dirs.iter().map(dir_json).collect::<Vec<_>>(),
+        "dirs": tree.dirs.iter().map(|d| dir_json(d, &cwd)).collect::<Vec<_>>(),
         "groups": plan.groups.iter().map(group_json).collect::<Vec<_>>(),
         "gates": {
             "ignore_owner": g.ignore_owner,
@@ -132,9 +139,11 @@ fn checksum(body: &Value) -> String {
     )
 }
 
-fn dir_json(d: &Dir) -> Value {
+fn dir_json(d: &Dir, cwd: &Path) -> Value {
     let mut m = Map::new();
-    put_bytes(&mut m, "path", d.path.as_os_str().as_bytes());
+    // `cwd/./a` is `cwd/a`: components() drops the `.`.
+    let path: PathBuf = cwd.join(&d.path).components().collect();
+    put_bytes(&mut m, "path", path.as_os_str().as_bytes());
     put_bytes(&mut m, "name", d.name.as_bytes());
     m.insert("dev".into(), json!(d.id.dev));
     m.insert("ino".into(), json!(d.id.ino));
@@ -412,10 +421,13 @@ mod tests {
             let (t, p, o) = load(&path).expect("load what was saved");
             assert_eq!(&o, opts);
             assert_eq!(t.dirs.len(), tree.dirs.len());
+            // Recorded absolute, exactly.
+            let cwd = std::env::current_dir().unwrap();
             for (got, want) in t.dirs.iter().zip(&tree.dirs) {
+                let want_path: PathBuf = cwd.join(&want.path).components().collect();
                 assert_eq!(
                     got.path.as_os_str().as_bytes(),
-                    want.path.as_os_str().as_bytes()
+                    want_path.as_os_str().as_bytes()
                 );
                 assert_eq!(got.name.as_bytes(), want.name.as_bytes());
                 assert_eq!(

@@ -5,6 +5,7 @@
 mod common;
 
 use std::fs;
+use std::process::Command;
 
 use common::*;
 
@@ -42,7 +43,10 @@ fn a_saved_plan_applies_exactly_what_the_dry_run_showed() {
             .collect::<Vec<_>>(),
         "saving a plan changes nothing in the tree"
     );
-    let (dry, _) = t.json(&["link", "-n", "-f", "json", "data"]);
+    // The dry run over the absolute path names what the plan records (absolute paths, so
+    // that it applies from any directory).
+    let data = t.path("data");
+    let (dry, _) = t.json(&["link", "-n", "-f", "json", data.to_str().unwrap()]);
     let (applied, out) = t.json(&["apply", "-y", "-f", "json", plan.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
@@ -152,4 +156,98 @@ fn a_plan_applied_twice_links_nothing_the_second_time_and_counts_no_group() {
         "{last}"
     );
     assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+}
+
+#[test]
+fn a_plan_applies_from_any_directory() {
+    let t = two_pairs();
+    let plan = save(&t);
+    let out = t
+        .cmd()
+        .current_dir("/")
+        .args(["apply", "-y", "-f", "json", plan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(parse(&out)["summary"]["linked"], 2, "{}", stdout(&out));
+    assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+    assert_eq!(t.ino("data/k2"), t.ino("data/v2"));
+}
+
+#[test]
+fn a_dry_run_of_a_stale_plan_checks_it_and_says_what_would_really_happen() {
+    let t = two_pairs();
+    let plan = save(&t);
+    let p = plan.to_str().unwrap();
+    // Everything changed since the plan: both duplicates rewritten (same size).
+    fs::write(t.path("data/v1"), b"FIRST").unwrap();
+    fs::write(t.path("data/v2"), b"SECOND!").unwrap();
+    let before = t.snapshot();
+    let (v, out) = t.json(&["apply", "-n", "-f", "json", p]);
+    assert_eq!(before, t.snapshot(), "a dry run changed something");
+    assert_eq!(code(&out), 1, "a stale plan is a failure: {}", stderr(&out));
+    assert_eq!(v["summary"]["planned"], 0, "{v}");
+    assert_eq!(v["summary"]["reclaimable_bytes"], 0, "{v}");
+    let statuses: Vec<_> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {}", a["status"], a["kind"]))
+        .collect();
+    assert_eq!(statuses, [r#""skipped" "changed""#; 2], "{v}");
+    let out = t.run(&["apply", "-y", p]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        t.journals().is_empty(),
+        "a run that linked nothing left a journal"
+    );
+    assert_eq!(before, t.snapshot());
+    // One still good, one changed: the dry run promises exactly the good one.
+    let t = two_pairs();
+    let plan = save(&t);
+    fs::write(t.path("data/v1"), b"FIRST").unwrap();
+    let (v, out) = t.json(&["apply", "-n", "-f", "json", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["planned"], 1, "{v}");
+    assert_eq!(v["summary"]["reclaimable_bytes"], 7, "{v}");
+}
+
+#[test]
+fn the_undo_journal_is_named_after_the_report_and_only_when_something_was_linked() {
+    let t = two_pairs();
+    let plan = save(&t);
+    let p = plan.to_str().unwrap();
+    // stdout and stderr into one stream, as a terminal shows them.
+    let out = Command::new("sh")
+        .current_dir(t.root())
+        .env("XDG_STATE_HOME", t.state_dir())
+        .args(["-c", &format!("'{}' apply -y '{p}' 2>&1", bin().display())])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let summary = lines.iter().position(|l| l.starts_with("Reclaimed"));
+    let journal = lines
+        .iter()
+        .position(|l| l.contains("undo journal of this run"));
+    assert!(summary.is_some() && journal > summary, "{text}");
+    let j = t.journals();
+    assert_eq!(j.len(), 1);
+    assert!(
+        text.contains(&format!("linkdup undo {}", j[0].display())),
+        "{text}"
+    );
+    // Applied again: already linked, nothing done, no journal made or named.
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", p]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let kinds: Vec<_> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["already_linked", "already_linked"], "{v}");
+    assert!(!stderr(&out).contains("undo journal"), "{}", stderr(&out));
+    assert_eq!(t.journals().len(), 1, "no second, empty journal");
 }

@@ -356,9 +356,11 @@ fn apply_re_applies_every_gate_to_the_live_files() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let mut doc: Value = serde_json::from_slice(&fs::read(&plan).unwrap()).unwrap();
     let dirs = doc["body"]["dirs"].as_array().unwrap();
+    // Plans record absolute paths.
     let idx = |p: &str| {
+        let abs = t.path(p);
         dirs.iter()
-            .position(|d| d["path"] == p)
+            .position(|d| d["path"] == abs.to_str().unwrap())
             .unwrap_or_else(|| panic!("no {p} in {dirs:?}")) as u64
     };
     let (d, shared) = (idx("d"), idx("d/shared"));

@@ -11,7 +11,7 @@ use super::signals::Signals;
 use super::{Io, checks, exit_code, on_pool, temps, write_report};
 use crate::config::{ApplyConfig, LinkConfig, Output, PlanPolicy, RunOptions};
 use crate::error::{Error, Refusal, StateKind};
-use crate::execute::execute;
+use crate::execute::{self, execute};
 use crate::journal::{Entry, Journal};
 use crate::model::{Outcome, Plan, ScanOutput, Summary};
 use crate::recover::{Recovered, recover};
@@ -29,6 +29,9 @@ struct Run<'a> {
     journal: Option<&'a Path>,
     /// Every root the plan covers (the journal is never written inside one).
     roots: &'a [std::path::PathBuf],
+    /// A saved plan: the tree may have changed since, so a dry run re-checks every action as
+    /// the executor would, and a run that can link nothing of it says the plan is stale.
+    saved: bool,
 }
 
 /// Leftover temp names found by the scan: what recovery would do with each, and the journal
@@ -68,6 +71,7 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         scan_time,
         journal: cfg.journal.as_deref(),
         roots: &cfg.scan.roots,
+        saved: false,
     };
     let pending = Pending { results, recorded };
     run_plan(out, io, &scanned, plan, &run, &pending)
@@ -87,6 +91,7 @@ pub fn apply(cfg: &ApplyConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         scan_time: Duration::ZERO,
         journal: cfg.journal.as_deref(),
         roots: &[],
+        saved: true,
     };
     run_plan(out, io, &scanned, plan, &run, &Pending::default())
 }
@@ -111,8 +116,13 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan
     );
     if let Some(path) = &cfg.save_plan {
         crate::planfile::save(path, &scanned.tree, &plan, &cfg.policy.run_options())?;
-        io.listener
-            .note(path, "plan saved; run it with: linkdup apply PLAN");
+        io.listener.note(
+            path,
+            &format!(
+                "plan saved; run it with: linkdup apply {}",
+                crate::escape::Escaped(path)
+            ),
+        );
     }
     Ok(plan)
 }
@@ -134,7 +144,11 @@ fn run_plan(
         .count() as u64;
     let mut temps_left = temps::unresolved(&pending.results);
     let mut recovered = None;
-    let (outcomes, signals) = if run.dry_run || (plan.action_count() == 0 && removable == 0) {
+    let mut journal_kept = None;
+    let (outcomes, signals) = if run.dry_run && run.saved {
+        let checked = execute::check(&scanned.tree, &plan, &run.opts, io.listener.progress());
+        (checked, None)
+    } else if run.dry_run || (plan.action_count() == 0 && removable == 0) {
         (planned(&plan), None)
     } else {
         if !run.yes {
@@ -155,10 +169,8 @@ fn run_plan(
             io.listener.progress(),
             Some(&mut journal),
         );
-        io.listener.note(
-            &journal.path,
-            "undo journal of this run (linkdup undo JOURNAL gives every path its own file back)",
-        );
+        let path = journal.path.clone();
+        journal_kept = journal.finish().then_some(path);
         for o in &outcomes {
             if let Outcome::Failed(e) = o {
                 io.listener.error(e);
@@ -168,6 +180,9 @@ fn run_plan(
     };
     let signal = signals.as_ref().and_then(Signals::exit_code);
     let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
+    if run.dry_run && run.saved {
+        report::only_what_passed(&mut summary, &plan, &outcomes);
+    }
     summary.interrupted = signal.is_some();
     summary.elapsed = run.scan_time;
     summary.temps_left = temps_left;
@@ -181,8 +196,41 @@ fn run_plan(
         temps: recovered.as_deref().unwrap_or(&pending.results),
         proposed: false,
     });
-    let code = exit_code(&summary, signal);
-    Ok(write_report(io.out, io.listener, code, out, &r))
+    let mut code = exit_code(&summary, signal);
+    if run.saved && stale(&summary, &outcomes) {
+        io.listener.note(
+            Path::new("plan"),
+            "stale: nothing in it can be linked any more (the files changed since it was \
+             made); make a new one with linkdup link --dry-run --save-plan",
+        );
+        code = code.max(super::exit::PARTIAL);
+    }
+    let code = write_report(io.out, io.listener, code, out, &r);
+    // Named last, after the report, where it does not scroll away.
+    if let Some(path) = journal_kept {
+        io.listener.note(
+            &path,
+            &format!(
+                "undo journal of this run (linkdup undo {} gives every path its own file back)",
+                crate::escape::Escaped(&path)
+            ),
+        );
+    }
+    Ok(code)
+}
+
+/// A saved plan of which nothing can be linked because the files changed (not because it was
+/// applied already).
+fn stale(s: &Summary, outcomes: &[Outcome]) -> bool {
+    use crate::model::SkipKind::{Changed, Deleted, KeeperChanged};
+    let would = outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Planned | Outcome::Linked { .. }));
+    !outcomes.is_empty()
+        && !would
+        && [Changed, Deleted, KeeperChanged]
+            .iter()
+            .any(|k| s.skip_kinds.contains_key(k))
 }
 
 /// Ask the person: link all, review group by group, or quit (an error: nothing was changed).

@@ -61,6 +61,29 @@ pub fn execute(
     out
 }
 
+/// Every check of [`execute`] on every action of `plan` (the files as they are now, every
+/// gate, leases, the byte compare), and nothing after: a dry run of a plan that may have gone
+/// stale (`apply --dry-run`). An action that would be linked is [`Outcome::Planned`]; one that
+/// would not, skipped with the reason. Nothing is changed.
+pub fn check(
+    tree: &Tree,
+    plan: &Plan,
+    opts: &RunOptions,
+    progress: Option<&Progress>,
+) -> Vec<Outcome> {
+    if let Some(p) = progress {
+        p.start(Stage::Link, plan.action_count() as u64);
+    }
+    let mut ex = Executor::new(tree, opts, None);
+    ex.dry = true;
+    let never = AtomicBool::new(false);
+    let mut out = Vec::with_capacity(plan.action_count());
+    for group in &plan.groups {
+        ex.run_group(group, &never, progress, &mut out);
+    }
+    out
+}
+
 enum Problem {
     /// Left alone on purpose (changed since the scan...). Nothing was modified.
     Skip(RunSkip),
@@ -115,6 +138,8 @@ struct Executor<'a> {
     mounts: HashMap<u64, MountInfo>,
     /// Mounts whose filesystem has no `RENAME_EXCHANGE`.
     no_exchange: HashSet<u64>,
+    /// Check each action and stop before the temp link ([`check`]).
+    dry: bool,
 }
 
 /// What the gates look at of an opened file, as it is now.
@@ -170,6 +195,7 @@ impl<'a> Executor<'a> {
             abs: HashMap::new(),
             mounts: HashMap::new(),
             no_exchange: HashSet::new(),
+            dry: false,
         }
     }
 
@@ -204,6 +230,7 @@ impl<'a> Executor<'a> {
     fn run_action(&mut self, action: &LinkAction, keeper_override: &mut Option<Member>) -> Outcome {
         let keeper = keeper_override.as_ref().unwrap_or(&action.keeper);
         match self.swap(keeper, &action.victim) {
+            Ok(()) if self.dry => Outcome::Planned,
             Ok(()) => {
                 let freed = action.frees && !self.incomplete.contains(&action.victim.expect.id);
                 Outcome::Linked {
@@ -393,6 +420,9 @@ impl<'a> Executor<'a> {
         let leases = Leases::take(self.leases, &[&*k.file, &*v.file])
             .map_err(|Busy(i)| Problem::Skip(RunSkip::OpenForWriting { keeper: i == 0 }))?;
         self.ready(&k, &v, victim.expect.len.0, &vpath, &leases)?;
+        if self.dry {
+            return Ok(());
+        }
         // From here to the end nothing is printed and every exit leaves no temp name behind.
         let record = SwapRecord {
             keeper: (keeper.loc.dir, &keeper.loc.name, &k),
@@ -426,19 +456,26 @@ impl<'a> Executor<'a> {
         vpath: &Path,
     ) -> Result<(Opened, Opened), Problem> {
         let k = self.open_keeper(keeper, kpath)?;
-        if !self.unchanged(&k.st, &keeper.expect) {
+        let keeper_as_planned = self.unchanged(&k.st, &keeper.expect);
+        let v = self.open_member(victim, vpath).map_err(|r| match r {
+            Ok(change) if keeper_as_planned => Problem::Skip(RunSkip::Changed(change)),
+            Ok(_) => Problem::Skip(RunSkip::Keeper {
+                keeper: kpath.to_path_buf(),
+                change: Change::Modified,
+            }),
+            Err(e) => Problem::Fail(e),
+        })?;
+        // One inode already (a plan applied twice: the keeper's link count, so its ctime,
+        // changed with the first): nothing to do, whatever else changed.
+        if v.st.ident.id == k.st.ident.id {
+            return Err(Problem::Skip(RunSkip::AlreadyLinked));
+        }
+        if !keeper_as_planned {
             self.keeper = None;
             return Err(Problem::Skip(RunSkip::Keeper {
                 keeper: kpath.to_path_buf(),
                 change: Change::Modified,
             }));
-        }
-        let v = self.open_member(victim, vpath).map_err(|r| match r {
-            Ok(change) => Problem::Skip(RunSkip::Changed(change)),
-            Err(e) => Problem::Fail(e),
-        })?;
-        if v.st.ident.id == k.st.ident.id {
-            return Err(Problem::Skip(RunSkip::AlreadyLinked));
         }
         if !self.unchanged(&v.st, &victim.expect) {
             return Err(Problem::Skip(RunSkip::Changed(Change::Modified)));

@@ -151,6 +151,37 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     s
 }
 
+/// Totals of a dry run whose actions were checked against the files as they are now
+/// ([`crate::execute::check`]): only what still passes is planned, and only inodes all of whose
+/// paths still pass are freed.
+pub fn only_what_passed(s: &mut Summary, plan: &Plan, outcomes: &[Outcome]) {
+    let passed = |o: &Outcome| matches!(o, Outcome::Planned);
+    let incomplete: std::collections::HashSet<_> = plan
+        .actions()
+        .zip(outcomes)
+        .filter(|(_, o)| !passed(o))
+        .map(|(a, _)| a.victim.expect.id)
+        .collect();
+    let (mut planned, mut bytes, mut groups) = (0, 0, 0);
+    let mut outcome_of = outcomes.iter();
+    for g in &plan.groups {
+        let mut any = false;
+        for (a, o) in g.actions.iter().zip(outcome_of.by_ref()) {
+            if passed(o) {
+                any = true;
+                planned += 1;
+                if a.frees && !incomplete.contains(&a.victim.expect.id) {
+                    bytes += g.len.0;
+                }
+            }
+        }
+        groups += u64::from(any);
+    }
+    s.planned = planned;
+    s.reclaimable_bytes = bytes;
+    s.groups = groups;
+}
+
 /// The keeper a duplicate was (or will be) linked to.
 pub fn keeper_used<'a>(
     action: &'a crate::model::LinkAction,
