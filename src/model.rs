@@ -107,7 +107,7 @@ impl Tree {
 }
 
 /// One name of a file: its directory and its name there, plus the mount it was seen through.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub dir: DirIdx,
     pub name: Box<OsStr>,
@@ -703,6 +703,24 @@ pub struct Skip {
 pub struct Plan {
     pub groups: Vec<GroupPlan>,
     pub skipped: Vec<Skip>,
+    /// Paths of sets that are already linked as far as the gates allow: a group with nothing
+    /// left to do, split by a gate (or a filesystem) into halves each already one inode. Not
+    /// news after the run that linked them, so reports count them instead of listing them.
+    pub settled: Vec<Skip>,
+    /// Sets of copies linked on their own, apart from the rest of their group, and why: a gate
+    /// or a filesystem split the group. Said on the run that links them.
+    pub apart: Vec<Apart>,
+}
+
+/// Copies linked among themselves but kept apart from the other copies of their group.
+#[derive(Clone, Debug)]
+pub struct Apart {
+    /// The keeper of the set.
+    pub loc: Loc,
+    /// How many paths the set has.
+    pub paths: u64,
+    /// Why it is not merged with the rest (its `keeper` is the other set's keeper).
+    pub reason: SkipReason,
 }
 
 impl Plan {
@@ -772,6 +790,10 @@ pub struct Summary {
     pub interrupted: bool,
     /// Files skipped by the plan or at run time, counted by kind of reason.
     pub skip_kinds: std::collections::BTreeMap<SkipKind, u64>,
+    /// Paths already linked as far as the gates allow ([`Plan::settled`]).
+    pub settled: u64,
+    /// Sets linked apart from the rest of their group ([`Plan::apart`]).
+    pub apart: u64,
     /// Wall time of the scan.
     pub elapsed: std::time::Duration,
     /// Leftover temp names that could not be resolved (each was named on stderr).

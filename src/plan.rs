@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 use crate::config::{Gates, KeepPolicy};
 use crate::gates::{self, Facts};
 use crate::model::{
-    DupGroup, GroupPlan, Identity, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason, Tree,
+    Apart, DupGroup, GroupPlan, Identity, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason,
+    Tree,
 };
 
 /// What the planner needs besides the groups.
@@ -35,6 +36,40 @@ pub fn plan(tree: &Tree, groups: &[DupGroup], opts: &PlanOptions) -> Plan {
 }
 
 fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
+    let (groups, skips) = (plan.groups.len(), plan.skipped.len());
+    split_and_plan(tree, g, opts, plan);
+    if plan.groups.len() == groups {
+        settle(g, plan, skips);
+    }
+}
+
+/// A group that got no action: the skips of its inodes that are linked sets already (two or
+/// more paths), kept apart from the rest by a gate or a filesystem, are settled, not news.
+fn settle(g: &DupGroup, plan: &mut Plan, from: usize) {
+    let linked: std::collections::HashSet<&Loc> = g
+        .inodes
+        .iter()
+        .filter(|i| i.paths.len() >= 2)
+        .flat_map(|i| i.paths.iter())
+        .collect();
+    let kept_apart = |r: &SkipReason| {
+        matches!(
+            r,
+            SkipReason::Metadata { .. }
+                | SkipReason::OtherFilesystem { .. }
+                | SkipReason::OtherMount { .. }
+        )
+    };
+    let (settled, news): (Vec<Skip>, Vec<Skip>) = plan
+        .skipped
+        .drain(from..)
+        .partition(|s| kept_apart(&s.reason) && linked.contains(&s.loc));
+    plan.skipped.extend(news);
+    plan.settled.extend(settled);
+}
+
+/// Split a group by device and mount, then plan each part.
+fn split_and_plan(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
     // 1. Split by (device, mount) of each inode's first path, in path order.
     let mut parts: Vec<((u64, u64), Vec<&Inode>)> = Vec::new();
     for inode in &g.inodes {
@@ -78,9 +113,28 @@ fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if i > 0 && !inodes.is_empty() {
+                let (okey, others) = &parts[0];
+                let twin = tree.path(&others[0].paths[0]);
+                let reason = if okey.0 == key.0 {
+                    SkipReason::OtherMount { keeper: twin }
+                } else {
+                    SkipReason::OtherFilesystem { twin }
+                };
+                keep_apart(plan, inodes[0], inodes, reason);
+            }
             plan_part(tree, g, inodes, opts, max_links, plan);
         }
     }
+}
+
+/// Record that `set` (keeper `k`) is linked apart from the rest of its group, for `reason`.
+fn keep_apart(plan: &mut Plan, k: &Inode, set: &[&Inode], reason: SkipReason) {
+    plan.apart.push(Apart {
+        loc: k.paths[0].clone(),
+        paths: set.iter().map(|i| i.paths.len() as u64).sum(),
+        reason,
+    });
 }
 
 fn skip_inode(plan: &mut Plan, inode: &Inode, reason: &SkipReason) {
@@ -131,6 +185,16 @@ fn plan_part(
     };
     for (ci, class) in classes.iter().enumerate() {
         if class.len() >= 2 {
+            if ci > 0 {
+                let k = pick_keeper(tree, class, opts);
+                let diff =
+                    gates::differences(&facts(tree, k), &facts(tree, main_keeper), &opts.gates);
+                let reason = SkipReason::Metadata {
+                    keeper: tree.path(&main_keeper.paths[0]),
+                    diff: diff.unwrap_or_default(),
+                };
+                keep_apart(plan, k, class, reason);
+            }
             plan_sets(tree, g, class, opts, max_links, plan);
         } else {
             // Compare with the main class's keeper, or (if that is this file) with the next class.

@@ -386,7 +386,7 @@ mod tests {
             .collect();
         Plan {
             groups,
-            skipped: Vec::new(),
+            ..Plan::default()
         }
     }
 

@@ -402,3 +402,47 @@ fn broken_stdout_never_interrupts_the_run() {
     }
     assert!(t.temp_names().is_empty());
 }
+
+/// A group split by a gate is linked within each half and says why on the first run; the
+/// next runs, with nothing left to do, stay quiet about it (a count in the summary).
+#[test]
+fn halves_kept_apart_are_news_once_then_a_count() {
+    let t = TestEnv::new();
+    for n in ["pub/a", "pub/b", "priv/c", "priv/d"] {
+        t.write(n, b"same bytes");
+    }
+    t.chmod("priv/c", 0o600);
+    t.chmod("priv/d", 0o600);
+    let out = t.run(&["link", "-y", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(t.ino("pub/a"), t.ino("pub/b"));
+    assert_eq!(t.ino("priv/c"), t.ino("priv/d"));
+    assert_ne!(t.ino("pub/a"), t.ino("priv/c"));
+    // First run: the 0600 set is named with the reason and the flag that would merge it.
+    let text = stdout(&out);
+    // (Equal halves: the first in path order is the main one.)
+    assert!(
+        text.contains(
+            "  ./pub/a and its copies (2 paths): differs from ./priv/c in mode (0644, the \
+             keeper's 0600); merged only with --ignore-mode"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("; 1 set kept apart"), "{text}");
+    // Again: nothing to do, nothing listed, one count in the summary.
+    let out = t.run(&["link", "-n", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "only the summary: {text}");
+    assert!(
+        text.contains("; 4 paths already linked as far as the gates allow"),
+        "{text}"
+    );
+    // A pair that was never linked stays news on every run: it can still be merged.
+    let t = TestEnv::with_files(&[("x", b"pair"), ("y", b"pair")]);
+    t.chmod("y", 0o600);
+    for _ in 0..2 {
+        let (v, _) = t.json(&["link", "-y", "-f", "json", "."]);
+        assert_eq!(v["skipped"].as_array().unwrap().len(), 2, "{v}");
+    }
+}

@@ -2,7 +2,7 @@
 //! leftover temp names → execute → report. The dry run stops after the plan and reports that
 //! same plan value.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use humansize::{BINARY, format_size};
@@ -127,6 +127,17 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan
     Ok(plan)
 }
 
+/// What a run did (or, for a dry run, would do).
+struct Done {
+    outcomes: Vec<Outcome>,
+    signals: Option<Signals>,
+    /// What recovery did with the leftover temp names, once the run was confirmed.
+    recovered: Option<Vec<Recovered>>,
+    temps_left: u64,
+    /// The undo journal, if anything was recorded in it.
+    journal: Option<PathBuf>,
+}
+
 /// Confirm, recover, execute and report a plan (only report it, for a dry run).
 fn run_plan(
     out: &Output,
@@ -142,62 +153,37 @@ fn run_plan(
         .iter()
         .filter(|r| matches!(r, Recovered::Removed { .. }))
         .count() as u64;
-    let mut temps_left = temps::unresolved(&pending.results);
-    let mut recovered = None;
-    let mut journal_kept = None;
-    let (outcomes, signals) = if run.dry_run && run.saved {
+    let done = if run.dry_run && run.saved {
         let checked = execute::check(&scanned.tree, &plan, &run.opts, io.listener.progress());
-        (checked, None)
+        Done::nothing(checked, pending)
     } else if run.dry_run || (plan.action_count() == 0 && removable == 0) {
-        (planned(&plan), None)
+        Done::nothing(planned(&plan), pending)
     } else {
         if !run.yes {
             confirm(&mut io, scanned, &mut plan, removable)?;
         }
-        if !scanned.temps.is_empty() {
-            let done = recover_now(&io, scanned, &mut plan, &pending.recorded);
-            temps_left = temps::unresolved(&done);
-            recovered = Some(done);
-        }
-        let signals = Signals::catch()?;
-        let mut journal = open_journal(run, scanned)?;
-        let outcomes = execute(
-            &scanned.tree,
-            &plan,
-            &run.opts,
-            &signals.stop,
-            io.listener.progress(),
-            Some(&mut journal),
-        );
-        let path = journal.path.clone();
-        journal_kept = journal.finish().then_some(path);
-        for o in &outcomes {
-            if let Outcome::Failed(e) = o {
-                io.listener.error(e);
-            }
-        }
-        (outcomes, Some(signals))
+        real_run(&io, scanned, &mut plan, run, pending)?
     };
-    let signal = signals.as_ref().and_then(Signals::exit_code);
-    let mut summary = report::summarize(scanned, Some((&plan, &outcomes)));
+    let signal = done.signals.as_ref().and_then(Signals::exit_code);
+    let mut summary = report::summarize(scanned, Some((&plan, &done.outcomes)));
     if run.dry_run && run.saved {
-        report::only_what_passed(&mut summary, &plan, &outcomes);
+        report::only_what_passed(&mut summary, &plan, &done.outcomes);
     }
     summary.interrupted = signal.is_some();
     summary.elapsed = run.scan_time;
-    summary.temps_left = temps_left;
+    summary.temps_left = done.temps_left;
     io.listener.quiet_down();
     let r = Report::Link(LinkReport {
         scan: scanned,
         plan: &plan,
-        outcomes: &outcomes,
+        outcomes: &done.outcomes,
         summary: &summary,
         dry_run: run.dry_run,
-        temps: recovered.as_deref().unwrap_or(&pending.results),
+        temps: done.recovered.as_deref().unwrap_or(&pending.results),
         proposed: false,
     });
     let mut code = exit_code(&summary, signal);
-    if run.saved && stale(&summary, &outcomes) {
+    if run.saved && stale(&summary, &done.outcomes) {
         io.listener.note(
             Path::new("plan"),
             "stale: nothing in it can be linked any more (the files changed since it was \
@@ -207,16 +193,71 @@ fn run_plan(
     }
     let code = write_report(io.out, io.listener, code, out, &r);
     // Named last, after the report, where it does not scroll away.
-    if let Some(path) = journal_kept {
+    if let Some(path) = &done.journal {
         io.listener.note(
-            &path,
+            path,
             &format!(
                 "undo journal of this run (linkdup undo {} gives every path its own file back)",
-                crate::escape::Escaped(&path)
+                crate::escape::Escaped(path)
             ),
         );
     }
     Ok(code)
+}
+
+impl Done {
+    /// Nothing run: a dry run's outcomes, the temp names as recovery would leave them.
+    fn nothing(outcomes: Vec<Outcome>, pending: &Pending) -> Done {
+        Done {
+            outcomes,
+            signals: None,
+            recovered: None,
+            temps_left: temps::unresolved(&pending.results),
+            journal: None,
+        }
+    }
+}
+
+/// The confirmed run: recovery of leftover temp names, then the swaps, journaled, with Ctrl-C
+/// and SIGTERM checked between them.
+fn real_run(
+    io: &Io<'_>,
+    scanned: &ScanOutput,
+    plan: &mut Plan,
+    run: &Run<'_>,
+    pending: &Pending,
+) -> Result<Done, Error> {
+    let mut temps_left = temps::unresolved(&pending.results);
+    let mut recovered = None;
+    if !scanned.temps.is_empty() {
+        let done = recover_now(io, scanned, plan, &pending.recorded);
+        temps_left = temps::unresolved(&done);
+        recovered = Some(done);
+    }
+    let signals = Signals::catch()?;
+    let mut journal = open_journal(run, scanned)?;
+    let outcomes = execute(
+        &scanned.tree,
+        plan,
+        &run.opts,
+        &signals.stop,
+        io.listener.progress(),
+        Some(&mut journal),
+    );
+    let path = journal.path.clone();
+    let journal = journal.finish().then_some(path);
+    for o in &outcomes {
+        if let Outcome::Failed(e) = o {
+            io.listener.error(e);
+        }
+    }
+    Ok(Done {
+        outcomes,
+        signals: Some(signals),
+        recovered,
+        temps_left,
+        journal,
+    })
 }
 
 /// A saved plan of which nothing can be linked because the files changed (not because it was

@@ -121,6 +121,8 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     };
     s.groups = plan.groups.len() as u64;
     s.planned = plan.action_count() as u64;
+    s.settled = plan.settled.len() as u64;
+    s.apart = plan.apart.len() as u64;
     for skip in &plan.skipped {
         *s.skip_kinds.entry(skip.reason.kind()).or_default() += 1;
     }

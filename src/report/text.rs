@@ -10,7 +10,7 @@ use humansize::{BINARY, format_size};
 use super::{LinkReport, redundancy};
 use crate::config::Output;
 use crate::escape::Escaped;
-use crate::model::{Outcome, ScanOutput, Summary};
+use crate::model::{GroupPlan, Outcome, ScanOutput, Summary};
 use crate::recover::Recovered;
 
 fn size(n: u64) -> String {
@@ -136,70 +136,13 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
         return super::fdupes::link(w, r, true, look.raw);
     }
     let p = Paint { on: look.color };
-    let tree = &r.scan.tree;
     if !look.quiet {
         let mut outcomes = r.outcomes.iter();
         for g in &r.plan.groups {
-            let kpath = tree.path(&g.keeper.loc);
-            let retimed = g
-                .actions
-                .iter()
-                .filter(|a| a.victim.expect.mtime != a.keeper.expect.mtime)
-                .count() as u64;
-            let note = if retimed > 0 {
-                format!(
-                    "  ({} its modification time)",
-                    plural(retimed, "path takes", "paths take")
-                )
-            } else {
-                String::new()
-            };
-            writeln!(
-                w,
-                "{} {}  {}{}",
-                p.bold("keep    "),
-                size(g.len.0),
-                Escaped(&kpath),
-                p.dim(note)
-            )?;
-            for action in &g.actions {
-                let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
-                let (word, why) = match outcome {
-                    Outcome::Planned => (p.green("link    "), String::new()),
-                    Outcome::Linked { .. } => (p.green("linked  "), String::new()),
-                    Outcome::Skipped(why) => (p.yellow("skipped "), format!(": {why}")),
-                    Outcome::Failed(e) => (p.red("FAILED  "), format!(": {e}")),
-                };
-                let note = if action.outside_links > 0 && !action.frees {
-                    p.dim(format!(
-                        "  (frees nothing: {} outside the scanned paths)",
-                        plural(action.outside_links, "link", "links")
-                    ))
-                } else {
-                    String::new()
-                };
-                writeln!(
-                    w,
-                    "{word} {}  {} -> {}{note}{why}",
-                    size(g.len.0),
-                    Escaped(&tree.path(&action.victim.loc)),
-                    Escaped(&tree.path(super::keeper_used(action, outcome))),
-                )?;
-            }
-            writeln!(w)?;
+            group_lines(w, r, g, &mut outcomes, &p)?;
         }
-        if !r.plan.skipped.is_empty() {
-            writeln!(w, "{}", p.bold("Skipped:"))?;
-            for s in &r.plan.skipped {
-                writeln!(
-                    w,
-                    "  {}: {}",
-                    Escaped(&tree.path(&s.loc)),
-                    p.yellow(&s.reason)
-                )?;
-            }
-            writeln!(w)?;
-        }
+        apart_lines(w, r, &p)?;
+        skipped_lines(w, r, &p)?;
     }
     let when = match (r.dry_run, r.proposed) {
         (_, true) => When::Proposed,
@@ -207,6 +150,102 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
         (false, false) => When::Done,
     };
     writeln!(w, "{}", summary_line(r.summary, when))
+}
+
+/// One group: its keeper, then each duplicate with what happened to it.
+fn group_lines<'a>(
+    w: &mut dyn Write,
+    r: &LinkReport<'_>,
+    g: &GroupPlan,
+    outcomes: &mut impl Iterator<Item = &'a Outcome>,
+    p: &Paint,
+) -> io::Result<()> {
+    let tree = &r.scan.tree;
+    let retimed = g
+        .actions
+        .iter()
+        .filter(|a| a.victim.expect.mtime != a.keeper.expect.mtime)
+        .count() as u64;
+    let note = if retimed > 0 {
+        format!(
+            "  ({} its modification time)",
+            plural(retimed, "path takes", "paths take")
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        w,
+        "{} {}  {}{}",
+        p.bold("keep    "),
+        size(g.len.0),
+        Escaped(&tree.path(&g.keeper.loc)),
+        p.dim(note)
+    )?;
+    for action in &g.actions {
+        let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
+        let (word, why) = match outcome {
+            Outcome::Planned => (p.green("link    "), String::new()),
+            Outcome::Linked { .. } => (p.green("linked  "), String::new()),
+            Outcome::Skipped(why) => (p.yellow("skipped "), format!(": {why}")),
+            Outcome::Failed(e) => (p.red("FAILED  "), format!(": {e}")),
+        };
+        let note = if action.outside_links > 0 && !action.frees {
+            p.dim(format!(
+                "  (frees nothing: {} outside the scanned paths)",
+                plural(action.outside_links, "link", "links")
+            ))
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "{word} {}  {} -> {}{note}{why}",
+            size(g.len.0),
+            Escaped(&tree.path(&action.victim.loc)),
+            Escaped(&tree.path(super::keeper_used(action, outcome))),
+        )?;
+    }
+    writeln!(w)
+}
+
+/// The sets linked apart from the rest of their group, and why.
+fn apart_lines(w: &mut dyn Write, r: &LinkReport<'_>, p: &Paint) -> io::Result<()> {
+    if r.plan.apart.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{}",
+        p.bold("Kept apart (linked among themselves only):")
+    )?;
+    for a in &r.plan.apart {
+        writeln!(
+            w,
+            "  {} and its copies ({}): {}",
+            Escaped(&r.scan.tree.path(&a.loc)),
+            plural(a.paths, "path", "paths"),
+            p.yellow(&a.reason)
+        )?;
+    }
+    writeln!(w)
+}
+
+/// Every file the plan leaves out, with its reason.
+fn skipped_lines(w: &mut dyn Write, r: &LinkReport<'_>, p: &Paint) -> io::Result<()> {
+    if r.plan.skipped.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "{}", p.bold("Skipped:"))?;
+    for s in &r.plan.skipped {
+        writeln!(
+            w,
+            "  {}: {}",
+            Escaped(&r.scan.tree.path(&s.loc)),
+            p.yellow(&s.reason)
+        )?;
+    }
+    writeln!(w)
 }
 
 /// What a link summary tells: a dry run's plan, a plan put to the person inside a run, or
@@ -256,6 +295,15 @@ pub fn summary_line(s: &Summary, when: When) -> String {
             .map(|(k, n)| format!("{k}: {}", thousands(*n)))
             .collect();
         line += &format!("; {} skipped ({})", thousands(skipped), kinds.join(", "));
+    }
+    if s.apart > 0 {
+        line += &format!("; {} kept apart", plural(s.apart, "set", "sets"));
+    }
+    if s.settled > 0 {
+        line += &format!(
+            "; {} already linked as far as the gates allow",
+            plural(s.settled, "path", "paths")
+        );
     }
     if s.failed > 0 {
         line += &format!("; {} failed", thousands(s.failed));
