@@ -86,6 +86,11 @@ fn in_terminal_after(
         .env("XDG_STATE_HOME", t.state_dir())
         .current_dir(t.root())
         .env("TERM", "xterm")
+        // The pager copies what it pages to a file and to the screen.
+        .env(
+            "PAGER",
+            format!("tee '{}'", t.state_dir().join("paged").display()),
+        )
         .args(["-qefc", &format!("'{bin}' link ."), "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -197,6 +202,7 @@ fn two_groups() -> TestEnv {
 #[test]
 fn terminal_review_skips_one_group_and_chooses_another_keeper() {
     let t = two_groups();
+    t.hard_link("a/two", "a/two-link");
     let before = t.snapshot();
     // Menu: up twice to "Review". Group 1 (13-byte files come first: larger first):
     // down to "Skip it". Group 2: down twice to "Choose a different keeper", down to the
@@ -207,6 +213,20 @@ fn terminal_review_skips_one_group_and_chooses_another_keeper() {
     assert_eq!(rc, 0, "{screen}");
     assert!(screen.contains("Group 1 of 2"), "{screen}");
     assert!(screen.contains("Group 2 of 2"), "{screen}");
+    // Each copy with what a keeper is chosen by; the keeper's other names too.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(t.path("a/two")).unwrap().permissions(),
+    ) & 0o7777;
+    assert!(
+        screen.contains("  keep ./a/two  1970-01-01 00:00:01 UTC  ")
+            && screen.contains(&format!("  {mode:04o}  2 links")),
+        "{screen}"
+    );
+    assert!(screen.contains("uid 0 gid 0") || !is_root(), "{screen}");
+    assert!(
+        screen.contains("  also ./a/two-link  (another name of the kept file)"),
+        "{screen}"
+    );
     // Group 1 (second group!, 13 bytes) skipped: nothing shared.
     let two: std::collections::BTreeSet<u64> = ["a/two", "b/two", "c/two"]
         .iter()
@@ -231,6 +251,12 @@ fn terminal_show_plan_then_quit_changes_nothing() {
     assert!(
         screen.contains("link     13 B  ./b/two -> ./a/two"),
         "{screen}"
+    );
+    // Paged (as git pages), not thrown at the terminal before the menu.
+    let paged = std::fs::read_to_string(t.state_dir().join("paged")).unwrap_or_default();
+    assert!(
+        paged.contains("link     13 B  ./b/two -> ./a/two"),
+        "{paged}"
     );
     // The plan inside a run is a plan, not a dry run that "changed nothing".
     assert!(screen.contains("The plan would reclaim"), "{screen}");

@@ -406,13 +406,39 @@ fn review_material(
                 format_size(g.len.0, BINARY),
                 count(g.actions.len() as u64 + 1, "file")
             ),
-            members: std::iter::once(&g.keeper.loc)
-                .chain(g.actions.iter().map(|a| &a.victim.loc))
+            members: std::iter::once(&g.keeper)
+                .chain(g.actions.iter().map(|a| &a.victim))
+                .map(|m| member_line(tree, m))
+                .collect(),
+            also: g
+                .keeper_links
+                .iter()
                 .map(|l| crate::escape::Escaped(&tree.path(l)).to_string())
                 .collect(),
         })
         .collect();
     (String::from_utf8_lossy(&text).into_owned(), views)
+}
+
+/// A path as the review lists it, with what a keeper is chosen by: `./a.jpg  2024-05-01
+/// 12:00:00 UTC  uid 1000 gid 1000  0644  2 links`.
+fn member_line(tree: &crate::model::Tree, m: &crate::model::Member) -> String {
+    let e = &m.expect;
+    let when = std::time::UNIX_EPOCH
+        .checked_add(Duration::from_secs(u64::try_from(e.mtime.sec).unwrap_or(0)))
+        .map(|t| {
+            let s = humantime::format_rfc3339_seconds(t).to_string();
+            s.replace('T', " ").replace('Z', " UTC")
+        })
+        .unwrap_or_default();
+    format!(
+        "{}  {when}  uid {} gid {}  {:04o}  {}",
+        crate::escape::Escaped(&tree.path(&m.loc)),
+        e.uid,
+        e.gid,
+        e.mode & 0o7777,
+        count(m.nlink, "link")
+    )
 }
 
 /// One [`Outcome::Planned`] per action: what a dry run reports.

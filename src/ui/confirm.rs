@@ -11,8 +11,11 @@ use dialoguer::Select;
 pub struct GroupView {
     /// "12.5 KiB, 3 files".
     pub header: String,
-    /// The keeper's path first, then each duplicate's (as in the plan).
+    /// The keeper's path first, then each duplicate's (as in the plan), each with its mtime,
+    /// owner, mode and link count.
     pub members: Vec<String>,
+    /// The keeper's other names in the scanned paths (not choices: they are the keeper).
+    pub also: Vec<String>,
 }
 
 /// What to do with one group after review.
@@ -62,7 +65,7 @@ impl Confirm for TermConfirm {
         plan: &str,
         groups: &[GroupView],
     ) -> Choice {
-        let _terminal = Restore::watch();
+        let mut terminal = Restore::watch();
         eprintln!("{summary}");
         loop {
             let picked = Select::with_theme(&Plain)
@@ -78,11 +81,37 @@ impl Confirm for TermConfirm {
             match picked {
                 Ok(Some(LINK_ALL)) => return Choice::All,
                 Ok(Some(REVIEW)) => return review(groups),
-                Ok(Some(SHOW)) => eprintln!("{plan}"),
+                Ok(Some(SHOW)) => terminal.paused(|| page(plan)),
                 _ => return Choice::Quit,
             }
         }
     }
+}
+
+/// Show a long text as git does: through `$PAGER` (else `less -FRX`: quits at once if it fits
+/// the screen, keeps colours, leaves the text on screen) when stdout is a terminal; printed
+/// when it is not, or when the pager can't be started.
+fn page(text: &str) {
+    use std::io::Write;
+    let pager = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less -FRX".to_string());
+    if std::io::stdout().is_terminal() {
+        let child = std::process::Command::new("sh")
+            .args(["-c", &pager])
+            .stdin(std::process::Stdio::piped())
+            .spawn();
+        if let Ok(mut child) = child {
+            if let Some(mut input) = child.stdin.take() {
+                // A pager quit early (q) closes its input: not an error.
+                let _ = input.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+            return;
+        }
+    }
+    eprintln!("{text}");
 }
 
 /// dialoguer's look, without a colon after a prompt that is a question already ("...?:").
@@ -123,6 +152,21 @@ impl Restore {
             .ok(),
         )
     }
+
+    /// Run `f` (a pager) with Ctrl-C left to it: the pager takes it (to stop a search), and
+    /// linkdup, in the same process group, neither exits under it nor dies.
+    fn paused(&mut self, f: impl FnOnce()) {
+        if let Some(id) = self.0.take() {
+            crate::sys::term::unwatch(id);
+        }
+        let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hold = signal_hook::flag::register(signal_hook::consts::SIGINT, ignored).ok();
+        f();
+        if let Some(id) = hold {
+            signal_hook::low_level::unregister(id);
+        }
+        *self = Restore::watch();
+    }
 }
 
 impl Drop for Restore {
@@ -142,6 +186,14 @@ fn review(groups: &[GroupView]) -> Choice {
             eprintln!("\nGroup {} of {}: {}", i + 1, groups.len(), g.header);
             for (m, path) in g.members.iter().enumerate() {
                 eprintln!("  {} {path}", if m == keeper { "keep" } else { "link" });
+            }
+            for path in &g.also {
+                let what = if keeper == 0 {
+                    "(another name of the kept file)"
+                } else {
+                    "(another name of the first file, linked too)"
+                };
+                eprintln!("  also {path}  {what}");
             }
             let picked = Select::with_theme(&Plain)
                 .with_prompt("This group")
