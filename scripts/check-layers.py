@@ -16,7 +16,8 @@ LAYERS = [
     ["scan", "plan", "journal", "planfile"],
     ["execute"],
     ["recover", "undo"],
-    ["report", "ui"],
+    ["report"],
+    ["ui"],
     ["app", "cli"],
 ]
 LAYER = {m: i for i, names in enumerate(LAYERS) for m in names}

@@ -276,7 +276,9 @@ fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
     let bin = bin().display().to_string();
     let out_file = t.path("report.out");
     let cmd = format!(
-        "strace -f -qq -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=400000:when=2 '{bin}' {args} --exclude report.out . > '{}'",
+        "stty cols 60 rows 24; strace -f -qq -o /dev/null -e trace=getdents64,read \
+         -e inject=getdents64:delay_enter=400000:when=2 -e inject=read:delay_enter=1200000:when=30 \
+         '{bin}' {args} --exclude report.out . > '{}'",
         out_file.display()
     );
     let out = Command::new("script")
@@ -292,15 +294,45 @@ fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
     Some((String::from_utf8_lossy(&out.stdout).into_owned(), report))
 }
 
+/// A screen's text without its escape sequences (`ESC [ ... letter`).
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[test]
 fn progress_shows_on_the_terminal_and_never_in_the_report() {
     let t = two_groups();
+    // Enough same-size files for the hashing stages to show.
+    for i in 0..60 {
+        t.write(format!("h/{i}"), format!("{:05000}", i % 30));
+    }
     let Some((screen, report)) = progress_screen(&t, "scan") else {
         return;
     };
     assert!(screen.contains("1/4 walking"), "{screen:?}");
+    assert!(screen.contains("2/4 partial hash ["), "{screen:?}");
+    // Every frame fits the 60-column terminal (no wrapping), and no first-instant rate of
+    // terabytes a second.
+    for frame in screen.split(['\r', '\n']) {
+        let plain = strip_escapes(frame);
+        assert!(plain.chars().count() <= 60, "{plain:?}");
+        assert!(!plain.contains("TiB/s"), "{plain:?}");
+    }
     assert!(!report.contains("walking"), "{report}");
-    assert!(report.contains("Found 2 duplicate groups"), "{report}");
+    assert!(report.contains("Found 32 duplicate groups"), "{report}");
     let (screen, _) = progress_screen(&t, "scan --progress never").unwrap();
     assert!(!screen.contains("walking"), "{screen:?}");
     let (screen, _) = progress_screen(&t, "scan -q").unwrap();

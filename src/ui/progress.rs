@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::error::Error;
 use crate::escape::Escaped;
 use crate::listener::{Listener, Progress, Stage};
+use crate::report::text::thousands;
 
 #[derive(Default)]
 struct Shown {
@@ -130,15 +131,13 @@ fn style(template: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// The bar takes what the terminal's width leaves (`wide_bar`), so a line never wraps; the
+/// rate and the time left are ours (`msg`), shown only after a warm-up.
 fn new_bar(stage: Stage) -> ProgressBar {
     let prefix = format!("{}/{} {}", stage as u8, Stage::COUNT, stage.label());
     let bar = match stage {
         Stage::Walk => ProgressBar::new_spinner().with_style(style("{spinner} {prefix}: {msg}")),
-        Stage::PartialHash | Stage::FullHash => ProgressBar::new(0).with_style(style(
-            "{prefix:>16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )),
-        _ => ProgressBar::new(0)
-            .with_style(style("{prefix:>16} [{bar:30}] {pos}/{len} files ETA {eta}")),
+        _ => ProgressBar::new(0).with_style(style("{prefix} [{wide_bar}]{msg}")),
     };
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
     bar.with_prefix(prefix)
@@ -166,14 +165,91 @@ fn draw(s: &Shared) {
         Stage::Walk => {
             bar.set_message(format!(
                 "{} files, {}",
-                p.files.load(Ordering::Relaxed),
+                thousands(p.files.load(Ordering::Relaxed)),
                 format_size(p.bytes.load(Ordering::Relaxed), BINARY)
             ));
             bar.tick();
         }
         _ => {
-            bar.set_length(p.total.load(Ordering::Relaxed));
-            bar.set_position(p.done.load(Ordering::Relaxed));
+            let (done, total) = (
+                p.done.load(Ordering::Relaxed),
+                p.total.load(Ordering::Relaxed),
+            );
+            let width = console::Term::stderr().size().1 as usize;
+            let room = width.saturating_sub(bar.prefix().chars().count() + 4 + MIN_BAR);
+            bar.set_message(tail(stage, done, total, bar.elapsed(), room));
+            bar.set_length(total);
+            bar.set_position(done);
         }
+    }
+}
+
+/// The narrowest bar worth drawing.
+const MIN_BAR: usize = 10;
+
+/// What follows the bar, as much as fits in `room` columns: ` 1.2 GiB/3.4 GiB, 412 MiB/s, 8 s
+/// left`, then without the rate, then the counts alone, then the percentage. The rate and the
+/// time left come from the whole stage so far and only after its first second, when a few
+/// cached files read at once would claim terabytes a second.
+fn tail(stage: Stage, done: u64, total: u64, elapsed: Duration, room: usize) -> String {
+    let bytes = matches!(stage, Stage::PartialHash | Stage::FullHash);
+    let amount = |n: u64| {
+        if bytes {
+            format_size(n, BINARY)
+        } else {
+            thousands(n)
+        }
+    };
+    let counts = format!(" {}/{}", amount(done), amount(total));
+    let pct = format!(" {}%", (done * 100).checked_div(total).unwrap_or(0));
+    let secs = elapsed.as_secs_f64();
+    let mut options = Vec::new();
+    if secs >= 1.0 && done > 0 {
+        let per_sec = done as f64 / secs;
+        let left = (total.saturating_sub(done) as f64 / per_sec).round() as u64;
+        let unit = if bytes { "" } else { " files" };
+        options.push(format!(
+            "{counts}, {}{unit}/s, {left} s left",
+            amount(per_sec as u64)
+        ));
+        options.push(format!("{counts}, {left} s left"));
+    }
+    options.push(counts);
+    options.push(pct);
+    options
+        .into_iter()
+        .find(|o| o.chars().count() <= room)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_fits_its_room_and_waits_a_second_for_a_rate() {
+        let s = Duration::from_secs;
+        let full = tail(Stage::FullHash, 1 << 30, 4 << 30, s(2), 100);
+        assert_eq!(full, " 1 GiB/4 GiB, 512 MiB/s, 6 s left");
+        // The first instant: no rate, whatever it would claim.
+        assert_eq!(
+            tail(
+                Stage::FullHash,
+                1 << 30,
+                4 << 30,
+                Duration::from_millis(3),
+                100
+            ),
+            " 1 GiB/4 GiB"
+        );
+        for room in 0..40 {
+            let t = tail(Stage::FullHash, 1 << 30, 4 << 30, s(2), room);
+            assert!(t.chars().count() <= room, "{room}: {t:?}");
+        }
+        assert_eq!(tail(Stage::FullHash, 1 << 30, 4 << 30, s(2), 5), " 25%");
+        assert_eq!(
+            tail(Stage::Link, 1_500, 12_000, s(3), 100),
+            " 1,500/12,000, 500 files/s, 21 s left"
+        );
     }
 }
