@@ -20,6 +20,12 @@
 // public docs may point at internals.
 #![allow(rustdoc::private_intra_doc_links)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "linkdup runs on Linux only: every swap needs renameat2(RENAME_EXCHANGE), and the checks \
+     need statx and file leases (F_SETLEASE)"
+);
+
 pub mod app;
 pub mod cli;
 mod codec;

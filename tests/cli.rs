@@ -78,7 +78,7 @@ fn in_terminal_after(
     meanwhile: impl FnOnce(&TestEnv),
 ) -> Option<(String, i32)> {
     if !have("script") {
-        eprintln!("SKIP: script (util-linux) is not installed");
+        skip("script (util-linux) is not installed");
         return None;
     }
     let bin = bin().display().to_string();
@@ -270,7 +270,7 @@ fn terminal_show_plan_then_quit_changes_nothing() {
 /// stdout to a file; returns (screen, stdout).
 fn progress_screen(t: &TestEnv, args: &str) -> Option<(String, String)> {
     if !have("script") || !have("strace") {
-        eprintln!("SKIP: needs script and strace");
+        skip("needs script and strace");
         return None;
     }
     let bin = bin().display().to_string();

@@ -73,7 +73,7 @@ fn linkdup_under_strace(t: &TestEnv, inject: &str) -> std::process::Output {
 #[test]
 fn sigkill_before_every_mutating_syscall_loses_nothing() {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let mut kills = 0;

@@ -18,7 +18,7 @@ struct Ext4(std::path::PathBuf);
 impl Ext4 {
     fn mount(image: &Path, at: &Path) -> Option<Ext4> {
         if !is_root() || !have("mkfs.ext4") {
-            eprintln!("SKIP: an ext4 image needs root and e2fsprogs");
+            skip("an ext4 image needs root and e2fsprogs");
             return None;
         }
         let f = fs::File::create(image).unwrap();
@@ -32,7 +32,7 @@ impl Ext4 {
                     .arg(at),
             )
         {
-            eprintln!("SKIP: cannot make or mount an ext4 image");
+            skip("cannot make or mount an ext4 image");
             return None;
         }
         Some(Ext4(at.to_path_buf()))
@@ -134,7 +134,7 @@ fn two_processes_on_one_tree_lose_nothing() {
 #[test]
 fn sigint_mid_run_finishes_the_current_swap_and_exits_130() {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let t = TestEnv::new();
@@ -273,7 +273,7 @@ fn a_full_tmpfs_gives_a_clean_enospc_and_a_later_run_completes() {
 #[test]
 fn a_low_fd_limit_slows_the_run_down_but_every_duplicate_is_linked() {
     if !have("prlimit") {
-        eprintln!("SKIP: prlimit is not installed");
+        skip("prlimit is not installed");
         return;
     }
     // 150 directories: more than the 32 directory fds a limit of 64 leaves room for. One

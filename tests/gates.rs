@@ -38,7 +38,7 @@ fn different_extended_attributes_are_not_merged_unless_asked() {
         )
         .is_err()
         {
-            eprintln!("SKIP: this filesystem has no user xattrs");
+            skip("this filesystem has no user xattrs");
             return;
         }
     }
@@ -56,7 +56,7 @@ fn different_extended_attributes_are_not_merged_unless_asked() {
 #[test]
 fn files_with_capabilities_are_never_linked() {
     if !is_root() || !have("setcap") {
-        eprintln!("SKIP: setcap needs root and libcap2-bin");
+        skip("setcap needs root and libcap2-bin");
         return;
     }
     let t = TestEnv::new();
@@ -83,7 +83,7 @@ fn files_with_capabilities_are_never_linked() {
 #[test]
 fn append_only_directories_get_no_temp_link() {
     if !is_root() || !have("chattr") {
-        eprintln!("SKIP: chattr needs root and e2fsprogs");
+        skip("chattr needs root and e2fsprogs");
         return;
     }
     let t = TestEnv::new();
@@ -91,7 +91,7 @@ fn append_only_directories_get_no_temp_link() {
     t.set_mtime("keep/a", 1);
     t.write("log/b", b"abc");
     if !run_ok(Command::new("chattr").arg("+a").arg(t.path("log"))) {
-        eprintln!("SKIP: no append-only flag on this filesystem");
+        skip("no append-only flag on this filesystem");
         return;
     }
     let before = t.snapshot();
@@ -110,11 +110,11 @@ struct RoBind(std::path::PathBuf);
 impl RoBind {
     fn new(dir: &std::path::Path) -> Option<RoBind> {
         if !is_root() {
-            eprintln!("SKIP: bind mounts need root");
+            skip("bind mounts need root");
             return None;
         }
         if !run_ok(Command::new("mount").arg("--bind").arg(dir).arg(dir)) {
-            eprintln!("SKIP: cannot bind mount");
+            skip("cannot bind mount");
             return None;
         }
         let guard = RoBind(dir.to_path_buf());
@@ -191,7 +191,7 @@ fn pseudo_filesystems_are_refused() {
             .args(["-t", "proc", "proc"])
             .arg(t.path("proc")),
     ) {
-        eprintln!("SKIP: cannot mount proc");
+        skip("cannot mount proc");
         return;
     }
     let (v, out) = t.json(&["scan", "-f", "json", "."]);
@@ -207,7 +207,7 @@ fn pseudo_filesystems_are_refused() {
 #[test]
 fn one_directory_through_two_bind_mounts_is_scanned_once() {
     if !is_root() {
-        eprintln!("SKIP: bind mounts need root");
+        skip("bind mounts need root");
         return;
     }
     let t = TestEnv::new();
@@ -220,7 +220,7 @@ fn one_directory_through_two_bind_mounts_is_scanned_once() {
             .arg(t.path("data"))
             .arg(t.path("view")),
     ) {
-        eprintln!("SKIP: cannot bind mount");
+        skip("cannot bind mount");
         return;
     }
     let (v, out) = t.json(&["link", "-y", "-f", "json", "view", "data"]);

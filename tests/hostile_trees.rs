@@ -155,7 +155,7 @@ fn relaxed_gates_never_hand_a_stricter_file_a_more_permissive_inode() {
                 )
                 .is_err()
                 {
-                    eprintln!("SKIP: no POSIX ACLs here");
+                    skip("no POSIX ACLs here");
                     continue;
                 }
             }
@@ -380,7 +380,7 @@ fn two_writers_across_the_exchange_lose_no_edit() {
 #[test]
 fn attributes_are_checked_again_right_before_the_link() {
     if !is_root() || !have("setcap") {
-        eprintln!("SKIP: needs root and setcap");
+        skip("needs root and setcap");
         return;
     }
     for change in ["xattr", "capability"] {
@@ -396,7 +396,7 @@ fn attributes_are_checked_again_right_before_the_link() {
         )
         .is_err()
         {
-            eprintln!("SKIP: no user xattrs here");
+            skip("no user xattrs here");
             return;
         }
         rustix::fs::lremovexattr(t.path("d/k"), "user.t").unwrap();

@@ -197,7 +197,7 @@ fn setuid_files_are_never_linked() {
 #[test]
 fn different_owners_are_not_merged_unless_asked() {
     if !is_root() {
-        eprintln!("SKIP: chown needs root");
+        skip("chown needs root");
         return;
     }
     let t = TestEnv::new();
@@ -321,7 +321,7 @@ fn a_tmpfs_inside_the_tree_is_never_linked_across() {
 #[test]
 fn an_immutable_directory_is_skipped_and_the_run_goes_on() {
     if !is_root() || !have("chattr") {
-        eprintln!("SKIP: chattr +i needs root and e2fsprogs");
+        skip("chattr +i needs root and e2fsprogs");
         return;
     }
     let t = TestEnv::new();
@@ -336,7 +336,7 @@ fn an_immutable_directory_is_skipped_and_the_run_goes_on() {
         .status()
         .unwrap();
     if !st.success() {
-        eprintln!("SKIP: this filesystem has no immutable flag");
+        skip("this filesystem has no immutable flag");
         return;
     }
     let before = t.snapshot();
@@ -358,7 +358,7 @@ fn an_immutable_directory_is_skipped_and_the_run_goes_on() {
 #[test]
 fn immutable_files_are_skipped_before_anything_is_created() {
     if !is_root() || !have("chattr") {
-        eprintln!("SKIP: chattr +i needs root and e2fsprogs");
+        skip("chattr +i needs root and e2fsprogs");
         return;
     }
     let t = TestEnv::new();
@@ -372,7 +372,7 @@ fn immutable_files_are_skipped_before_anything_is_created() {
         .unwrap()
         .success()
     {
-        eprintln!("SKIP: this filesystem has no immutable flag");
+        skip("this filesystem has no immutable flag");
         return;
     }
     let (v, out) = t.json(&["link", "-y", "-f", "json", "."]);

@@ -14,7 +14,7 @@ const NOBODY: u32 = 65534;
 /// Run linkdup as uid/gid 65534 with no supplementary groups, or `None` where that's impossible.
 fn as_nobody(t: &TestEnv, args: &[&str]) -> Option<Output> {
     if !is_root() || !have("setpriv") {
-        eprintln!("SKIP: dropping privileges needs root and setpriv");
+        skip("dropping privileges needs root and setpriv");
         return None;
     }
     fs::set_permissions(t.root(), fs::Permissions::from_mode(0o755)).unwrap();

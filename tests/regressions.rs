@@ -48,7 +48,7 @@ fn dry_run_plans_as_if_leftover_temp_links_were_already_gone() {
 #[test]
 fn declining_at_the_prompt_leaves_temp_names_alone_too() {
     if !have("script") {
-        eprintln!("SKIP: script is not installed");
+        skip("script is not installed");
         return;
     }
     let t = temp_link_tree();
@@ -72,7 +72,7 @@ fn declining_at_the_prompt_leaves_temp_names_alone_too() {
 #[test]
 fn reports_name_the_keeper_actually_used_after_emlink() {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let t = TestEnv::new();
@@ -100,7 +100,7 @@ fn a_report_that_cannot_be_written_after_linking_exits_1() {
     t.write("a", b"x");
     t.write("b", b"x");
     let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
-        eprintln!("SKIP: no /dev/full");
+        skip("no /dev/full");
         return;
     };
     let out = t
@@ -181,7 +181,7 @@ fn scan_with_vanishing(
     needle: &[&str],
 ) -> Option<std::process::Output> {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return None;
     }
     let log = t.state_dir().join("trace.log");

@@ -287,7 +287,7 @@ fn without_rename_exchange_nothing_is_replaced_and_the_reason_is_given() {
 #[test]
 fn without_rename_exchange_a_file_saved_meanwhile_is_never_clobbered() {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let t = three_copies();

@@ -234,7 +234,7 @@ fn a_cache_written_by_another_user_is_refused_not_trusted() {
 #[test]
 fn a_device_given_as_the_cache_is_refused_and_stays_a_device() {
     if !is_root() || !have("mknod") {
-        eprintln!("SKIP: mknod needs root");
+        skip("mknod needs root");
         return;
     }
     let t = root_data_and_a_precious_target();

@@ -119,7 +119,7 @@ fn undo_leaves_edited_shared_files_and_respects_only() {
 #[test]
 fn undo_of_a_run_killed_midway() {
     if !have("strace") {
-        eprintln!("SKIP: strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let t = two_photo_sets();
@@ -184,7 +184,7 @@ fn a_journal_write_that_fails_for_space_is_retried_and_the_journal_stays_whole()
 #[test]
 fn a_journal_another_run_is_writing_is_refused() {
     if !have("flock") {
-        eprintln!("SKIP: flock is not installed");
+        skip("flock is not installed");
         return;
     }
     let t = two_photo_sets();

@@ -66,7 +66,7 @@ fn undo_refuses_a_journal_another_user_wrote() {
 #[test]
 fn undo_re_proves_each_entry_and_never_grants_set_id_bits_or_capabilities() {
     if !is_root() {
-        eprintln!("SKIP: needs root to set owners and capabilities");
+        skip("needs root to set owners and capabilities");
         return;
     }
     let t = TestEnv::new();
@@ -273,7 +273,7 @@ fn undo_copy_takes_no_acl_or_flags_from_its_directory() {
         rustix::fs::XattrFlags::empty(),
     );
     if acl.is_err() {
-        eprintln!("SKIP: no POSIX ACLs here");
+        skip("no POSIX ACLs here");
         return;
     }
     let flags = have("chattr")

@@ -152,7 +152,7 @@ impl TestEnv {
     /// `None` (with a printed reason) where strace is not installed.
     pub fn under_strace(&self, expr: &str, args: &[&str]) -> Option<Output> {
         if !have("strace") {
-            eprintln!("SKIP: strace is not installed");
+            skip("strace is not installed");
             return None;
         }
         Some(
@@ -322,6 +322,16 @@ pub fn reasons(v: &Value, list: &str) -> Vec<String> {
     problems(v, list).into_iter().map(|p| p.2).collect()
 }
 
+/// A test that can't run here (a tool, a filesystem feature or root is missing) says why and
+/// returns. Where every test must run (`LINKDUP_TESTS_MUST_RUN=1`, which `.ci/run` sets after
+/// installing what they need), a skip is a failure, never a silent `ok`.
+pub fn skip(why: impl std::fmt::Display) {
+    if std::env::var_os("LINKDUP_TESTS_MUST_RUN").is_some_and(|v| v == "1") {
+        panic!("skipped where every test must run: {why}");
+    }
+    eprintln!("SKIP: {why}");
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
@@ -370,7 +380,10 @@ impl Mount {
                 at: at.to_path_buf(),
             })
         } else {
-            eprintln!("SKIP: cannot mount tmpfs at {} (needs root)", at.display());
+            skip(format!(
+                "cannot mount tmpfs at {} (needs root)",
+                at.display()
+            ));
             None
         }
     }
@@ -506,7 +519,7 @@ pub fn acl_granting(user: u32) -> Vec<u8> {
 pub fn attacks_possible() -> bool {
     let ok = is_root() && have("setpriv");
     if !ok {
-        eprintln!("SKIP: attack tests run linkdup as root and the attacker through setpriv");
+        skip("attack tests run linkdup as root and the attacker through setpriv");
     }
     ok
 }
@@ -619,7 +632,7 @@ impl TestEnv {
     /// `None` (with a printed reason) where strace is not installed.
     pub fn spawn_under_strace(&self, exprs: &[&str], args: &[&str]) -> Option<std::process::Child> {
         if !have("strace") {
-            eprintln!("SKIP: strace is not installed");
+            skip("strace is not installed");
             return None;
         }
         let mut c = Command::new("strace");
@@ -693,7 +706,7 @@ impl TestEnv {
     /// the run's output, or `None` (with a printed reason) where strace is not installed.
     pub fn traced(&self, trace: &str, args: &[&str]) -> Option<(String, Output)> {
         if !have("strace") {
-            eprintln!("SKIP: strace is not installed");
+            skip("strace is not installed");
             return None;
         }
         let log = self.state_dir().join("strace.log");
