@@ -16,6 +16,7 @@ LAYERS = [
     ["scan", "plan", "journal", "planfile"],
     ["execute"],
     ["recover", "undo"],
+    ["journals"],
     ["report"],
     ["ui"],
     ["app", "cli"],

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
-    ApplyConfig, Command as Run, Config, Filters, Format, Gates, Globs, KeepPolicy, LinkConfig,
-    Output as OutputConfig, PlanPolicy, RecoverConfig, ScanConfig, SizeRange, UndoConfig,
+    ApplyConfig, Command as Run, Config, Filters, Format, Gates, Globs, JournalsConfig, KeepPolicy,
+    LinkConfig, Output as OutputConfig, PlanPolicy, Prune, RecoverConfig, ScanConfig, SizeRange,
+    UndoConfig,
 };
 
 #[derive(Parser, Debug)]
@@ -75,6 +76,12 @@ enum Command {
         after_help = "Examples:\n  linkdup undo --dry-run ~/.local/state/linkdup/journal-1764140000-4242.jsonl\n  linkdup undo JOURNAL --only /srv/photos/2024/beach.jpg"
     )]
     Undo(UndoArgs),
+    /// List the undo journals in $XDG_STATE_HOME/linkdup (date, tree, paths, how many are left
+    /// to undo); with --prune, remove the ones no longer needed.
+    #[command(
+        after_help = "Examples:\n  linkdup journals\n  linkdup journals --prune --undone --dry-run\n  linkdup journals --prune --older-than 90"
+    )]
+    Journals(JournalsArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  linkdup completions bash > ~/.local/share/bash-completion/completions/linkdup\n  linkdup completions zsh > ~/.zfunc/_linkdup"
@@ -235,6 +242,52 @@ struct UndoArgs {
 }
 
 #[derive(Args, Debug)]
+struct JournalsArgs {
+    /// Remove the journals that meet every condition given (--undone, --older-than; at least
+    /// one). A removed journal can't be undone any more.
+    #[arg(long)]
+    prune: bool,
+
+    /// With --prune: journals with nothing left to undo (every path already has a file of its
+    /// own, or is gone).
+    #[arg(long, requires = "prune")]
+    undone: bool,
+
+    /// With --prune: journals last written more than DAYS days ago.
+    #[arg(long, value_name = "DAYS", requires = "prune")]
+    older_than: Option<u64>,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    #[command(flatten)]
+    output: BriefOutput,
+}
+
+impl JournalsArgs {
+    fn into_config(self) -> Result<JournalsConfig, String> {
+        let prune = if self.prune {
+            if !self.undone && self.older_than.is_none() {
+                return Err("--prune needs --undone, --older-than DAYS, or both".into());
+            }
+            Some(Prune {
+                undone: self.undone,
+                older_than: self
+                    .older_than
+                    .map(|d| std::time::Duration::from_secs(d.saturating_mul(86_400))),
+            })
+        } else {
+            None
+        };
+        Ok(JournalsConfig {
+            prune,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
 struct ApplyArgs {
     /// The plan file.
     #[arg(value_name = "PLAN")]
@@ -353,6 +406,10 @@ impl Cli {
             Command::Undo(u) => {
                 let (out, progress) = u.output.to_config(g);
                 (Run::Undo(u.into_config()), out, progress)
+            }
+            Command::Journals(j) => {
+                let (out, progress) = j.output.to_config(g);
+                (Run::Journals(j.into_config()?), out, progress)
             }
             Command::Recover(r) => {
                 let (out, progress) = r.output.to_config(g);

@@ -28,6 +28,8 @@ pub enum Command {
     Undo(UndoConfig),
     /// Resolve temporary names left by an interrupted run.
     Recover(RecoverConfig),
+    /// List the undo journals in the state directory; remove the ones asked for.
+    Journals(JournalsConfig),
 }
 
 /// How the report on stdout looks.
@@ -99,6 +101,23 @@ pub struct UndoConfig {
     /// Absolute paths, as journals record them; empty: every path.
     pub only: Vec<PathBuf>,
     pub dry_run: bool,
+}
+
+/// `journals`: list them; with `prune`, remove those that meet every condition it gives.
+#[derive(Clone, Debug, Default)]
+pub struct JournalsConfig {
+    pub prune: Option<Prune>,
+    pub dry_run: bool,
+}
+
+/// Which journals `journals --prune` removes: those meeting every condition given (at least
+/// one is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prune {
+    /// Nothing is left to undo: every path already has its own file, or is gone.
+    pub undone: bool,
+    /// Last written more than this long ago.
+    pub older_than: Option<std::time::Duration>,
 }
 
 /// `recover`: where to look for temp names, and which extra journals prove them ours.

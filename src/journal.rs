@@ -343,26 +343,34 @@ pub fn read(path: &Path) -> Result<Read, Error> {
     })
 }
 
+/// The journal files in the default state directory (`journal-*.jsonl`), in name order (which
+/// is time order). Listed only: each is checked when it is read.
+pub fn in_state_dir() -> Vec<PathBuf> {
+    let Some(dir) = crate::dirs::journals() else {
+        return Vec::new();
+    };
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.as_bytes().starts_with(b"journal-") && n.as_bytes().ends_with(b".jsonl")
+            })
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// Every journal of the invoking user in the default state directory (and `extra`), for
 /// recovery: the temp names they record. Journals that can't be read or trusted are left out
 /// (named in the returned errors).
 pub fn recorded(extra: &[PathBuf]) -> (Vec<Entry>, Vec<Error>) {
     let mut paths: Vec<PathBuf> = extra.to_vec();
-    if let Some(dir) = crate::dirs::journals()
-        && let Ok(rd) = std::fs::read_dir(&dir)
-    {
-        let mut found: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name().is_some_and(|n| {
-                    n.as_bytes().starts_with(b"journal-") && n.as_bytes().ends_with(b".jsonl")
-                })
-            })
-            .collect();
-        found.sort();
-        paths.extend(found);
-    }
+    paths.extend(in_state_dir());
     let (mut entries, mut errors) = (Vec::new(), Vec::new());
     for p in paths {
         match read(&p) {

@@ -37,6 +37,7 @@ pub mod execute;
 mod fsverify;
 mod gates;
 mod journal;
+mod journals;
 pub mod listener;
 pub mod model;
 pub mod plan;

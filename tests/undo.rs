@@ -270,3 +270,62 @@ fn a_torn_last_line_is_said_and_ignored_and_a_complete_bad_line_is_refused() {
     let out = t.run(&["undo", "-f", "json", &j]);
     assert_eq!(refusal(&out).0, "damaged_journal");
 }
+
+#[test]
+fn journals_are_listed_and_pruned_only_as_asked() {
+    let t = two_photo_sets();
+    assert_eq!(code(&t.run(&["link", "-y", "lib/k", "bak/a", "bak/b"])), 0);
+    // A second run, a second later (journal names carry the time).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(code(&t.run(&["link", "-y", "lib/k2", "bak/c"])), 0);
+    let journals = t.journals();
+    assert_eq!(journals.len(), 2, "{journals:?}");
+    let first = journals[0].to_str().unwrap().to_string();
+    assert_eq!(code(&t.run(&["undo", &first])), 0);
+    let (v, out) = t.json(&["journals", "-f", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = v["journals"].as_array().unwrap();
+    let row = |j: &serde_json::Value| (j["paths"].clone(), j["undoable"].clone());
+    assert_eq!(list.len(), 2, "{v}");
+    assert_eq!(row(&list[0]), (2.into(), 0.into()), "undone: {v}");
+    assert_eq!(row(&list[1]), (1.into(), 1.into()), "still linked: {v}");
+    assert_eq!(list[1]["tree"], t.root().to_str().unwrap(), "{v}");
+    // --prune needs a condition; a dry run removes nothing.
+    assert_eq!(code(&t.run(&["journals", "--prune"])), 2);
+    let (v, _) = t.json(&["journals", "--prune", "--undone", "-n", "-f", "json"]);
+    assert_eq!(v["journals"][0]["status"], "removable", "{v}");
+    assert_eq!(v["journals"][1]["status"], "kept", "{v}");
+    assert_eq!(t.journals().len(), 2);
+    // Only the undone one goes; the other can still be undone.
+    let (v, out) = t.json(&["journals", "--prune", "--undone", "-f", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["removed"], 1, "{v}");
+    assert_eq!(t.journals(), journals[1..]);
+    // Older than 30 days: none of these.
+    let (v, _) = t.json(&["journals", "--prune", "--older-than", "30", "-f", "json"]);
+    assert_eq!(v["summary"]["removed"], 0, "{v}");
+    assert_eq!(t.journals().len(), 1);
+    let left = t.journals()[0].to_str().unwrap().to_string();
+    assert_eq!(code(&t.run(&["undo", &left])), 0);
+    assert_ne!(t.ino("lib/k2"), t.ino("bak/c"));
+}
+
+#[test]
+fn another_users_journal_is_reported_never_removed() {
+    if !is_root() {
+        skip("chown needs root");
+        return;
+    }
+    let t = two_photo_sets();
+    assert_eq!(code(&t.run(&["link", "-y", "."])), 0);
+    let j = journal(&t);
+    assert_eq!(code(&t.run(&["undo", &j])), 0);
+    std::os::unix::fs::chown(&j, Some(65534), Some(65534)).unwrap();
+    let (v, out) = t.json(&["journals", "--prune", "--undone", "-f", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(kinds(&v, "errors"), ["untrusted_state_file"], "{v}");
+    assert!(
+        std::path::Path::new(&j).exists(),
+        "removed another user's journal"
+    );
+}

@@ -17,7 +17,7 @@ pub fn before_anything(command: &Command, can_ask: bool) -> Result<(), Error> {
             Err(Error::Refused(Refusal::NoPaths))
         }
         Command::Scan(c) => cache(c.cache.as_deref(), &c.roots),
-        Command::Recover(_) | Command::Undo(_) => Ok(()),
+        Command::Recover(_) | Command::Undo(_) | Command::Journals(_) => Ok(()),
         Command::Link(c) => {
             if c.scan.roots.is_empty() {
                 return Err(Error::Refused(Refusal::NoPaths));

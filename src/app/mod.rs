@@ -11,7 +11,9 @@ mod temps;
 use std::io::{self, Write};
 use std::time::Instant;
 
-use crate::config::{Command, Config, Output, RecoverConfig, ScanConfig, UndoConfig};
+use crate::config::{
+    Command, Config, JournalsConfig, Output, RecoverConfig, ScanConfig, UndoConfig,
+};
 use crate::error::Error;
 use crate::listener::Listener;
 use crate::model::Summary;
@@ -58,6 +60,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         Command::Apply(c) => link::apply(c, out, io),
         Command::Recover(c) => recover(c, out, io),
         Command::Undo(c) => undo(c, out, io),
+        Command::Journals(c) => journals(c, out, io),
     }
 }
 
@@ -123,6 +126,33 @@ pub fn write_refusal(w: &mut dyn Write, out: &Output, e: &Error) {
     if out.format == crate::config::Format::Json {
         let _ = report::json::refused(w, e).and_then(|()| w.flush());
     }
+}
+
+fn journals(cfg: &JournalsConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
+    use crate::journals::{Fate, remove, selected};
+    let (mut list, unreadable) = crate::journals::list();
+    let mut code = exit::OK;
+    for e in &unreadable {
+        io.listener.error(e);
+        code = exit::PARTIAL;
+    }
+    if let Some(prune) = &cfg.prune {
+        let now = std::time::SystemTime::now();
+        for j in list.iter_mut().filter(|j| selected(j, prune, now)) {
+            match if cfg.dry_run { Ok(()) } else { remove(j) } {
+                Ok(()) => j.fate = Fate::Removed,
+                Err(e) => {
+                    io.listener.error(&e);
+                    code = exit::PARTIAL;
+                }
+            }
+        }
+    }
+    let r = Report::Journals {
+        journals: &list,
+        dry_run: cfg.dry_run,
+    };
+    Ok(write_report(io.out, io.listener, code, out, &r))
 }
 
 /// Run `f` (the walk and the hashing) on a pool of `cfg.threads` workers.

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod fdupes;
+pub mod journals;
 pub mod json;
 pub mod text;
 
@@ -28,6 +29,11 @@ pub enum Report<'a> {
     Recover {
         scan: &'a ScanOutput,
         results: &'a [Recovered],
+        dry_run: bool,
+    },
+    /// The journals in the state directory, and what a prune did (or would do) with each.
+    Journals {
+        journals: &'a [crate::journals::Info],
         dry_run: bool,
     },
     /// What undo did (or would do) with each journal entry.
@@ -88,10 +94,18 @@ pub fn render(
                 dry_run,
             },
         ) => json::undo(w, entries, results, dry_run, noted),
-        (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "this command reports as text or JSON only",
-        )),
+        (Text, &Report::Journals { journals, dry_run }) => {
+            journals::text(w, journals, dry_run, out.quiet)
+        }
+        (Json, &Report::Journals { journals, dry_run }) => {
+            journals::json(w, journals, dry_run, noted)
+        }
+        (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. } | Report::Journals { .. }) => {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this command reports as text or JSON only",
+            ))
+        }
     }
 }
 
