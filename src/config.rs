@@ -182,53 +182,108 @@ impl SizeRange {
     }
 }
 
-/// `--exclude` / `--include`, compiled; matched against the path below the root and against
-/// the name.
+/// `--exclude` / `--include`, compiled; matched against the path below the root, the path as
+/// given (from the current directory), and the name. Spelled as in `.gitignore`, fd and rg: a
+/// trailing `/` (`crates/`) and a leading `./` are accepted.
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
-    exclude: GlobSet,
-    include: Option<GlobSet>,
+    exclude: Patterns,
+    include: Option<Patterns>,
+}
+
+/// One option's globs, and which of them matched anything (for the warning about those that
+/// matched nothing: a misspelled exclude silently excludes nothing).
+#[derive(Clone, Debug, Default)]
+struct Patterns {
+    set: GlobSet,
+    given: Vec<String>,
+    hit: std::sync::Arc<Vec<std::sync::atomic::AtomicBool>>,
+}
+
+impl Patterns {
+    fn new(globs: &[String]) -> Result<Patterns, String> {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            let spelled = g.strip_prefix("./").unwrap_or(g);
+            let spelled = match spelled.trim_end_matches('/') {
+                "" => spelled,
+                s => s,
+            };
+            b.add(Glob::new(spelled).map_err(|e| format!("invalid glob {g:?}: {e}"))?);
+        }
+        Ok(Patterns {
+            set: b.build().map_err(|e| format!("invalid globs: {e}"))?,
+            given: globs.to_vec(),
+            hit: std::sync::Arc::new(globs.iter().map(|_| Default::default()).collect()),
+        })
+    }
+
+    fn matches(&self, root: &Path, path: &Path) -> bool {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        let given = path.strip_prefix(".").unwrap_or(path);
+        let mut found = false;
+        for candidate in [rel, given]
+            .into_iter()
+            .chain(path.file_name().map(Path::new))
+        {
+            for i in self.set.matches(candidate) {
+                found = true;
+                self.hit[i].store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if found {
+                break;
+            }
+        }
+        found
+    }
+
+    fn unused(&self) -> impl Iterator<Item = &str> {
+        self.given
+            .iter()
+            .zip(self.hit.iter())
+            .filter(|(_, h)| !h.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(g, _)| g.as_str())
+    }
 }
 
 impl Globs {
     /// Compile the globs; an invalid one is an error naming it.
     pub fn new(exclude: &[String], include: &[String]) -> Result<Globs, String> {
-        let build = |globs: &[String]| {
-            let mut b = GlobSetBuilder::new();
-            for g in globs {
-                b.add(Glob::new(g).map_err(|e| format!("invalid glob {g:?}: {e}"))?);
-            }
-            b.build().map_err(|e| format!("invalid globs: {e}"))
-        };
         Ok(Globs {
-            exclude: build(exclude)?,
+            exclude: Patterns::new(exclude)?,
             include: if include.is_empty() {
                 None
             } else {
-                Some(build(include)?)
+                Some(Patterns::new(include)?)
             },
         })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.exclude.is_empty() && self.include.is_none()
-    }
-
-    fn matches(set: &GlobSet, root: &Path, path: &Path) -> bool {
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        set.is_match(rel) || path.file_name().is_some_and(|n| set.is_match(n))
+        self.exclude.set.is_empty() && self.include.is_none()
     }
 
     /// Is this entry taken in? Directories are only ever excluded (includes select files).
     pub fn wanted(&self, root: &Path, path: &Path, is_dir: bool) -> bool {
-        if !self.exclude.is_empty() && Self::matches(&self.exclude, root, path) {
+        if !self.exclude.set.is_empty() && self.exclude.matches(root, path) {
             return false;
         }
         is_dir
             || self
                 .include
                 .as_ref()
-                .is_none_or(|inc| Self::matches(inc, root, path))
+                .is_none_or(|inc| inc.matches(root, path))
+    }
+
+    /// The globs that matched nothing so far, with their option (`--exclude`, `--include`).
+    pub fn unused(&self) -> Vec<(&'static str, String)> {
+        let exclude = self.exclude.unused().map(|g| ("--exclude", g.to_string()));
+        let include = self
+            .include
+            .iter()
+            .flat_map(|p| p.unused())
+            .map(|g| ("--include", g.to_string()));
+        exclude.chain(include).collect()
     }
 }
 

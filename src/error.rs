@@ -54,6 +54,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// An `--exclude` or `--include` glob that matched no path: most likely misspelled.
+    #[error("{flag} {glob:?} matched nothing")]
+    UnusedGlob { flag: &'static str, glob: String },
+
     /// A journal's last line was cut short (a run killed while writing it): ignored.
     #[error("{}: last line incomplete (a run was cut short while writing it); ignored", Escaped(.path))]
     TornJournal { path: PathBuf },
@@ -104,6 +108,7 @@ impl Error {
             Error::NotScanned { .. } => "not_a_file",
             Error::NoTempName { .. } => "no_temp_name",
             Error::TornJournal { .. } => "journal_torn",
+            Error::UnusedGlob { .. } => "glob_matched_nothing",
             Error::TempLeft { .. } => "temp_left",
             Error::Refused(r) => r.code(),
             Error::Damaged { what, .. } => match what {
@@ -147,7 +152,7 @@ impl Error {
             | Error::UntrustedSymlink { path, .. }
             | Error::Untrusted { path, .. } => Some(path),
             Error::Refused(r) => r.path(),
-            Error::System { .. } | Error::Report(_) => None,
+            Error::System { .. } | Error::Report(_) | Error::UnusedGlob { .. } => None,
         }
     }
 }

@@ -243,3 +243,31 @@ fn shipped_fixture_scan_matches_expected_output() {
     let got = format!("{} in X s{}", &got[..at], &got[end + 2..]);
     assert_eq!(got, want);
 }
+
+#[test]
+fn exclude_spellings_all_work_and_a_glob_that_matches_nothing_is_named() {
+    let t = TestEnv::new();
+    for d in ["src/crates/a", "src/other"] {
+        t.write(format!("{d}/f"), b"dup");
+        t.write(format!("{d}/g"), b"dup");
+    }
+    // As .gitignore, fd and rg spell them, and as a path from the current directory.
+    for glob in [
+        "crates",
+        "crates/",
+        "crates/**",
+        "**/crates",
+        "src/crates",
+        "./src/crates",
+    ] {
+        let (v, out) = t.json(&["scan", "-f", "json", "--exclude", glob, "src"]);
+        assert_eq!(code(&out), 0, "{glob}: {}", stderr(&out));
+        assert_eq!(v["summary"]["files_scanned"], 2, "{glob}: {v}");
+        assert!(kinds(&v, "warnings").is_empty(), "{glob}: {v}");
+    }
+    let (v, out) = t.json(&["scan", "-f", "json", "--exclude", "crate", "src"]);
+    assert_eq!(code(&out), 0, "a warning, not a failure");
+    assert_eq!(v["summary"]["files_scanned"], 4, "{v}");
+    assert_eq!(kinds(&v, "warnings"), ["glob_matched_nothing"], "{v}");
+    assert!(stderr(&out).contains("--exclude \"crate\" matched nothing"));
+}

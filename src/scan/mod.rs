@@ -35,6 +35,9 @@ use table::Files;
 /// `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Error> {
     let walked = walk::walk(cfg, listener);
+    for (flag, glob) in cfg.filters.globs.unused() {
+        listener.warn(&Error::UnusedGlob { flag, glob });
+    }
     let mut files = walked.files;
     let temps = temp_twins(&files, walked.temps);
     let errors = AtomicU64::new(walked.errors);
