@@ -38,6 +38,8 @@ pub enum Recovered {
     },
     /// Made by a linkdup that is running right now (in the middle of a swap): not touched.
     Busy,
+    /// Gone since the scan found it: nothing to do.
+    Gone,
     /// Left in place: nothing proves linkdup made it, or that its content exists elsewhere.
     Left {
         why: Doubt,
@@ -51,6 +53,7 @@ impl Recovered {
         match self {
             Recovered::Removed { why, .. } => why.code(),
             Recovered::Busy => "busy",
+            Recovered::Gone => "gone",
             Recovered::Left { why } => why.code(),
             Recovered::Failed(e) => e.code(),
         }
@@ -181,17 +184,23 @@ fn resolve(
     apply: bool,
 ) -> Result<Recovered, Error> {
     let path = tree.path(&t.file.loc);
-    let dir = dirs.open(t.file.loc.dir)?;
     let name = &t.file.loc.name;
-    let (file, st) = sys::open_regular_at(dir.as_fd(), &**name).map_err(|e| Error::io(&path, e))?;
+    // A linkdup running now (another run over the same tree) owns it: its swap is under way.
+    if crate::tempname::owner_running(name, sys::process_running) {
+        return Ok(Recovered::Busy);
+    }
+    let dir = dirs.open(t.file.loc.dir)?;
+    let (file, st) = match sys::open_regular_at(dir.as_fd(), &**name) {
+        Ok(opened) => opened,
+        // Gone since the scan (its run finished its swap): nothing left to resolve.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovered::Gone),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
     let Some(file) = file.filter(|_| st.ident.id == t.file.ident.id) else {
         return Ok(Recovered::Left {
             why: Doubt::ChangedSinceScan,
         });
     };
-    if crate::tempname::owner_running(name, sys::process_running) {
-        return Ok(Recovered::Busy);
-    }
     let beside =
         Beside::find(tree, dir.as_fd(), &file, &st, t, bufs).map_err(|e| Error::io(&path, e))?;
     let journal = recorded(tree, t, st.ident.id, journals);

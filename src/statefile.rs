@@ -71,14 +71,16 @@ fn reopen_dir(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     sys::open_path_at(dir, ".")
 }
 
-/// The checked directory of `path` and the file's name in it. `create`: make missing
-/// directories first (mode 0700).
+/// The checked directory of `path` and the file's name in it.
+///
+/// `create`: make the directory (0700) if it is missing, which is done only for linkdup's own
+/// default directories ([`crate::dirs::is_default`]).
 pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, OsString), Error> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::Refused(Refusal::NotAFileName(path.to_path_buf())))?;
     let parent = sys::parent_or_dot(path);
-    let resolved = if create {
+    let resolved = if create && crate::dirs::is_default(parent) {
         ensure_dir(parent)
     } else {
         resolve(parent, Symlinks::Trusted)
@@ -87,6 +89,15 @@ pub fn dir_of(path: &Path, what: StateKind, create: bool) -> Result<(StateDir, O
         Unresolved::Untrusted { link, owner } => {
             untrusted(path, what, Distrust::Symlinked { link, owner })
         }
+        Unresolved::Io { err, .. } if err.kind() == io::ErrorKind::NotFound => Error::Step {
+            path: parent.to_path_buf(),
+            step: match what {
+                StateKind::Cache => "the directory for the hash cache (make it first)",
+                StateKind::Plan => "the directory for the plan (make it first)",
+                StateKind::Journal => "the directory for the undo journal (make it first)",
+            },
+            err,
+        },
         u => Error::from(u),
     })?;
     if !st.is_dir() {

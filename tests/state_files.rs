@@ -266,13 +266,13 @@ fn a_device_given_as_the_cache_is_refused_and_stays_a_device() {
 #[test]
 fn state_files_are_made_0600_in_a_0700_directory() {
     let t = root_data_and_a_precious_target();
-    let cache = t.state_dir().join("c/hashes.bin");
+    // The default cache, in a directory linkdup makes ($XDG_CACHE_HOME/linkdup).
+    let cache = t.state_dir().join("cache/linkdup/hashes.bin");
     let plan = t.state_dir().join("plan.json");
     let out = t.run(&[
         "link",
         "-n",
-        "--cache-file",
-        cache.to_str().unwrap(),
+        "--cache",
         "--save-plan",
         plan.to_str().unwrap(),
         "data",
@@ -404,4 +404,54 @@ fn apply_re_applies_every_gate_to_the_live_files() {
             p.display()
         );
     }
+}
+
+#[test]
+fn a_state_file_path_you_name_is_never_given_new_directories() {
+    let t = root_data_and_a_precious_target();
+    let missing = t.state_dir().join("typo/dir");
+    let cache = missing.join("hashes.bin");
+    let plan = missing.join("plan.json");
+    let journal = missing.join("j.jsonl");
+    let runs: [&[&str]; 3] = [
+        &[
+            "scan",
+            "-f",
+            "json",
+            "--cache-file",
+            cache.to_str().unwrap(),
+            "data",
+        ],
+        &[
+            "link",
+            "-n",
+            "-f",
+            "json",
+            "--save-plan",
+            plan.to_str().unwrap(),
+            "data",
+        ],
+        &[
+            "link",
+            "-y",
+            "-f",
+            "json",
+            "--journal",
+            journal.to_str().unwrap(),
+            "data",
+        ],
+    ];
+    for args in runs {
+        let out = t.run(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert_eq!(refusal(&out), ("io".into(), "ENOENT".into()), "{args:?}");
+        assert!(stderr(&out).contains("(make it first)"), "{}", stderr(&out));
+        assert!(
+            !t.state_dir().join("typo").exists(),
+            "{args:?} made directories"
+        );
+    }
+    not_linked(&t);
+    // linkdup's own default directory is made (0700) when missing.
+    assert_eq!(code(&t.run(&["scan", "-q", "--cache", "data"])), 0);
 }

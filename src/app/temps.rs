@@ -39,7 +39,7 @@ pub fn unresolved(results: &[Recovered]) -> u64 {
         .filter(|r| match r {
             Recovered::Left { why } => *why != Doubt::NotOurs,
             Recovered::Failed(_) => true,
-            Recovered::Removed { .. } | Recovered::Busy => false,
+            Recovered::Removed { .. } | Recovered::Busy | Recovered::Gone => false,
         })
         .count() as u64
 }
@@ -57,6 +57,7 @@ pub fn note(l: &dyn Listener, scanned: &ScanOutput, results: &[Recovered], dry_r
                 l.note(&path, &format!("leftover temporary name removed: {why}"))
             }
             Recovered::Busy => l.note(&path, "in use by a linkdup that is running; left alone"),
+            Recovered::Gone => {}
             Recovered::Left { why } => l.note(
                 &path,
                 &format!("leftover temporary name left in place: {why}"),

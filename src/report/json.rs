@@ -273,6 +273,7 @@ fn temp_list(scan: &ScanOutput, results: &[Recovered], dry_run: bool) -> (Vec<Va
                     )
                 }
                 Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
+                Recovered::Gone => ("gone", "gone since the scan".to_string()),
                 Recovered::Left { why } => ("left", why.to_string()),
                 Recovered::Failed(e) => ("failed", e.to_string()),
             };

@@ -352,6 +352,7 @@ pub fn recover(
                 (if dry_run { "remove" } else { "removed" }, why.to_string())
             }
             Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
+            Recovered::Gone => ("gone", "gone since the scan".to_string()),
             Recovered::Left { why } => {
                 left += 1;
                 ("left", why.to_string())

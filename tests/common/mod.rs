@@ -126,6 +126,7 @@ impl TestEnv {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
             .env("XDG_STATE_HOME", self.state_dir())
+            .env("XDG_CACHE_HOME", self.state_dir().join("cache"))
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
         c
