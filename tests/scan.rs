@@ -271,3 +271,46 @@ fn exclude_spellings_all_work_and_a_glob_that_matches_nothing_is_named() {
     assert_eq!(kinds(&v, "warnings"), ["glob_matched_nothing"], "{v}");
     assert!(stderr(&out).contains("--exclude \"crate\" matched nothing"));
 }
+
+/// The README's session: a copy of the fixture, linked with `--keep-under` its library, keeps
+/// the library's copies whatever the checkout order made of the files' times.
+#[test]
+fn the_readme_session_keeps_the_library_copies() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/photos");
+    let t = TestEnv::new();
+    assert!(run_ok(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&src)
+            .arg(t.path("photos"))
+    ));
+    // Whatever order a checkout wrote them in: the backup's copies the oldest.
+    for p in [
+        "backup/2024-summer/beach.jpg",
+        "backup/old phone/IMG_0002.jpg",
+        "inbox/notes.txt",
+    ] {
+        t.set_mtime(&format!("photos/{p}"), 1);
+    }
+    let (v, out) = t.json(&[
+        "link",
+        "-y",
+        "-f",
+        "json",
+        "--keep-under",
+        "photos/library",
+        "photos",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 5, "{v}");
+    for a in v["actions"].as_array().unwrap() {
+        assert!(
+            a["keeper"].as_str().unwrap().starts_with("photos/library/"),
+            "{a}"
+        );
+    }
+    assert_eq!(
+        t.ino("photos/library/2024/summer/beach.jpg"),
+        t.ino("photos/backup/2024-summer/beach.jpg")
+    );
+}
