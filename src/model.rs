@@ -794,6 +794,9 @@ pub struct Summary {
     pub settled: u64,
     /// Sets linked apart from the rest of their group ([`Plan::apart`]).
     pub apart: u64,
+    /// Paths that take (or, planned, would take) their keeper's modification time: what rsync
+    /// and build caches see change.
+    pub retimed: u64,
     /// Wall time of the scan.
     pub elapsed: std::time::Duration,
     /// Leftover temp names that could not be resolved (each was named on stderr).

@@ -190,3 +190,25 @@ fn completions_and_man_page() {
         stdout(&out)
     );
 }
+
+#[test]
+fn the_summary_counts_the_paths_whose_modification_time_changes() {
+    let t = TestEnv::with_files(&[("a", b"same"), ("b", b"same"), ("c", b"same")]);
+    t.set_mtime("a", 1_000);
+    t.set_mtime("b", 2_000);
+    t.set_mtime("c", 1_000);
+    let out = t.run(&["link", "-n", "."]);
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    // a (the oldest) is kept: b takes its time, c has it already.
+    assert!(
+        last.contains("; 1 path takes its keeper's modification time"),
+        "{last}"
+    );
+    let out = t.run(&["link", "-y", "."]);
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.contains("; 1 path took its keeper's modification time"),
+        "{last}"
+    );
+    assert_eq!(t.ino("a"), t.ino("b"));
+}

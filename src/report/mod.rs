@@ -148,7 +148,14 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
             s.groups_linked += 1;
         }
     }
+    let retimes = |a: &crate::model::LinkAction| a.victim.expect.mtime != a.keeper.expect.mtime;
+    if outcomes.is_empty() {
+        s.retimed = plan.actions().filter(|a| retimes(a)).count() as u64;
+    }
     for (action, outcome) in plan.actions().zip(outcomes) {
+        if retimes(action) && matches!(outcome, Outcome::Planned | Outcome::Linked { .. }) {
+            s.retimed += 1;
+        }
         match outcome {
             Outcome::Planned => {}
             Outcome::Linked { freed, .. } => {

@@ -296,6 +296,18 @@ pub fn summary_line(s: &Summary, when: When) -> String {
             .collect();
         line += &format!("; {} skipped ({})", thousands(skipped), kinds.join(", "));
     }
+    if s.retimed > 0 {
+        line += &format!(
+            "; {} {} modification time",
+            plural(s.retimed, "path", "paths"),
+            match (when, s.retimed) {
+                (When::Done, 1) => "took its keeper's",
+                (When::Done, _) => "took their keeper's",
+                (_, 1) => "takes its keeper's",
+                (_, _) => "take their keeper's",
+            }
+        );
+    }
     if s.apart > 0 {
         line += &format!("; {} kept apart", plural(s.apart, "set", "sets"));
     }
