@@ -234,3 +234,50 @@ fn one_directory_through_two_bind_mounts_is_scanned_once() {
     assert_eq!(t.ino("data/a"), t.ino("data/b"));
     assert!(t.temp_names().is_empty());
 }
+
+/// A read-only view of a tree and the writable tree itself, given in either order: the
+/// writable one is walked, so the plan (and the run) is the same.
+#[test]
+fn a_read_only_view_never_hides_its_writable_original() {
+    if !is_root() {
+        skip("bind mounts need root");
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("data/a", b"viewed twins");
+    t.write("data/b", b"viewed twins");
+    std::fs::create_dir(t.path("view")).unwrap();
+    if !run_ok(
+        Command::new("mount")
+            .arg("--bind")
+            .arg(t.path("data"))
+            .arg(t.path("view")),
+    ) {
+        skip("cannot bind mount");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _view = Unmount(t.path("view"));
+    assert!(run_ok(
+        Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(t.path("view"))
+    ));
+    let plan = |first: &str, second: &str| {
+        let (v, out) = t.json(&["link", "-n", "-f", "json", first, second]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        v["actions"].to_string()
+    };
+    let view_first = plan("view", "data");
+    assert_eq!(view_first, plan("data", "view"));
+    assert!(view_first.contains("data/b"), "{view_first}");
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "view", "data"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 1, "{v}");
+    assert_eq!(t.ino("data/a"), t.ino("data/b"));
+}

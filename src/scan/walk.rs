@@ -66,7 +66,12 @@ pub fn walk(cfg: &ScanConfig, listener: &dyn Listener) -> Walked {
     if let Some(p) = listener.progress() {
         p.start(Stage::Walk, 0);
     }
-    for root in &cfg.roots {
+    // A directory reached through two roots is walked once, through the first; roots on a
+    // writable mount go first, so a read-only view of a tree (a read-only bind mount) never
+    // hides its writable original, whatever the order they were given in.
+    let mut roots: Vec<&PathBuf> = cfg.roots.iter().collect();
+    roots.sort_by_key(|r| sys::fs_facts(r).is_ok_and(|f| f.readonly));
+    for root in roots {
         w.root(root);
     }
     if w.any_file_root {
