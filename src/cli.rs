@@ -57,7 +57,7 @@ enum Command {
         after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
     )]
     Link(LinkArgs),
-    /// Resolve temporary names (.linkdup-XXXXXXXX) left by an interrupted run: each is removed
+    /// Resolve temporary names (.linkdup-tmp.*) left by an interrupted run: each is removed
     /// only when its content provably lives on under another name, else left and reported.
     #[command(
         after_help = "Examples:\n  linkdup recover --dry-run /srv/backup\n  linkdup recover /srv/backup"
@@ -384,13 +384,7 @@ impl Cli {
                 clap_complete::generate(shell, &mut Cli::command(), "linkdup", &mut out);
                 return Ok(Action::Print(out));
             }
-            Command::Man => {
-                let mut out = Vec::new();
-                clap_mangen::Man::new(Cli::command())
-                    .render(&mut out)
-                    .map_err(|e| e.to_string())?;
-                return Ok(Action::Print(out));
-            }
+            Command::Man => return man().map(Action::Print).map_err(|e| e.to_string()),
             Command::Scan(c) => {
                 let (out, progress) = c.output.to_config(g);
                 (Run::Scan(c.into_config()?), out, progress)
@@ -596,6 +590,105 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
     Ok(bytes.round() as u64)
 }
+
+/// The whole manual as one page: every command with every option (from the same definitions
+/// as `--help`), then exit status, files, environment and the safety notes.
+fn man() -> std::io::Result<Vec<u8>> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let top = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    top.render_title(&mut out)?;
+    top.render_name_section(&mut out)?;
+    top.render_synopsis_section(&mut out)?;
+    top.render_description_section(&mut out)?;
+    top.render_options_section(&mut out)?;
+    // The commands, each described in its own section below (not in pages of their own).
+    out.extend_from_slice(b".SH COMMANDS\n");
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let line = format!(".TP\nlinkdup {}\n{}\n", sub.get_name(), roff_text(&about));
+        out.extend_from_slice(line.as_bytes());
+    }
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = sub.get_name();
+        out.extend_from_slice(format!(".SH \"LINKDUP {}\"\n", name.to_uppercase()).as_bytes());
+        let page = clap_mangen::Man::new(sub.clone().bin_name(format!("linkdup {name}")));
+        let mut part = Vec::new();
+        page.render_synopsis_section(&mut part)?;
+        page.render_description_section(&mut part)?;
+        page.render_options_section(&mut part)?;
+        // One section per command: its parts become subsections.
+        let part = String::from_utf8_lossy(&part)
+            .replace(".SH SYNOPSIS", ".SS Synopsis")
+            .replace(".SH DESCRIPTION", ".SS Description")
+            .replace(".SH OPTIONS", ".SS Options");
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.extend_from_slice(MAN_TAIL.as_bytes());
+    Ok(out)
+}
+
+/// Text as a roff line: no line starts a request, `-` is a hyphen-minus.
+fn roff_text(s: &str) -> String {
+    let s = s.replace('\\', "\\\\").replace('-', "\\-");
+    match s.strip_prefix(['.', '\'']) {
+        Some(_) => format!("\\&{s}"),
+        None => s,
+    }
+}
+
+/// The sections of the manual that no option describes (roff).
+const MAN_TAIL: &str = r#".SH "EXIT STATUS"
+.TP
+0
+Success, also when there was nothing to do.
+.TP
+1
+Some files could not be processed (each is named on stderr as linkdup: PATH: REASON), a
+leftover temporary name of linkdup's could not be resolved, a saved plan was stale, or the
+report could not be written. Everything else was done.
+.TP
+2
+Usage error or refusal: no terminal to confirm on without \-\-yes, the answer was not yes, or a
+state file is not provably yours. Nothing was changed.
+.TP
+130, 143
+Interrupted by SIGINT or SIGTERM during the run: the current swap was finished, the rest
+skipped, the report printed.
+.SH FILES
+.TP
+$XDG_STATE_HOME/linkdup/journal\-TIME\-PID.jsonl
+The undo journal of each real run (default ~/.local/state/linkdup). Mode 0600, in a 0700
+directory; read back only when it is yours. See linkdup undo and linkdup journals.
+.TP
+$XDG_CACHE_HOME/linkdup/hashes.bin
+The hash cache of \-\-cache (default ~/.cache/linkdup). Damaged or foreign caches are refused
+or rebuilt, never trusted.
+.TP
+PLAN
+A plan saved by link \-\-dry\-run \-\-save\-plan, run by linkdup apply after every file is
+checked again.
+.SH ENVIRONMENT
+.TP
+NO_COLOR
+When set and not empty, \-\-color auto draws no colour.
+.TP
+XDG_STATE_HOME, XDG_CACHE_HOME, HOME
+Where journals and the cache live (see FILES).
+.TP
+PAGER
+The pager for Show the plan at the confirmation menu (default: less \-FRX).
+.SH SAFETY
+Every duplicate is replaced atomically: a temporary hard link to the kept copy is made beside
+it and exchanged with it (renameat2 RENAME_EXCHANGE), then checked, then the old file's name is
+removed. At every instant each path names a file with its original content. Both files are
+compared byte for byte right before each swap, with read leases held, and every gate (owner,
+group, mode, ACLs, extended attributes, set\-id bits, capabilities, immutable files, directory
+access) is checked again on the live files. Files opened for writing are skipped. Linux only.
+.SH "SEE ALSO"
+The README of linkdup, which has the full safety design and the test matrix.
+"#;
 
 #[cfg(test)]
 mod tests {

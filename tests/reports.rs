@@ -6,6 +6,7 @@ mod common;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::process::Command;
 
 use common::*;
 
@@ -184,11 +185,48 @@ fn completions_and_man_page() {
     }
     let out = t.run(&["man"]);
     assert_eq!(code(&out), 0);
-    assert!(
-        stdout(&out).starts_with(".ie") || stdout(&out).contains(".TH linkdup"),
-        "{}",
-        stdout(&out)
-    );
+    let page = stdout(&out);
+    assert!(page.contains(".TH linkdup"), "{page}");
+    // One page with everything: every command with its options, exit status, files,
+    // environment; no pointer to a page that does not exist.
+    for want in [
+        ".SH COMMANDS",
+        ".SH \"LINKDUP SCAN\"",
+        ".SH \"LINKDUP LINK\"",
+        ".SH \"LINKDUP APPLY\"",
+        ".SH \"LINKDUP UNDO\"",
+        ".SH \"LINKDUP RECOVER\"",
+        ".SH \"LINKDUP JOURNALS\"",
+        "keep\\-under",
+        "ignore\\-owner",
+        "prune",
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        "NO_COLOR",
+        ".SH SAFETY",
+    ] {
+        assert!(page.contains(want), "{want}: {page}");
+    }
+    assert!(!page.contains("linkdup-scan(1)"), "{page}");
+    if have("groff") {
+        let rendered = Command::new("sh")
+            .args(["-c", "groff -man -Tutf8 -ww -z 2>&1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(page.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(
+            rendered.stdout.is_empty(),
+            "groff warns: {}",
+            stdout(&rendered)
+        );
+    }
 }
 
 #[test]
