@@ -25,7 +25,10 @@ use crate::model::{
 use crate::statefile;
 
 const FORMAT: &str = "linkdup-plan";
-const FORMAT_VERSION: u64 = 2;
+/// 3: a checksum for the header (directories, gates), one per group and one per action, so that
+/// whole groups or actions can be deleted from a plan (what a person reviewing it does) while
+/// any other edit is refused; each action names its paths in words, for a reader.
+const FORMAT_VERSION: u64 = 3;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Write `plan` (with the directories it needs, and the gates and link limit the executor is
@@ -39,9 +42,8 @@ pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<
         step: "finding the current directory to record absolute paths",
         err: e,
     })?;
-    let body = json!({
+    let mut body = json!({
         "dirs": tree.dirs.iter().map(|d| dir_json(d, &cwd)).collect::<Vec<_>>(),
-        "groups": plan.groups.iter().map(group_json).collect::<Vec<_>>(),
         "gates": {
             "ignore_owner": g.ignore_owner,
             "ignore_mode": g.ignore_mode,
@@ -51,11 +53,18 @@ pub fn save(path: &Path, tree: &Tree, plan: &Plan, opts: &RunOptions) -> Result<
         },
         "max_links": opts.max_links,
     });
+    let header_sum = checksum(&body);
+    let groups: Vec<Value> = plan
+        .groups
+        .iter()
+        .map(|g| group_json(g, tree, &cwd))
+        .collect();
+    body["groups"] = Value::Array(groups);
     let doc = json!({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "linkdup_version": VERSION,
-        "checksum": checksum(&body),
+        "checksum": header_sum,
         "body": body,
     });
     let text = serde_json::to_vec_pretty(&doc).map_err(|e| Error::io(path, e.into()))?;
@@ -78,7 +87,7 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(&format!("{e}")))?;
     // Version 1 plans carry no gates: they are applied with the default (strictest) ones.
     let version = doc["format_version"].as_u64();
-    if doc["format"] != FORMAT || !matches!(version, Some(1 | FORMAT_VERSION)) {
+    if doc["format"] != FORMAT || !matches!(version, Some(1 | 2 | FORMAT_VERSION)) {
         return Err(bad("not a linkdup plan of a format this version reads"));
     }
     if doc["linkdup_version"] != VERSION {
@@ -88,7 +97,18 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         )));
     }
     let body = &doc["body"];
-    if doc["checksum"].as_str() != Some(checksum(body).as_str()) {
+    // Format 3 sums the header here and each group and action on its own; earlier formats sum
+    // the whole body.
+    let summed = if version == Some(FORMAT_VERSION) {
+        let mut header = body.clone();
+        if let Value::Object(m) = &mut header {
+            m.remove("groups");
+        }
+        checksum(&header)
+    } else {
+        checksum(body)
+    };
+    if doc["checksum"].as_str() != Some(summed.as_str()) {
         return Err(bad("its checksum does not match (edited or damaged)"));
     }
     let dirs = body["dirs"]
@@ -102,8 +122,15 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let groups = body["groups"].as_array().ok_or_else(|| bad("no groups"))?;
     let mut plan = Plan::default();
     for (i, g) in groups.iter().enumerate() {
-        let group = read_group(g, tree.dirs.len())
-            .ok_or_else(|| bad(&format!("group {i} is malformed")))?;
+        if version == Some(FORMAT_VERSION) {
+            check_sums(g).map_err(|what| bad(&format!("group {}: {what}", i + 1)))?;
+        }
+        let mut group = read_group(g, tree.dirs.len())
+            .ok_or_else(|| bad(&format!("group {} is malformed", i + 1)))?;
+        if group.actions.is_empty() {
+            continue; // every action of it deleted: nothing to do
+        }
+        recount_frees(&mut group);
         plan.groups.push(group);
     }
     let opts = match version {
@@ -129,6 +156,53 @@ fn read_options(body: &Value) -> Option<RunOptions> {
             v => Some(v.as_u64()?),
         },
     })
+}
+
+/// The sum a group or action carries: over its own fields (a group's without its actions).
+fn own_sum(v: &Value) -> String {
+    let mut own = v.clone();
+    if let Value::Object(m) = &mut own {
+        m.remove("sum");
+        m.remove("actions");
+    }
+    checksum(&own)
+}
+
+/// Is every part of a format-3 group as it was written? Deleting an action or a group is
+/// allowed; changing one is not.
+fn check_sums(g: &Value) -> Result<(), String> {
+    if g["sum"].as_str() != Some(own_sum(g).as_str()) {
+        return Err("edited (its checksum does not match)".into());
+    }
+    for (j, a) in g["actions"].as_array().into_iter().flatten().enumerate() {
+        if a["sum"].as_str() != Some(own_sum(a).as_str()) {
+            return Err(format!(
+                "action {} edited (its checksum does not match)",
+                j + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Which action frees its duplicate's bytes, for the actions left in a group (some may have
+/// been deleted from the plan): the last of an inode's, when every one of its links in the
+/// scanned paths is still planned.
+fn recount_frees(g: &mut GroupPlan) {
+    let mut left: std::collections::HashMap<FileId, u64> = std::collections::HashMap::new();
+    for a in &g.actions {
+        *left.entry(a.victim.expect.id).or_default() += 1;
+    }
+    let planned = left.clone();
+    for a in &mut g.actions {
+        let id = a.victim.expect.id;
+        let n = left.get_mut(&id).map(|n| {
+            *n -= 1;
+            *n
+        });
+        let all = planned[&id] + a.outside_links == a.victim.nlink;
+        a.frees = n == Some(0) && all && a.outside_links == 0;
+    }
 }
 
 fn checksum(body: &Value) -> String {
@@ -233,20 +307,35 @@ fn read_member(v: &Value, dirs: usize) -> Option<Member> {
     })
 }
 
-fn group_json(g: &GroupPlan) -> Value {
-    json!({
+/// A group: its own fields and sum, then each action with its sum and, for a person reading
+/// the plan, its two paths in words (`link`: the duplicate, `to`: the keeper).
+fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
+    let words = |l: &Loc| {
+        let p: PathBuf = cwd.join(tree.path(l)).components().collect();
+        p.to_string_lossy().into_owned()
+    };
+    let mut group = json!({
         "size": g.len.0,
         "hash": format!("{:032x}", g.hash),
         "dev": g.dev,
         "keeper": member_json(&g.keeper),
         "keeper_links": g.keeper_links.iter().map(loc_json).collect::<Vec<_>>(),
-        "actions": g.actions.iter().map(|a| json!({
+    });
+    group["sum"] = json!(own_sum(&group));
+    let actions = g.actions.iter().map(|a| {
+        let mut action = json!({
+            "link": words(&a.victim.loc),
+            "to": words(&a.keeper.loc),
             "keeper": member_json(&a.keeper),
             "victim": member_json(&a.victim),
             "frees": a.frees,
             "outside_links": a.outside_links,
-        })).collect::<Vec<_>>(),
-    })
+        });
+        action["sum"] = json!(own_sum(&action));
+        action
+    });
+    group["actions"] = Value::Array(actions.collect());
+    group
 }
 
 fn read_group(v: &Value, dirs: usize) -> Option<GroupPlan> {
@@ -450,7 +539,10 @@ mod tests {
                 assert_member(&ga.keeper, &wa.keeper, &what);
                 assert_member(&ga.victim, &wa.victim, &what);
                 assert_eq!(ga.victim.loc.name.as_bytes(), *name, "{what}");
-                assert_eq!((ga.frees, ga.outside_links), (wa.frees, wa.outside_links));
+                // Whether it frees is counted again from what the plan holds: its only action
+                // frees the inode when that is its one link.
+                let frees = wa.victim.nlink == 1 && wa.outside_links == 0;
+                assert_eq!((ga.frees, ga.outside_links), (frees, wa.outside_links));
             }
         }
     }
@@ -465,7 +557,7 @@ mod tests {
             let what = String::from_utf8_lossy(name);
             match load(&path) {
                 Err(Error::Damaged { detail: why, .. }) => {
-                    assert!(why.contains("group 0 is malformed"), "{what}: {why}")
+                    assert!(why.contains("group 1 is malformed"), "{what}: {why}")
                 }
                 Err(e) => panic!("{what}: refused for another reason: {e}"),
                 Ok(_) => panic!("{what}: accepted"),

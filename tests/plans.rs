@@ -251,3 +251,58 @@ fn the_undo_journal_is_named_after_the_report_and_only_when_something_was_linked
     assert!(!stderr(&out).contains("undo journal"), "{}", stderr(&out));
     assert_eq!(t.journals().len(), 1, "no second, empty journal");
 }
+
+#[test]
+fn a_plan_reads_as_paths_and_a_reviewer_may_delete_groups_or_actions_but_not_edit_them() {
+    let t = two_pairs();
+    let plan = save(&t);
+    let p = plan.to_str().unwrap();
+    let text = fs::read_to_string(&plan).unwrap();
+    // Each action names its paths in words, for `less plan.json`.
+    let v1 = t.path("data/v1");
+    assert!(
+        text.contains(&format!("\"link\": \"{}\"", v1.display())),
+        "{text}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["body"]["groups"].as_array().unwrap().len(), 2);
+    // Edited: a group's keeper is another file (or an action's path in words): refused whole.
+    for edit in ["keeper", "action"] {
+        let mut bad = doc.clone();
+        match edit {
+            "keeper" => bad["body"]["groups"][0]["keeper"]["ino"] = 1.into(),
+            _ => bad["body"]["groups"][0]["actions"][0]["link"] = "/etc/passwd".into(),
+        }
+        fs::write(&plan, serde_json::to_vec_pretty(&bad).unwrap()).unwrap();
+        let out = t.run(&["apply", "-y", "-f", "json", p]);
+        assert_eq!(code(&out), 2, "{edit}: {}", stderr(&out));
+        assert_eq!(refusal(&out).0, "damaged_plan", "{edit}");
+    }
+    assert_ne!(t.ino("data/k1"), t.ino("data/v1"));
+    // Reviewed: the group of k2/v2 deleted. Only k1/v1 is linked.
+    let mut reviewed = doc.clone();
+    let keep = reviewed["body"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["actions"][0]["link"] == v1.to_str().unwrap())
+        .cloned()
+        .unwrap();
+    reviewed["body"]["groups"] = serde_json::json!([keep]);
+    fs::write(&plan, serde_json::to_vec_pretty(&reviewed).unwrap()).unwrap();
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", p]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 1, "{v}");
+    assert_eq!(t.ino("data/k1"), t.ino("data/v1"));
+    assert_ne!(t.ino("data/k2"), t.ino("data/v2"));
+    // An action deleted from a group leaves an empty group: nothing to do, no error.
+    let mut emptied = doc.clone();
+    for g in emptied["body"]["groups"].as_array_mut().unwrap() {
+        g["actions"] = serde_json::json!([]);
+    }
+    fs::write(&plan, serde_json::to_vec_pretty(&emptied).unwrap()).unwrap();
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", p]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["summary"]["linked"], 0, "{v}");
+    assert_ne!(t.ino("data/k2"), t.ino("data/v2"));
+}
