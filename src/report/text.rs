@@ -260,7 +260,6 @@ pub enum When {
 /// `Reclaimed 3.2 GiB by linking 1,204 duplicates in 310 groups (2,000,000 files scanned in
 /// 4.1 s); 12 skipped (different owner: 9, changed since scan: 3).`
 pub fn summary_line(s: &Summary, when: When) -> String {
-    let skipped: u64 = s.skip_kinds.values().sum();
     let mut line = if when != When::Done {
         format!(
             "{}would reclaim {} by linking {} in {}",
@@ -286,6 +285,22 @@ pub fn summary_line(s: &Summary, when: When) -> String {
         plural(s.files_scanned, "file", "files"),
         secs(s.elapsed)
     );
+    for note in notes(s, when) {
+        line += "; ";
+        line += &note;
+    }
+    line += if when == When::DryRun {
+        ". Nothing was changed."
+    } else {
+        "."
+    };
+    line
+}
+
+/// What follows the totals of a link summary, each only when there is something to say.
+fn notes(s: &Summary, when: When) -> Vec<String> {
+    let mut out = Vec::new();
+    let skipped: u64 = s.skip_kinds.values().sum();
     if skipped > 0 {
         let mut kinds: Vec<(&str, u64)> =
             s.skip_kinds.iter().map(|(k, n)| (k.label(), *n)).collect();
@@ -294,11 +309,15 @@ pub fn summary_line(s: &Summary, when: When) -> String {
             .iter()
             .map(|(k, n)| format!("{k}: {}", thousands(*n)))
             .collect();
-        line += &format!("; {} skipped ({})", thousands(skipped), kinds.join(", "));
+        out.push(format!(
+            "{} skipped ({})",
+            thousands(skipped),
+            kinds.join(", ")
+        ));
     }
     if s.retimed > 0 {
-        line += &format!(
-            "; {} {} modification time",
+        out.push(format!(
+            "{} {} modification time",
             plural(s.retimed, "path", "paths"),
             match (when, s.retimed) {
                 (When::Done, 1) => "took its keeper's",
@@ -306,45 +325,40 @@ pub fn summary_line(s: &Summary, when: When) -> String {
                 (_, 1) => "takes its keeper's",
                 (_, _) => "take their keeper's",
             }
-        );
+        ));
     }
     if s.apart > 0 {
-        line += &format!("; {} kept apart", plural(s.apart, "set", "sets"));
+        out.push(format!("{} kept apart", plural(s.apart, "set", "sets")));
     }
     if s.settled > 0 {
-        line += &format!(
-            "; {} already linked as far as the gates allow",
+        out.push(format!(
+            "{} already linked as far as the gates allow",
             plural(s.settled, "path", "paths")
-        );
+        ));
     }
     if s.failed > 0 {
-        line += &format!("; {} failed", thousands(s.failed));
+        out.push(format!("{} failed", thousands(s.failed)));
     }
     if s.scan_errors > 0 {
-        line += &format!(
-            "; {} (named on stderr)",
+        out.push(format!(
+            "{} (named on stderr)",
             plural(s.scan_errors, "error", "errors")
-        );
+        ));
     }
     if s.temps_left > 0 {
-        line += &format!(
-            "; {} left in place",
+        out.push(format!(
+            "{} left in place",
             plural(
                 s.temps_left,
                 "leftover temporary name",
                 "leftover temporary names"
             )
-        );
+        ));
     }
     if s.interrupted {
-        line += "; interrupted";
+        out.push("interrupted".to_string());
     }
-    line += if when == When::DryRun {
-        ". Nothing was changed."
-    } else {
-        "."
-    };
-    line
+    out
 }
 
 /// What recovery did with each leftover temp name.
