@@ -3,7 +3,9 @@
 
 pub mod csv;
 pub mod fdupes;
+mod items;
 pub mod json;
+mod jsonfmt;
 pub mod text;
 
 use std::io::{self, Write};
@@ -180,6 +182,26 @@ pub fn only_what_passed(s: &mut Summary, plan: &Plan, outcomes: &[Outcome]) {
     s.planned = planned;
     s.reclaimable_bytes = bytes;
     s.groups = groups;
+}
+
+/// What became of an action, as the reports word it.
+pub struct Status {
+    /// `planned`, `linked`, `skipped` or `failed`.
+    pub word: &'static str,
+    /// For a skip or a failure: its stable code and the sentence a person reads.
+    pub why: Option<(&'static str, String)>,
+}
+
+impl Status {
+    pub fn of(outcome: &Outcome) -> Status {
+        let (word, why) = match outcome {
+            Outcome::Planned => ("planned", None),
+            Outcome::Linked { .. } => ("linked", None),
+            Outcome::Skipped(why) => ("skipped", Some((why.kind().code(), why.to_string()))),
+            Outcome::Failed(e) => ("failed", Some((e.code(), e.to_string()))),
+        };
+        Status { word, why }
+    }
 }
 
 /// The keeper a duplicate was (or will be) linked to.
