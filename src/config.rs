@@ -43,6 +43,8 @@ pub struct Output {
     /// Paths as their raw bytes where the format is byte-exact (`-0`, CSV); false when stdout
     /// is a terminal, where they are escaped like the text report's.
     pub raw: bool,
+    /// Indent the JSON report (`--pretty`, or stdout is a terminal); else it is one line.
+    pub pretty: bool,
 }
 
 /// Output format of the report on stdout.

@@ -121,7 +121,7 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
 /// Tell a script that reads the JSON report why the run was refused (stderr says it too).
 pub fn write_refusal(w: &mut dyn Write, out: &Output, e: &Error) {
     if out.format == crate::config::Format::Json {
-        let _ = report::json::refused(w, e).and_then(|()| w.flush());
+        let _ = report::json::refused(w, e, out.pretty).and_then(|()| w.flush());
     }
 }
 

@@ -1,5 +1,6 @@
 //! The JSON report for scripts (`-f json`): one object, written as it is made (see
-//! [`super::items`]). Every report has its `version` and the run's `errors` and `warnings`.
+//! [`super::items`]), on one line, or indented for a person (`--pretty`, or stdout is a
+//! terminal). Every report has its `version` and the run's `errors` and `warnings`.
 
 use std::io::{self, Write};
 
@@ -21,8 +22,8 @@ use crate::recover::Recovered;
 pub const VERSION: u32 = 1;
 
 /// Write `doc` as one object and a newline.
-fn write<T: Fields>(w: &mut dyn Write, doc: T) -> io::Result<()> {
-    Obj::new(doc).serialize(&mut serializer(&mut *w, true))?;
+fn write<T: Fields>(w: &mut dyn Write, pretty: bool, doc: T) -> io::Result<()> {
+    Obj::new(doc).serialize(&mut serializer(&mut *w, pretty))?;
     w.write_all(b"\n")
 }
 
@@ -35,12 +36,12 @@ fn version_and_warnings<M: SerializeMap>(m: &mut M, noted: &Noted) -> Result<(),
 
 /// The report of a run refused before it started (exit 2): what and why, for a script that
 /// reads stdout.
-pub fn refused(w: &mut dyn Write, e: &crate::error::Error) -> io::Result<()> {
-    write(w, Refused(&Problem::of(e)))
+pub fn refused(w: &mut dyn Write, e: &crate::error::Error, pretty: bool) -> io::Result<()> {
+    write(w, pretty, Refused(&Problem::of(e)))
 }
 
 /// `{"refused": problem, "version": 1}`.
-struct Refused<'a>(pub &'a Problem);
+struct Refused<'a>(&'a Problem);
 
 impl Fields for Refused<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
@@ -49,8 +50,8 @@ impl Fields for Refused<'_> {
     }
 }
 
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted) -> io::Result<()> {
-    write(w, ScanDoc { scan, noted })
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted, pretty: bool) -> io::Result<()> {
+    write(w, pretty, ScanDoc { scan, noted })
 }
 
 struct ScanDoc<'a> {
@@ -74,8 +75,8 @@ impl Fields for ScanDoc<'_> {
     }
 }
 
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted) -> io::Result<()> {
-    write(w, LinkDoc { r, noted })
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted, pretty: bool) -> io::Result<()> {
+    write(w, pretty, LinkDoc { r, noted })
 }
 
 struct LinkDoc<'a> {
@@ -119,6 +120,7 @@ pub fn recover(
     results: &[Recovered],
     dry_run: bool,
     noted: &Noted,
+    pretty: bool,
 ) -> io::Result<()> {
     let doc = RecoverDoc {
         scan,
@@ -126,7 +128,7 @@ pub fn recover(
         dry_run,
         noted,
     };
-    write(w, doc)
+    write(w, pretty, doc)
 }
 
 struct RecoverDoc<'a> {
@@ -158,6 +160,7 @@ pub fn undo(
     results: &[crate::undo::Undone],
     dry_run: bool,
     noted: &Noted,
+    pretty: bool,
 ) -> io::Result<()> {
     let doc = UndoDoc {
         entries,
@@ -165,7 +168,7 @@ pub fn undo(
         dry_run,
         noted,
     };
-    write(w, doc)
+    write(w, pretty, doc)
 }
 
 struct UndoDoc<'a> {

@@ -51,11 +51,11 @@ pub fn render(
     use Format::{Csv, Fdupes, Json, Text};
     match (out.format, report) {
         (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
-        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted),
+        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted, out.pretty),
         (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
         (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
         (Text, Report::Link(r)) => text::link(w, r, out),
-        (Json, Report::Link(r)) => json::link(w, r, noted),
+        (Json, Report::Link(r)) => json::link(w, r, noted, out.pretty),
         (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
         (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),
         (
@@ -73,7 +73,7 @@ pub fn render(
                 results,
                 dry_run,
             },
-        ) => json::recover(w, scan, results, dry_run, noted),
+        ) => json::recover(w, scan, results, dry_run, noted, out.pretty),
         (
             Text,
             &Report::Undo {
@@ -89,7 +89,7 @@ pub fn render(
                 results,
                 dry_run,
             },
-        ) => json::undo(w, entries, results, dry_run, noted),
+        ) => json::undo(w, entries, results, dry_run, noted, out.pretty),
         (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "this command reports as text or JSON only",
