@@ -293,6 +293,7 @@ enum BriefFormat {
 enum FormatArg {
     Text,
     Json,
+    Jsonl,
     Csv,
     Fdupes,
 }
@@ -399,6 +400,7 @@ impl Output {
             format: match self.format {
                 FormatArg::Text => Format::Text,
                 FormatArg::Json => Format::Json,
+                FormatArg::Jsonl => Format::Jsonl,
                 FormatArg::Csv => Format::Csv,
                 FormatArg::Fdupes => Format::Fdupes,
             },

@@ -53,10 +53,19 @@ pub enum Format {
     #[default]
     Text,
     Json,
+    /// JSON Lines: one object per group or action, as written, then a summary line.
+    Jsonl,
     /// One row per file: group, size, path, dev, ino, role.
     Csv,
     /// fdupes-style: the paths of each group one per line, groups separated by a blank line.
     Fdupes,
+}
+
+impl Format {
+    /// Is this a JSON format (whose report carries the run's errors and warnings)?
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl)
+    }
 }
 
 /// What the scan reads: where to look, what to take in, how many threads, which cache.

@@ -46,7 +46,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     checks::before_anything(&cfg.command, io.confirm.available())?;
     let out = &cfg.output;
     // Keep what is told on stderr for the JSON report too.
-    let recorder = recorder::Recorder::new(io.listener, out.format == crate::config::Format::Json);
+    let recorder = recorder::Recorder::new(io.listener, out.format.is_json());
     let io = Io {
         out: &mut *io.out,
         listener: &recorder,
@@ -120,9 +120,12 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
 
 /// Tell a script that reads the JSON report why the run was refused (stderr says it too).
 pub fn write_refusal(w: &mut dyn Write, out: &Output, e: &Error) {
-    if out.format == crate::config::Format::Json {
-        let _ = report::json::refused(w, e, out.pretty).and_then(|()| w.flush());
-    }
+    let written = match out.format {
+        crate::config::Format::Json => report::json::refused(w, e, out.pretty),
+        crate::config::Format::Jsonl => report::jsonl::refused(w, e),
+        _ => return,
+    };
+    let _ = written.and_then(|()| w.flush());
 }
 
 /// Run `f` (the walk and the hashing) on a pool of `cfg.threads` workers.

@@ -1,7 +1,7 @@
 //! The objects the JSON reports are made of (a group, an action, a skipped file, a temp name, a
-//! problem, an undone path, the summaries), written field by field straight into a serializer,
-//! which writes them into the report's arrays. Nothing is collected first, so a report costs
-//! no memory of its own, whatever its size.
+//! problem, an undone path, the summaries), written field by field straight into a serializer:
+//! `-f json` puts them in its arrays, `-f jsonl` writes each on a line of its own with a `type`.
+//! Nothing is collected first, so a report costs no memory of its own, whatever its size.
 //!
 //! Keys come in byte order, the order the reports had when they were built as `serde_json`
 //! values (whose maps are sorted). A path is built in one reused buffer, never a `PathBuf` per
@@ -23,20 +23,30 @@ pub trait Fields {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error>;
 }
 
-/// `T`'s fields as one object.
+/// `T`'s fields as one object; with a tag (JSON Lines), a `"type"` key comes first.
 pub struct Obj<T> {
+    tag: Option<&'static str>,
     fields: T,
 }
 
 impl<T> Obj<T> {
     pub fn new(fields: T) -> Obj<T> {
-        Obj { fields }
+        Obj { tag: None, fields }
+    }
+    pub fn tagged(tag: &'static str, fields: T) -> Obj<T> {
+        Obj {
+            tag: Some(tag),
+            fields,
+        }
     }
 }
 
 impl<T: Fields> Serialize for Obj<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        if let Some(tag) = self.tag {
+            m.serialize_entry("type", tag)?;
+        }
         self.fields.fields(&mut m)?;
         m.end()
     }

@@ -40,8 +40,8 @@ pub fn refused(w: &mut dyn Write, e: &crate::error::Error, pretty: bool) -> io::
     write(w, pretty, Refused(&Problem::of(e)))
 }
 
-/// `{"refused": problem, "version": 1}`.
-struct Refused<'a>(&'a Problem);
+/// `{"refused": problem, "version": 1}`; the JSON Lines report tags it.
+pub struct Refused<'a>(pub &'a Problem);
 
 impl Fields for Refused<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {

@@ -1,11 +1,13 @@
-//! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON for
-//! scripts. Renderers only format; the numbers come from [`summarize`].
+//! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON (one
+//! document, or JSON Lines) and CSV for scripts. Renderers only format; the numbers come from
+//! [`summarize`].
 
 pub mod csv;
 pub mod fdupes;
 mod items;
 pub mod json;
 mod jsonfmt;
+pub mod jsonl;
 pub mod text;
 
 use std::io::{self, Write};
@@ -48,14 +50,16 @@ pub fn render(
     report: &Report<'_>,
     noted: &Noted,
 ) -> io::Result<()> {
-    use Format::{Csv, Fdupes, Json, Text};
+    use Format::{Csv, Fdupes, Json, Jsonl, Text};
     match (out.format, report) {
         (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
         (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted, out.pretty),
+        (Jsonl, Report::Scan { scan, .. }) => jsonl::scan(w, scan, noted),
         (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
         (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
         (Text, Report::Link(r)) => text::link(w, r, out),
         (Json, Report::Link(r)) => json::link(w, r, noted, out.pretty),
+        (Jsonl, Report::Link(r)) => jsonl::link(w, r, noted),
         (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
         (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),
         (
@@ -90,10 +94,12 @@ pub fn render(
                 dry_run,
             },
         ) => json::undo(w, entries, results, dry_run, noted, out.pretty),
-        (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "this command reports as text or JSON only",
-        )),
+        (Jsonl | Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. }) => {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this command reports as text or JSON only",
+            ))
+        }
     }
 }
 
