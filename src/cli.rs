@@ -104,6 +104,10 @@ struct Output {
     /// Separate paths with NUL instead of newline (text and fdupes formats).
     #[arg(short = '0', long)]
     null: bool,
+
+    /// Indent the JSON report (the default when stdout is a terminal; else it is one line).
+    #[arg(long)]
+    pretty: bool,
 }
 
 /// The output options of `undo` and `recover`, which report as text or JSON only.
@@ -112,6 +116,10 @@ struct BriefOutput {
     /// Report format on stdout (messages and errors go to stderr).
     #[arg(short, long, value_enum, default_value_t = BriefFormat::Text)]
     format: BriefFormat,
+
+    /// Indent the JSON report (the default when stdout is a terminal; else it is one line).
+    #[arg(long)]
+    pretty: bool,
 }
 
 #[derive(Args, Debug)]
@@ -338,6 +346,7 @@ enum BriefFormat {
 enum FormatArg {
     Text,
     Json,
+    Jsonl,
     Csv,
     Fdupes,
 }
@@ -422,6 +431,11 @@ fn progress_on(quiet: bool, when: ProgressWhen) -> bool {
     !quiet && when == ProgressWhen::Auto && std::io::stderr().is_terminal()
 }
 
+/// Indent JSON for a person (asked, or stdout is a terminal); one line for a program.
+fn pretty(asked: bool) -> bool {
+    asked || std::io::stdout().is_terminal()
+}
+
 impl Output {
     /// The report's look, and whether to draw progress.
     fn to_config(&self, g: &Global) -> (OutputConfig, bool) {
@@ -437,6 +451,7 @@ impl Output {
             format: match self.format {
                 FormatArg::Text => Format::Text,
                 FormatArg::Json => Format::Json,
+                FormatArg::Jsonl => Format::Jsonl,
                 FormatArg::Csv => Format::Csv,
                 FormatArg::Fdupes => Format::Fdupes,
             },
@@ -445,6 +460,7 @@ impl Output {
             null: self.null,
             // Raw names reach a terminal only escaped, as `ls` shows them.
             raw: !std::io::stdout().is_terminal(),
+            pretty: pretty(self.pretty),
         };
         (out, progress_on(g.quiet, g.progress))
     }
@@ -458,6 +474,7 @@ impl BriefOutput {
                 BriefFormat::Json => Format::Json,
             },
             quiet: g.quiet,
+            pretty: pretty(self.pretty),
             ..OutputConfig::default()
         };
         (out, progress_on(g.quiet, g.progress))

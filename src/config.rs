@@ -45,6 +45,8 @@ pub struct Output {
     /// Paths as their raw bytes where the format is byte-exact (`-0`, CSV); false when stdout
     /// is a terminal, where they are escaped like the text report's.
     pub raw: bool,
+    /// Indent the JSON report (`--pretty`, or stdout is a terminal); else it is one line.
+    pub pretty: bool,
 }
 
 /// Output format of the report on stdout.
@@ -53,10 +55,19 @@ pub enum Format {
     #[default]
     Text,
     Json,
+    /// JSON Lines: one object per group or action, as written, then a summary line.
+    Jsonl,
     /// One row per file: group, size, path, dev, ino, role.
     Csv,
     /// fdupes-style: the paths of each group one per line, groups separated by a blank line.
     Fdupes,
+}
+
+impl Format {
+    /// Is this a JSON format (whose report carries the run's errors and warnings)?
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl)
+    }
 }
 
 /// What the scan reads: where to look, what to take in, how many threads, which cache.

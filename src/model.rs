@@ -2,7 +2,7 @@
 //! the outcomes. No I/O happens here.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// An inode: device and inode number. Two paths with the same `FileId` are one file.
@@ -97,12 +97,21 @@ impl Tree {
 
     /// The full path of a location, as the user will see it.
     pub fn path(&self, loc: &Loc) -> PathBuf {
-        let dir = &self.dir(loc.dir).path;
-        if dir.as_os_str().is_empty() {
-            PathBuf::from(&*loc.name)
-        } else {
-            dir.join(&*loc.name)
+        let mut buf = Vec::new();
+        self.write_path(loc, &mut buf);
+        PathBuf::from(OsString::from_vec(buf))
+    }
+
+    /// Append the bytes of [`Tree::path`] to `buf`: a report that writes many paths reuses one
+    /// buffer instead of allocating a `PathBuf` for each.
+    pub fn write_path(&self, loc: &Loc, buf: &mut Vec<u8>) {
+        let dir = path_bytes(&self.dir(loc.dir).path);
+        buf.extend_from_slice(dir);
+        // As `Path::join` does: a separator unless the directory is empty or ends with one.
+        if dir.last().is_some_and(|&b| b != b'/') {
+            buf.push(b'/');
         }
+        buf.extend_from_slice(loc.name.as_bytes());
     }
 }
 
@@ -811,6 +820,44 @@ pub fn path_bytes(p: &Path) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `write_path` gives the bytes `Path::join` would: one separator, none after an empty or
+    /// `/`-ended directory.
+    #[test]
+    fn write_path_joins_like_path_join() {
+        let mut tree = Tree::default();
+        for dir in ["", ".", "/", "a/", "a//b", "/srv/x"] {
+            tree.dirs.push(Dir {
+                path: PathBuf::from(dir),
+                id: FileId { dev: 0, ino: 0 },
+                parent: None,
+                name: OsString::new(),
+                attrs: Attrs::default(),
+                mnt: 0,
+                public: false,
+            });
+        }
+        let mut buf = b"stale".to_vec();
+        for (i, dir) in ["", ".", "/", "a/", "a//b", "/srv/x"]
+            .into_iter()
+            .enumerate()
+        {
+            let loc = Loc {
+                dir: DirIdx(i as u32),
+                name: OsStr::from_bytes(b"n\xff").into(),
+                mnt: 0,
+            };
+            let want = if dir.is_empty() {
+                PathBuf::from(&*loc.name)
+            } else {
+                Path::new(dir).join(&*loc.name)
+            };
+            buf.clear();
+            tree.write_path(&loc, &mut buf);
+            assert_eq!(buf, path_bytes(&want), "{dir:?}");
+            assert_eq!(tree.path(&loc), want, "{dir:?}");
+        }
+    }
 
     /// The kind of a reason comes from its fields, never from its words: a keeper under
     /// `/srv/open/writing/` or `/owner/mode/` is no reason of those kinds.

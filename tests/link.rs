@@ -429,6 +429,17 @@ fn halves_kept_apart_are_news_once_then_a_count() {
         "{text}"
     );
     assert!(text.contains("; 1 set kept apart"), "{text}");
+    // The same in JSON, for scripts.
+    let t2 = TestEnv::new();
+    for n in ["pub/a", "pub/b", "priv/c", "priv/d"] {
+        t2.write(n, b"same bytes");
+    }
+    t2.chmod("priv/c", 0o600);
+    t2.chmod("priv/d", 0o600);
+    let (v, _) = t2.json(&["link", "-n", "-f", "json", "."]);
+    assert_eq!(v["summary"]["kept_apart"], 1, "{v}");
+    assert_eq!(v["kept_apart"][0]["kind"], "mode", "{v}");
+    assert_eq!(v["kept_apart"][0]["paths"], 2, "{v}");
     // Again: nothing to do, nothing listed, one count in the summary.
     let out = t.run(&["link", "-n", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -438,6 +449,9 @@ fn halves_kept_apart_are_news_once_then_a_count() {
         text.contains("; 4 paths already linked as far as the gates allow"),
         "{text}"
     );
+    let (v, _) = t.json(&["link", "-n", "-f", "json", "."]);
+    assert_eq!(v["summary"]["settled"], 4, "{v}");
+    assert_eq!(v["skipped"], serde_json::json!([]), "{v}");
     // A pair that was never linked stays news on every run: it can still be merged.
     let t = TestEnv::with_files(&[("x", b"pair"), ("y", b"pair")]);
     t.chmod("y", 0o600);

@@ -40,11 +40,41 @@ fn csv_has_one_row_per_file_with_exact_quoting() {
     let out = t.run(&["link", "-n", "-f", "csv", "."]);
     let text = stdout(&out);
     assert!(
-        text.starts_with("group,size,path,dev,ino,role,status,reason\n"),
+        text.starts_with("group,size,path,dev,ino,role,status,reason,kind\n"),
         "{text}"
     );
-    assert!(text.contains(",keeper,,"), "{text}");
-    assert_eq!(text.matches(",duplicate,planned,").count(), 4, "{text}");
+    assert!(text.contains(",keeper,,,\n"), "{text}");
+    assert_eq!(text.matches(",duplicate,planned,,\n").count(), 4, "{text}");
+}
+
+/// Scripts match the stable `kind` of a skip (as in the JSON report), never the sentence.
+#[test]
+fn csv_gives_the_kind_of_every_skip() {
+    let t = photos_and_temps();
+    t.chmod("backup/x.tmp", 0o600);
+    let out = t.run(&["link", "-n", "-f", "csv", "."]);
+    let mut rows = csv_rows(&out.stdout);
+    let header = rows.remove(0);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let skipped: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[col("role")] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 2, "{rows:?}");
+    for r in skipped {
+        assert_eq!(r[col("kind")], "mode", "{r:?}");
+        assert!(r[col("reason")].contains("mode"), "{r:?}");
+    }
+}
+
+/// CSV rows as strings (the test names are UTF-8), header first.
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
 }
 
 #[test]

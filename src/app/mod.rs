@@ -48,7 +48,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
     checks::before_anything(&cfg.command, io.confirm.available())?;
     let out = &cfg.output;
     // Keep what is told on stderr for the JSON report too.
-    let recorder = recorder::Recorder::new(io.listener, out.format == crate::config::Format::Json);
+    let recorder = recorder::Recorder::new(io.listener, out.format.is_json());
     let io = Io {
         out: &mut *io.out,
         listener: &recorder,
@@ -123,9 +123,12 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
 
 /// Tell a script that reads the JSON report why the run was refused (stderr says it too).
 pub fn write_refusal(w: &mut dyn Write, out: &Output, e: &Error) {
-    if out.format == crate::config::Format::Json {
-        let _ = report::json::refused(w, e).and_then(|()| w.flush());
-    }
+    let written = match out.format {
+        crate::config::Format::Json => report::json::refused(w, e, out.pretty),
+        crate::config::Format::Jsonl => report::jsonl::refused(w, e),
+        _ => return,
+    };
+    let _ = written.and_then(|()| w.flush());
 }
 
 fn journals(cfg: &JournalsConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {

@@ -1,11 +1,12 @@
-//! CSV, one row per file: `group,size,path,dev,ino,role` (link reports add `status,reason`).
+//! CSV, one row per file: `group,size,path,dev,ino,role` (link reports add `status,reason,kind`,
+//! `kind` being the stable code of a skip or a failure, as in the JSON report).
 //! Paths are written as their raw bytes (quoted where needed), so they are exact; a reader that
 //! wants UTF-8 must decide what to do with names that are not.
 
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 
-use super::LinkReport;
+use super::{LinkReport, Status};
 use crate::model::{Outcome, ScanOutput};
 
 fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
@@ -47,12 +48,12 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, raw: bool) -> io::Result<()> {
     done(c)
 }
 
-/// Roles: `keeper`, `duplicate` (with the action's status and reason), `skipped`.
+/// Roles: `keeper`, `duplicate` (with the action's status, reason and kind), `skipped`.
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> {
     let tree = &r.scan.tree;
     let mut c = writer(w);
     c.write_record([
-        "group", "size", "path", "dev", "ino", "role", "status", "reason",
+        "group", "size", "path", "dev", "ino", "role", "status", "reason", "kind",
     ])?;
     let mut outcomes = r.outcomes.iter();
     for (gi, g) in r.plan.groups.iter().enumerate() {
@@ -68,15 +69,11 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
             b"keeper",
             b"",
             b"",
+            b"",
         ])?;
         for a in &g.actions {
-            let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
-            let (status, reason) = match outcome {
-                Outcome::Planned => ("planned", String::new()),
-                Outcome::Linked { .. } => ("linked", String::new()),
-                Outcome::Skipped(why) => ("skipped", why.to_string()),
-                Outcome::Failed(e) => ("failed", e.to_string()),
-            };
+            let status = Status::of(outcomes.next().unwrap_or(&Outcome::Planned));
+            let (kind, reason) = status.why.unwrap_or_default();
             let v = &a.victim;
             c.write_record([
                 group.as_bytes(),
@@ -85,8 +82,9 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
                 v.expect.id.dev.to_string().as_bytes(),
                 v.expect.id.ino.to_string().as_bytes(),
                 b"duplicate",
-                status.as_bytes(),
+                status.word.as_bytes(),
                 reason.as_bytes(),
+                kind.as_bytes(),
             ])?;
         }
     }
@@ -100,6 +98,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
             b"skipped",
             b"skipped",
             s.reason.to_string().as_bytes(),
+            s.reason.kind().code().as_bytes(),
         ])?;
     }
     done(c)

@@ -1,10 +1,14 @@
-//! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON for
-//! scripts. Renderers only format; the numbers come from [`summarize`].
+//! Renders scan results, plans and outcomes into a `&mut dyn Write`: text for people, JSON (one
+//! document, or JSON Lines) and CSV for scripts. Renderers only format; the numbers come from
+//! [`summarize`].
 
 pub mod csv;
 pub mod fdupes;
+mod items;
 pub mod journals;
 pub mod json;
+mod jsonfmt;
+pub mod jsonl;
 pub mod text;
 
 use std::io::{self, Write};
@@ -52,14 +56,16 @@ pub fn render(
     report: &Report<'_>,
     noted: &Noted,
 ) -> io::Result<()> {
-    use Format::{Csv, Fdupes, Json, Text};
+    use Format::{Csv, Fdupes, Json, Jsonl, Text};
     match (out.format, report) {
         (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
-        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted),
+        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted, out.pretty),
+        (Jsonl, Report::Scan { scan, .. }) => jsonl::scan(w, scan, noted),
         (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
         (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
         (Text, Report::Link(r)) => text::link(w, r, out),
-        (Json, Report::Link(r)) => json::link(w, r, noted),
+        (Json, Report::Link(r)) => json::link(w, r, noted, out.pretty),
+        (Jsonl, Report::Link(r)) => jsonl::link(w, r, noted),
         (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
         (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),
         (
@@ -77,7 +83,7 @@ pub fn render(
                 results,
                 dry_run,
             },
-        ) => json::recover(w, scan, results, dry_run, noted),
+        ) => json::recover(w, scan, results, dry_run, noted, out.pretty),
         (
             Text,
             &Report::Undo {
@@ -93,19 +99,20 @@ pub fn render(
                 results,
                 dry_run,
             },
-        ) => json::undo(w, entries, results, dry_run, noted),
+        ) => json::undo(w, entries, results, dry_run, noted, out.pretty),
         (Text, &Report::Journals { journals, dry_run }) => {
             journals::text(w, journals, dry_run, out.quiet)
         }
         (Json, &Report::Journals { journals, dry_run }) => {
             journals::json(w, journals, dry_run, noted)
         }
-        (Csv | Fdupes, Report::Recover { .. } | Report::Undo { .. } | Report::Journals { .. }) => {
-            Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "this command reports as text or JSON only",
-            ))
-        }
+        (
+            Jsonl | Csv | Fdupes,
+            Report::Recover { .. } | Report::Undo { .. } | Report::Journals { .. },
+        ) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this command reports as text or JSON only",
+        )),
     }
 }
 
@@ -203,6 +210,26 @@ pub fn only_what_passed(s: &mut Summary, plan: &Plan, outcomes: &[Outcome]) {
     s.planned = planned;
     s.reclaimable_bytes = bytes;
     s.groups = groups;
+}
+
+/// What became of an action, as the reports word it.
+pub struct Status {
+    /// `planned`, `linked`, `skipped` or `failed`.
+    pub word: &'static str,
+    /// For a skip or a failure: its stable code and the sentence a person reads.
+    pub why: Option<(&'static str, String)>,
+}
+
+impl Status {
+    pub fn of(outcome: &Outcome) -> Status {
+        let (word, why) = match outcome {
+            Outcome::Planned => ("planned", None),
+            Outcome::Linked { .. } => ("linked", None),
+            Outcome::Skipped(why) => ("skipped", Some((why.kind().code(), why.to_string()))),
+            Outcome::Failed(e) => ("failed", Some((e.code(), e.to_string()))),
+        };
+        Status { word, why }
+    }
 }
 
 /// The keeper a duplicate was (or will be) linked to.
