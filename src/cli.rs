@@ -108,6 +108,12 @@ struct Output {
     /// Indent the JSON report (the default when stdout is a terminal; else it is one line).
     #[arg(long)]
     pretty: bool,
+
+    /// Also show where the space goes: the N directories (default 10) holding the most
+    /// reclaimable bytes, as a tree (text and JSON).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    by_dir: Option<u16>,
 }
 
 /// The output options of `undo` and `recover`, which report as text or JSON only.
@@ -461,6 +467,7 @@ impl Output {
             // Raw names reach a terminal only escaped, as `ls` shows them.
             raw: !std::io::stdout().is_terminal(),
             pretty: pretty(self.pretty),
+            by_dir: self.by_dir.map(usize::from),
         };
         (out, progress_on(g.quiet, g.progress))
     }

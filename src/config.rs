@@ -47,6 +47,8 @@ pub struct Output {
     pub raw: bool,
     /// Indent the JSON report (`--pretty`, or stdout is a terminal); else it is one line.
     pub pretty: bool,
+    /// Where the space goes: the N directories holding the most reclaimable bytes.
+    pub by_dir: Option<usize>,
 }
 
 /// Output format of the report on stdout.

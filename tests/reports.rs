@@ -280,3 +280,51 @@ fn the_summary_counts_the_paths_whose_modification_time_changes() {
     );
     assert_eq!(t.ino("a"), t.ino("b"));
 }
+
+#[test]
+fn by_dir_shows_where_the_space_goes_from_the_plan() {
+    let t = TestEnv::new();
+    let big = vec![7u8; 3000];
+    let small = vec![9u8; 100];
+    t.write("lib/a", &big);
+    t.write("lib/b", &small);
+    for d in ["bak/1", "bak/2", "old"] {
+        t.write(format!("{d}/a"), &big);
+    }
+    t.write("old/b", &small);
+    t.set_mtime("lib/a", 1);
+    t.set_mtime("lib/b", 1);
+    let (v, out) = t.json(&["link", "-n", "-f", "json", "--by-dir", "3", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows: Vec<(String, u64, u64, u64)> = v["by_dir"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["bytes"].as_u64().unwrap(),
+                r["files"].as_u64().unwrap(),
+                r["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The three directories with the most to reclaim, in tree order, indented under the
+    // chosen ones above them: the root (everything), bak (two copies), old (one and a small).
+    assert_eq!(
+        rows,
+        [
+            (".".to_string(), 9100, 4, 0),
+            ("./bak".to_string(), 6000, 2, 1),
+            ("./old".to_string(), 3100, 2, 1),
+        ]
+    );
+    let text = stdout(&t.run(&["link", "-n", "--by-dir", "3", "."]));
+    assert!(
+        text.contains("Where the space goes (3 directories"),
+        "{text}"
+    );
+    assert!(text.contains("  ./bak"), "{text}");
+    // A dry run: nothing changed.
+    assert_ne!(t.ino("lib/a"), t.ino("old/a"));
+}

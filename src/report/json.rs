@@ -13,8 +13,9 @@ use super::items::{
     Skipped, Trouble, UndoPath, UndoSummary, actions, put_problems, temps,
 };
 use super::jsonfmt::serializer;
+use crate::config::Output;
 use crate::error::{Noted, Problem};
-use crate::model::{Outcome, ScanOutput};
+use crate::model::{Outcome, ScanOutput, path_bytes};
 use crate::recover::Recovered;
 
 /// The version of the JSON reports' layout: raised when a field changes meaning or goes away
@@ -50,13 +51,34 @@ impl Fields for Refused<'_> {
     }
 }
 
-pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted, pretty: bool) -> io::Result<()> {
-    write(w, pretty, ScanDoc { scan, noted })
+pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted, look: &Output) -> io::Result<()> {
+    let by_dir = look.by_dir.map(|top| super::bydir::of_scan(scan, top));
+    let doc = ScanDoc {
+        scan,
+        noted,
+        by_dir,
+    };
+    write(w, look.pretty, doc)
 }
 
 struct ScanDoc<'a> {
     scan: &'a ScanOutput,
     noted: &'a Noted,
+    by_dir: Option<Vec<super::bydir::Row>>,
+}
+
+/// The rows of `--by-dir`, as JSON.
+fn by_dir_json(tree: &crate::model::Tree, rows: &[super::bydir::Row]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| {
+            let mut m = serde_json::Map::new();
+            crate::codec::put_bytes(&mut m, "path", path_bytes(&tree.dir(r.dir).path));
+            m.insert("bytes".into(), r.bytes.into());
+            m.insert("files".into(), r.files.into());
+            m.insert("depth".into(), r.depth.into());
+            serde_json::Value::Object(m)
+        })
+        .collect()
 }
 
 impl Fields for ScanDoc<'_> {
@@ -68,6 +90,9 @@ impl Fields for ScanDoc<'_> {
                 group,
             })
         });
+        if let Some(rows) = &self.by_dir {
+            m.serialize_entry("by_dir", &by_dir_json(&self.scan.tree, rows))?;
+        }
         put_problems(m, "errors", &self.noted.errors)?;
         m.serialize_entry("groups", &Each::new(groups))?;
         m.serialize_entry("summary", &Obj::new(ScanSummary(self.scan)))?;
@@ -75,13 +100,17 @@ impl Fields for ScanDoc<'_> {
     }
 }
 
-pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted, pretty: bool) -> io::Result<()> {
-    write(w, pretty, LinkDoc { r, noted })
+pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted, look: &Output) -> io::Result<()> {
+    let by_dir = look
+        .by_dir
+        .map(|top| super::bydir::of_plan(&r.scan.tree, r.plan, r.outcomes, top));
+    write(w, look.pretty, LinkDoc { r, noted, by_dir })
 }
 
 struct LinkDoc<'a> {
     r: &'a LinkReport<'a>,
     noted: &'a Noted,
+    by_dir: Option<Vec<super::bydir::Row>>,
 }
 
 impl Fields for LinkDoc<'_> {
@@ -109,6 +138,9 @@ impl Fields for LinkDoc<'_> {
             .iter()
             .map(|apart| Obj::new(KeptApart { names, apart }));
         m.serialize_entry("actions", &Each::new(acts))?;
+        if let Some(rows) = &self.by_dir {
+            m.serialize_entry("by_dir", &by_dir_json(&r.scan.tree, rows))?;
+        }
         m.serialize_entry("dry_run", &r.dry_run)?;
         put_problems(m, "errors", &self.noted.errors)?;
         m.serialize_entry("kept_apart", &Each::new(apart))?;

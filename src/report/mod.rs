@@ -2,6 +2,7 @@
 //! document, or JSON Lines) and CSV for scripts. Renderers only format; the numbers come from
 //! [`summarize`].
 
+pub mod bydir;
 pub mod csv;
 pub mod fdupes;
 mod items;
@@ -59,12 +60,12 @@ pub fn render(
     use Format::{Csv, Fdupes, Json, Jsonl, Text};
     match (out.format, report) {
         (Text, Report::Scan { scan, elapsed }) => text::scan(w, scan, out, *elapsed),
-        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted, out.pretty),
+        (Json, Report::Scan { scan, .. }) => json::scan(w, scan, noted, out),
         (Jsonl, Report::Scan { scan, .. }) => jsonl::scan(w, scan, noted),
         (Csv, Report::Scan { scan, .. }) => csv::scan(w, scan, out.raw),
         (Fdupes, Report::Scan { scan, .. }) => fdupes::scan(w, scan, out.null, out.raw),
         (Text, Report::Link(r)) => text::link(w, r, out),
-        (Json, Report::Link(r)) => json::link(w, r, noted, out.pretty),
+        (Json, Report::Link(r)) => json::link(w, r, noted, out),
         (Jsonl, Report::Link(r)) => jsonl::link(w, r, noted),
         (Csv, Report::Link(r)) => csv::link(w, r, out.raw),
         (Fdupes, Report::Link(r)) => fdupes::link(w, r, out.null, out.raw),

@@ -106,6 +106,9 @@ pub fn scan(
             writeln!(w)?;
         }
     }
+    if let Some(top) = look.by_dir {
+        by_dir_lines(w, tree, &super::bydir::of_scan(scan, top), &p)?;
+    }
     let (redundant, bytes) = redundancy(scan);
     writeln!(
         w,
@@ -149,6 +152,10 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
         (true, false) => When::DryRun,
         (false, false) => When::Done,
     };
+    if let Some(top) = look.by_dir {
+        let rows = super::bydir::of_plan(&r.scan.tree, r.plan, r.outcomes, top);
+        by_dir_lines(w, &r.scan.tree, &rows, &p)?;
+    }
     writeln!(w, "{}", summary_line(r.summary, when))
 }
 
@@ -243,6 +250,37 @@ fn skipped_lines(w: &mut dyn Write, r: &LinkReport<'_>, p: &Paint) -> io::Result
             "  {}: {}",
             Escaped(&r.scan.tree.path(&s.loc)),
             p.yellow(&s.reason)
+        )?;
+    }
+    writeln!(w)
+}
+
+/// Where the space goes: `  29.30 KiB    3 files  ##########            photos/backup`.
+fn by_dir_lines(
+    w: &mut dyn Write,
+    tree: &crate::model::Tree,
+    rows: &[super::bydir::Row],
+    p: &Paint,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "{}",
+        p.bold(format!(
+            "Where the space goes ({}, most reclaimable bytes):",
+            plural(rows.len() as u64, "directory", "directories")
+        ))
+    )?;
+    let most = rows.iter().map(|r| r.bytes).max().unwrap_or(1).max(1);
+    for r in rows {
+        let filled = ((r.bytes as f64 / most as f64) * 20.0).round() as usize;
+        let bar = if p.on { "\u{2588}" } else { "#" }.repeat(filled);
+        writeln!(
+            w,
+            "  {:>10}  {:>11}  {bar:<20}  {}{}",
+            size(r.bytes),
+            plural(r.files, "file", "files"),
+            "  ".repeat(r.depth),
+            Escaped(&tree.dir(r.dir).path)
         )?;
     }
     writeln!(w)
