@@ -476,3 +476,30 @@ fn reseal(doc: &mut Value) {
     }
     doc["checksum"] = sum(&doc["body"], &["groups"]);
 }
+
+#[test]
+fn a_directory_given_as_the_cache_is_refused_once_by_name() {
+    let t = root_data_and_a_precious_target();
+    let dir = t.state_dir().join("cachedir");
+    fs::create_dir(&dir).unwrap();
+    let out = t.run(&[
+        "scan",
+        "-f",
+        "json",
+        "--cache-file",
+        dir.to_str().unwrap(),
+        "data",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        refusal(&out),
+        ("untrusted_state_file".into(), "not_regular".into())
+    );
+    let err = stderr(&out);
+    assert_eq!(err.matches("hash cache").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        fs::read_dir(&dir).unwrap().next().is_none(),
+        "wrote into it"
+    );
+}
