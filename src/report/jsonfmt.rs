@@ -18,6 +18,10 @@ pub struct Safe(Option<PrettyFormatter<'static>>);
 
 impl Formatter for Safe {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        // Most names are printable ASCII, where nothing is hidden: no need to decode them.
+        if s.bytes().all(|b| matches!(b, b' '..=b'~')) {
+            return w.write_all(s.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in s.char_indices() {
             if crate::escape::hidden(c) {
@@ -83,6 +87,34 @@ impl Formatter for Safe {
         match &mut self.0 {
             Some(pretty) => pretty.end_object_value(w),
             None => CompactFormatter.end_object_value(w),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    /// Hidden characters are escaped in both layouts, DEL too (which JSON itself allows raw);
+    /// printable and visible characters stay as they are.
+    #[test]
+    fn hidden_characters_are_escaped_and_nothing_else() {
+        let cases = [
+            ("plain name.jpg", r#""plain name.jpg""#),
+            ("a\u{7f}b", r#""a\u007fb""#),
+            ("x\ny\u{1b}", r#""x\ny\u001b""#),
+            ("in\u{202e}voice", r#""in\u202evoice""#),
+            ("zero\u{200b}width", r#""zero\u200bwidth""#),
+            ("\u{e0100}", r#""\udb40\udd00""#),
+            ("café 😀", "\"café 😀\""),
+        ];
+        for pretty in [false, true] {
+            for (name, want) in cases {
+                let mut out = Vec::new();
+                name.serialize(&mut super::serializer(&mut out, pretty))
+                    .unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), want, "{name:?}");
+            }
         }
     }
 }
