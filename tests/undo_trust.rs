@@ -244,7 +244,7 @@ fn a_run_from_deeper_than_path_max_is_undone() {
     assert_eq!(v["summary"]["restored"], 1, "{v}");
     assert_ne!(ino("k"), ino("v"), "split again");
     let mut buf = [0u8; 32];
-    let f = rustix::fs::openat(&fd, "v", OFlags::RDONLY, Mode::empty()).unwrap();
+    let f = rustix::fs::openat(&fd, "v", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
     let n = rustix::io::read(&f, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"deep bytes");
 }

@@ -730,16 +730,27 @@ impl TestEnv {
     pub fn deep_dir(&self, levels: usize, files: &[&str], bytes: &[u8]) -> std::os::fd::OwnedFd {
         use rustix::fs::{Mode, OFlags};
         let name = "d".repeat(250);
-        let mut fd = rustix::fs::open(self.root(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let mut fd = rustix::fs::open(
+            self.root(),
+            OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
         for _ in 0..levels {
             rustix::fs::mkdirat(&fd, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
-            fd = rustix::fs::openat(&fd, name.as_str(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+            fd = rustix::fs::openat(
+                &fd,
+                name.as_str(),
+                OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap();
         }
         for f in files {
             let file = rustix::fs::openat(
                 &fd,
                 *f,
-                OFlags::CREATE | OFlags::WRONLY,
+                OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o644),
             )
             .unwrap();
