@@ -111,7 +111,7 @@ struct Output {
 
     /// Also show where the space goes: the N directories (default 10) holding the most
     /// reclaimable bytes, as a tree (text and JSON).
-    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10",
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10", require_equals = true,
           value_parser = clap::value_parser!(u16).range(1..))]
     by_dir: Option<u16>,
 }

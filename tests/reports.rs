@@ -294,7 +294,7 @@ fn by_dir_shows_where_the_space_goes_from_the_plan() {
     t.write("old/b", &small);
     t.set_mtime("lib/a", 1);
     t.set_mtime("lib/b", 1);
-    let (v, out) = t.json(&["link", "-n", "-f", "json", "--by-dir", "3", "."]);
+    let (v, out) = t.json(&["link", "-n", "-f", "json", "--by-dir=3", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let rows: Vec<(String, u64, u64, u64)> = v["by_dir"]
         .as_array()
@@ -319,12 +319,16 @@ fn by_dir_shows_where_the_space_goes_from_the_plan() {
             ("./old".to_string(), 3100, 2, 1),
         ]
     );
-    let text = stdout(&t.run(&["link", "-n", "--by-dir", "3", "."]));
+    let text = stdout(&t.run(&["link", "-n", "--by-dir=3", "."]));
     assert!(
         text.contains("Where the space goes (3 directories"),
         "{text}"
     );
     assert!(text.contains("  ./bak"), "{text}");
+    // Without a number, ten; a path right after the flag is a path, not N.
+    let (v, out) = t.json(&["link", "-n", "-f", "json", "--by-dir", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(v["by_dir"].as_array().unwrap().len(), 5, "{v}");
     // A dry run: nothing changed.
     assert_ne!(t.ino("lib/a"), t.ino("old/a"));
 }
