@@ -297,6 +297,10 @@ fn from_json(v: &Value) -> Option<Entry> {
 pub struct Read {
     pub entries: Vec<Entry>,
     pub owner: u32,
+    /// The journal file itself, as read (for `journals --prune`).
+    pub file: FileId,
+    /// When it was last written.
+    pub modified: Timestamp,
     /// Its last line was cut short (a run killed while writing it) and was ignored.
     pub torn: bool,
 }
@@ -307,10 +311,7 @@ pub struct Read {
 pub fn read(path: &Path) -> Result<Read, Error> {
     let file = statefile::open_read(path, StateKind::Journal)?
         .ok_or_else(|| Error::io(path, io::Error::from_raw_os_error(libc::ENOENT)))?;
-    let owner = sys::stat_fd(std::os::fd::AsFd::as_fd(&file))
-        .map_err(|e| Error::io(path, e))?
-        .ident
-        .uid;
+    let st = sys::stat_fd(std::os::fd::AsFd::as_fd(&file)).map_err(|e| Error::io(path, e))?;
     let mut data = Vec::new();
     io::Read::read_to_end(&mut &file, &mut data).map_err(|e| Error::io(path, e))?;
     // Every entry is written with its newline in one write: a last line without one is torn.
@@ -338,7 +339,9 @@ pub fn read(path: &Path) -> Result<Read, Error> {
     }
     Ok(Read {
         entries,
-        owner,
+        owner: st.ident.uid,
+        file: st.ident.id,
+        modified: st.ident.mtime,
         torn,
     })
 }

@@ -56,11 +56,10 @@ pub fn list() -> (Vec<Info>, Vec<Error>) {
 
 fn read(path: &Path) -> Result<Info, Error> {
     let read: Read = journal::read(path)?;
-    let st = sys::stat_path(path, false).map_err(|e| Error::io(path, e))?;
     let modified = SystemTime::UNIX_EPOCH
         + Duration::new(
-            u64::try_from(st.ident.mtime.sec).unwrap_or(0),
-            st.ident.mtime.nsec,
+            u64::try_from(read.modified.sec).unwrap_or(0),
+            read.modified.nsec,
         );
     let undoable = undo(&read, &[], true)
         .iter()
@@ -77,7 +76,7 @@ fn read(path: &Path) -> Result<Info, Error> {
                 .flat_map(|e| [e.path.as_path(), e.keeper.as_path()]),
         ),
         fate: Fate::Kept,
-        identity: st.ident.id,
+        identity: read.file,
     })
 }
 

@@ -58,6 +58,17 @@ impl Recovered {
             Recovered::Failed(e) => e.code(),
         }
     }
+
+    /// The sentence a person reads for it.
+    pub fn reason(&self) -> String {
+        match self {
+            Recovered::Removed { why, .. } => why.to_string(),
+            Recovered::Busy => "in use by a linkdup that is running".to_string(),
+            Recovered::Gone => "gone since the scan".to_string(),
+            Recovered::Left { why } => why.to_string(),
+            Recovered::Failed(e) => e.to_string(),
+        }
+    }
 }
 
 /// Why a temp name is provably linkdup's, with its content alive elsewhere.

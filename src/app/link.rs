@@ -426,10 +426,7 @@ fn member_line(tree: &crate::model::Tree, m: &crate::model::Member) -> String {
     let e = &m.expect;
     let when = std::time::UNIX_EPOCH
         .checked_add(Duration::from_secs(u64::try_from(e.mtime.sec).unwrap_or(0)))
-        .map(|t| {
-            let s = humantime::format_rfc3339_seconds(t).to_string();
-            s.replace('T', " ").replace('Z', " UTC")
-        })
+        .map(report::text::utc)
         .unwrap_or_default();
     format!(
         "{}  {when}  uid {} gid {}  {:04o}  {}",

@@ -50,15 +50,7 @@ pub fn execute(
     progress: Option<&Progress>,
     journal: Option<&mut Journal>,
 ) -> Vec<Outcome> {
-    if let Some(p) = progress {
-        p.start(Stage::Link, plan.action_count() as u64);
-    }
-    let mut ex = Executor::new(tree, opts, journal);
-    let mut out = Vec::with_capacity(plan.action_count());
-    for group in &plan.groups {
-        ex.run_group(group, stop, progress, &mut out);
-    }
-    out
+    Executor::new(tree, opts, journal).run(plan, stop, progress)
 }
 
 /// Every check of [`execute`] on every action of `plan` (the files as they are now, every
@@ -71,17 +63,9 @@ pub fn check(
     opts: &RunOptions,
     progress: Option<&Progress>,
 ) -> Vec<Outcome> {
-    if let Some(p) = progress {
-        p.start(Stage::Link, plan.action_count() as u64);
-    }
     let mut ex = Executor::new(tree, opts, None);
     ex.dry = true;
-    let never = AtomicBool::new(false);
-    let mut out = Vec::with_capacity(plan.action_count());
-    for group in &plan.groups {
-        ex.run_group(group, &never, progress, &mut out);
-    }
-    out
+    ex.run(plan, &AtomicBool::new(false), progress)
 }
 
 enum Problem {
@@ -197,6 +181,18 @@ impl<'a> Executor<'a> {
             no_exchange: HashSet::new(),
             dry: false,
         }
+    }
+
+    /// Every action of `plan` in order: one outcome per action.
+    fn run(&mut self, plan: &Plan, stop: &AtomicBool, progress: Option<&Progress>) -> Vec<Outcome> {
+        if let Some(p) = progress {
+            p.start(Stage::Link, plan.action_count() as u64);
+        }
+        let mut out = Vec::with_capacity(plan.action_count());
+        for group in &plan.groups {
+            self.run_group(group, stop, progress, &mut out);
+        }
+        out
     }
 
     /// Run the actions of one group in order, appending one outcome per action to `out`.

@@ -210,15 +210,29 @@ pub struct Skipped<'a> {
 
 impl Fields for Skipped<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        let reason = &self.skip.reason;
-        if let crate::model::SkipReason::Metadata { diff, .. } = reason {
-            let all = diff.kinds().into_iter().map(|k| k.code());
-            m.serialize_entry("differs", &Each::new(all))?;
-        }
-        m.serialize_entry("kind", reason.kind().code())?;
-        self.names.put(m, "path", &self.skip.loc)?;
-        m.serialize_entry("reason", &format_args!("{reason}"))
+        put_reason(m, self.names, &self.skip.loc, &self.skip.reason, None)
     }
+}
+
+/// A path and why it was not merged: `differs` (every differing metadata, for a metadata
+/// reason), `kind`, `path`, `paths` (when given) and `reason`, in key order.
+fn put_reason<M: SerializeMap>(
+    m: &mut M,
+    names: &Names<'_>,
+    loc: &Loc,
+    reason: &crate::model::SkipReason,
+    paths: Option<u64>,
+) -> Result<(), M::Error> {
+    if let crate::model::SkipReason::Metadata { diff, .. } = reason {
+        let all = diff.kinds().into_iter().map(|k| k.code());
+        m.serialize_entry("differs", &Each::new(all))?;
+    }
+    m.serialize_entry("kind", reason.kind().code())?;
+    names.put(m, "path", loc)?;
+    if let Some(n) = paths {
+        m.serialize_entry("paths", &n)?;
+    }
+    m.serialize_entry("reason", &format_args!("{reason}"))
 }
 
 /// A set of copies linked among themselves, kept apart from the rest of its group.
@@ -229,15 +243,8 @@ pub struct KeptApart<'a> {
 
 impl Fields for KeptApart<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        let reason = &self.apart.reason;
-        if let crate::model::SkipReason::Metadata { diff, .. } = reason {
-            let all = diff.kinds().into_iter().map(|k| k.code());
-            m.serialize_entry("differs", &Each::new(all))?;
-        }
-        m.serialize_entry("kind", reason.kind().code())?;
-        self.names.put(m, "path", &self.apart.loc)?;
-        m.serialize_entry("paths", &self.apart.paths)?;
-        m.serialize_entry("reason", &format_args!("{reason}"))
+        let a = self.apart;
+        put_reason(m, self.names, &a.loc, &a.reason, Some(a.paths))
     }
 }
 
@@ -268,19 +275,17 @@ pub struct Temp<'a> {
 impl Fields for Temp<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
         let r = self.result;
-        let (status, reason) = match r {
-            Recovered::Removed { why, .. } => {
-                let word = if self.dry_run { "removable" } else { "removed" };
-                (word, why.to_string())
-            }
-            Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
-            Recovered::Gone => ("gone", "gone since the scan".to_string()),
-            Recovered::Left { why } => ("left", why.to_string()),
-            Recovered::Failed(e) => ("failed", e.to_string()),
+        let status = match r {
+            Recovered::Removed { .. } if self.dry_run => "removable",
+            Recovered::Removed { .. } => "removed",
+            Recovered::Busy => "busy",
+            Recovered::Gone => "gone",
+            Recovered::Left { .. } => "left",
+            Recovered::Failed(_) => "failed",
         };
         m.serialize_entry("kind", r.code())?;
         self.names.put(m, "path", self.loc)?;
-        m.serialize_entry("reason", &reason)?;
+        m.serialize_entry("reason", &r.reason())?;
         m.serialize_entry("status", status)
     }
 }
@@ -425,5 +430,68 @@ impl Fields for UndoSummary<'_> {
         m.serialize_entry("failed", &count(|r| matches!(r, Undone::Failed(_))))?;
         m.serialize_entry("restored", &count(|r| matches!(r, Undone::Restored { .. })))?;
         m.serialize_entry("skipped", &count(|r| matches!(r, Undone::Skipped(_))))
+    }
+}
+
+/// One journal of `linkdup journals`.
+pub struct JournalRow<'a> {
+    pub journal: &'a crate::journals::Info,
+    pub dry_run: bool,
+}
+
+impl Fields for JournalRow<'_> {
+    fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        use crate::journals::Fate;
+        let j = self.journal;
+        let secs = j
+            .modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let status = match (j.fate, self.dry_run) {
+            (Fate::Kept, _) => "kept",
+            (Fate::Removed, true) => "removable",
+            (Fate::Removed, false) => "removed",
+        };
+        m.serialize_entry("modified", &secs)?;
+        put_bytes(m, "path", crate::model::path_bytes(&j.path))?;
+        m.serialize_entry("paths", &j.entries)?;
+        m.serialize_entry("status", status)?;
+        put_bytes(m, "tree", crate::model::path_bytes(&j.tree))?;
+        m.serialize_entry("undoable", &j.undoable)
+    }
+}
+
+/// The totals of `linkdup journals`.
+pub struct JournalsSummary<'a>(pub &'a [crate::journals::Info]);
+
+impl Fields for JournalsSummary<'_> {
+    fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        let count = |f: fn(&crate::journals::Info) -> bool| self.0.iter().filter(|j| f(j)).count();
+        m.serialize_entry("journals", &self.0.len())?;
+        m.serialize_entry("nothing_to_undo", &count(|j| j.undoable == 0))?;
+        m.serialize_entry(
+            "removed",
+            &count(|j| j.fate == crate::journals::Fate::Removed),
+        )
+    }
+}
+
+/// One directory of `--by-dir`.
+pub struct DirRow<'a> {
+    pub tree: &'a Tree,
+    pub row: &'a super::bydir::Row,
+}
+
+impl Fields for DirRow<'_> {
+    fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        let r = self.row;
+        m.serialize_entry("bytes", &r.bytes)?;
+        m.serialize_entry("depth", &r.depth)?;
+        m.serialize_entry("files", &r.files)?;
+        put_bytes(
+            m,
+            "path",
+            crate::model::path_bytes(&self.tree.dir(r.dir).path),
+        )
     }
 }

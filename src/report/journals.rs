@@ -1,15 +1,10 @@
-//! The `journals` report: one line (or object) per journal, then the totals.
-
-use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::json;
+//! The `journals` text report: one line per journal, then the totals (the JSON one is in
+//! `json.rs`, with the others).
 
 use super::text::plural;
-use crate::error::Noted;
 use crate::escape::Escaped;
 use crate::journals::{Fate, Info};
+use std::io::{self, Write};
 
 /// `2026-12-07 17:50:02 UTC  12 paths, 3 to undo  /srv/photos  ~/.local/state/.../journal-...`
 pub fn text(w: &mut dyn Write, list: &[Info], dry_run: bool, quiet: bool) -> io::Result<()> {
@@ -23,7 +18,7 @@ pub fn text(w: &mut dyn Write, list: &[Info], dry_run: bool, quiet: bool) -> io:
             writeln!(
                 w,
                 "{fate}{}  {}, {} to undo  {}  {}",
-                when(j.modified),
+                super::text::utc(j.modified),
                 plural(j.entries, "path", "paths"),
                 j.undoable,
                 Escaped(&j.tree),
@@ -49,52 +44,4 @@ pub fn text(w: &mut dyn Write, list: &[Info], dry_run: bool, quiet: bool) -> io:
         }
     }
     writeln!(w, "{line}.")
-}
-
-/// A time as `2026-12-07 17:50:02 UTC`.
-fn when(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replace('T', " ")
-        .replace('Z', " UTC")
-}
-
-pub fn json(w: &mut dyn Write, list: &[Info], dry_run: bool, noted: &Noted) -> io::Result<()> {
-    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let items: Vec<_> = list
-        .iter()
-        .map(|j| {
-            let mut m = serde_json::Map::new();
-            crate::codec::put_bytes(&mut m, "path", j.path.as_os_str().as_bytes());
-            crate::codec::put_bytes(&mut m, "tree", j.tree.as_os_str().as_bytes());
-            m.insert("modified".into(), json!(secs(j.modified)));
-            m.insert("paths".into(), json!(j.entries));
-            m.insert("undoable".into(), json!(j.undoable));
-            let fate = match (j.fate, dry_run) {
-                (Fate::Kept, _) => "kept",
-                (Fate::Removed, true) => "removable",
-                (Fate::Removed, false) => "removed",
-            };
-            m.insert("status".into(), json!(fate));
-            serde_json::Value::Object(m)
-        })
-        .collect();
-    let problem = |p: &crate::error::Problem| {
-        json!({"path": p.path.as_ref().map(|p| p.to_string_lossy()), "kind": p.kind,
-               "reason": p.reason, "message": p.message})
-    };
-    let v = json!({
-        "version": super::json::VERSION,
-        "dry_run": dry_run,
-        "journals": items,
-        "summary": {
-            "journals": list.len(),
-            "nothing_to_undo": list.iter().filter(|j| j.undoable == 0).count(),
-            "removed": list.iter().filter(|j| j.fate == Fate::Removed).count(),
-        },
-        "errors": noted.errors.iter().map(problem).collect::<Vec<_>>(),
-        "warnings": noted.warnings.iter().map(problem).collect::<Vec<_>>(),
-    });
-    serde_json::to_writer(&mut *w, &v)?;
-    writeln!(w)
 }

@@ -9,13 +9,14 @@ use serde::ser::SerializeMap;
 
 use super::LinkReport;
 use super::items::{
-    Action, Each, Fields, Group, KeptApart, LinkSummary, Names, Obj, RecoverSummary, ScanSummary,
-    Skipped, Trouble, UndoPath, UndoSummary, actions, put_problems, temps,
+    Action, DirRow, Each, Fields, Group, JournalRow, JournalsSummary, KeptApart, LinkSummary,
+    Names, Obj, RecoverSummary, ScanSummary, Skipped, Trouble, UndoPath, UndoSummary, actions,
+    put_problems, temps,
 };
 use super::jsonfmt::serializer;
 use crate::config::Output;
 use crate::error::{Noted, Problem};
-use crate::model::{Outcome, ScanOutput, path_bytes};
+use crate::model::{Outcome, ScanOutput};
 use crate::recover::Recovered;
 
 /// The version of the JSON reports' layout: raised when a field changes meaning or goes away
@@ -68,17 +69,11 @@ struct ScanDoc<'a> {
 }
 
 /// The rows of `--by-dir`, as JSON.
-fn by_dir_json(tree: &crate::model::Tree, rows: &[super::bydir::Row]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| {
-            let mut m = serde_json::Map::new();
-            crate::codec::put_bytes(&mut m, "path", path_bytes(&tree.dir(r.dir).path));
-            m.insert("bytes".into(), r.bytes.into());
-            m.insert("files".into(), r.files.into());
-            m.insert("depth".into(), r.depth.into());
-            serde_json::Value::Object(m)
-        })
-        .collect()
+fn by_dir_json<'a>(
+    tree: &'a crate::model::Tree,
+    rows: &'a [super::bydir::Row],
+) -> Each<impl Iterator<Item = Obj<DirRow<'a>>>> {
+    Each::new(rows.iter().map(move |row| Obj::new(DirRow { tree, row })))
 }
 
 impl Fields for ScanDoc<'_> {
@@ -188,6 +183,46 @@ impl Fields for RecoverDoc<'_> {
         put_problems(m, "errors", &self.noted.errors)?;
         m.serialize_entry("summary", &Obj::new(summary))?;
         m.serialize_entry("temps", &Each::new(temps))?;
+        version_and_warnings(m, self.noted)
+    }
+}
+
+pub fn journals(
+    w: &mut dyn Write,
+    list: &[crate::journals::Info],
+    dry_run: bool,
+    noted: &Noted,
+    pretty: bool,
+) -> io::Result<()> {
+    write(
+        w,
+        pretty,
+        JournalsDoc {
+            list,
+            dry_run,
+            noted,
+        },
+    )
+}
+
+struct JournalsDoc<'a> {
+    list: &'a [crate::journals::Info],
+    dry_run: bool,
+    noted: &'a Noted,
+}
+
+impl Fields for JournalsDoc<'_> {
+    fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        let rows = self.list.iter().map(|journal| {
+            Obj::new(JournalRow {
+                journal,
+                dry_run: self.dry_run,
+            })
+        });
+        m.serialize_entry("dry_run", &self.dry_run)?;
+        put_problems(m, "errors", &self.noted.errors)?;
+        m.serialize_entry("journals", &Each::new(rows))?;
+        m.serialize_entry("summary", &Obj::new(JournalsSummary(self.list)))?;
         version_and_warnings(m, self.noted)
     }
 }

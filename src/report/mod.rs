@@ -105,7 +105,7 @@ pub fn render(
             journals::text(w, journals, dry_run, out.quiet)
         }
         (Json, &Report::Journals { journals, dry_run }) => {
-            journals::json(w, journals, dry_run, noted)
+            json::journals(w, journals, dry_run, noted, out.pretty)
         }
         (
             Jsonl | Csv | Fdupes,

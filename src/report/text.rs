@@ -30,6 +30,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A time as `2026-12-07 17:50:02 UTC`.
+pub fn utc(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " UTC")
+}
+
 /// "1 file", "2,000 files".
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
@@ -410,24 +418,24 @@ pub fn recover(
     let (mut removed, mut left) = (0u64, 0u64);
     for (t, r) in scan.temps.iter().zip(results) {
         let path = scan.tree.path(&t.file.loc);
-        let (word, why) = match r {
-            Recovered::Removed { why, .. } => {
+        let word = match r {
+            Recovered::Removed { .. } => {
                 removed += 1;
-                (if dry_run { "remove" } else { "removed" }, why.to_string())
+                if dry_run { "remove" } else { "removed" }
             }
-            Recovered::Busy => ("busy", "in use by a linkdup that is running".to_string()),
-            Recovered::Gone => ("gone", "gone since the scan".to_string()),
-            Recovered::Left { why } => {
+            Recovered::Busy => "busy",
+            Recovered::Gone => "gone",
+            Recovered::Left { .. } => {
                 left += 1;
-                ("left", why.to_string())
+                "left"
             }
-            Recovered::Failed(e) => {
+            Recovered::Failed(_) => {
                 left += 1;
-                ("FAILED", e.to_string())
+                "FAILED"
             }
         };
         if !quiet {
-            writeln!(w, "{word:<8} {}: {why}", Escaped(&path))?;
+            writeln!(w, "{word:<8} {}: {}", Escaped(&path), r.reason())?;
         }
     }
     writeln!(
