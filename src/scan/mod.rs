@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::ScanConfig;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{DupGroup, ScanOutput, TempFile, Tree};
+use crate::model::{DupGroup, NamesFull, ScanOutput, TempFile, Tree};
 
 use group::Candidates;
 use table::Files;
@@ -34,12 +34,16 @@ use table::Files;
 /// A hash cache that is not the invoking user's own is an error. Per-file problems go to
 /// `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Error> {
-    let walked = walk::walk(cfg, listener);
+    let mut walked = walk::walk(cfg, listener);
     for (flag, glob) in cfg.filters.globs.unused() {
         listener.warn(&Error::UnusedGlob { flag, glob });
     }
+    let temps = temp_twins(
+        &mut walked.tree,
+        &walked.files,
+        std::mem::take(&mut walked.temps),
+    );
     let mut files = walked.files;
-    let temps = temp_twins(&files, walked.temps);
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&mut files);
     let cache = open_cache(cfg, listener)?;
@@ -54,9 +58,10 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     let by_full = hash::by_full(&ctx, by_partial);
     let mut done = xattr::read(&ctx, by_full);
     group::drop_ungrouped(&mut files, &mut done);
-    let groups = with_paths(&walked.tree, &files, done);
+    let mut tree = walked.tree;
+    let groups = with_paths(&mut tree, &files, done, &errors, listener);
     drop(files);
-    let groups = group::dup_groups(&walked.tree, groups);
+    let groups = group::dup_groups(&tree, groups);
     if let Some(cache) = cache
         && let Err(e) = cache.save()
     {
@@ -64,7 +69,7 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     }
     Ok(ScanOutput {
         groups,
-        tree: walked.tree,
+        tree,
         files_scanned: walked.files_seen,
         errors: errors.load(Ordering::Relaxed),
         temps,
@@ -74,9 +79,9 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
 /// Walk `cfg.roots` for what recovery needs: the temp names left by an interrupted run, each
 /// with the files beside it that may hold its content. Nothing is hashed.
 pub fn temp_names(cfg: &ScanConfig, listener: &dyn Listener) -> ScanOutput {
-    let walked = walk::walk(cfg, listener);
+    let mut walked = walk::walk(cfg, listener);
     ScanOutput {
-        temps: temp_twins(&walked.files, walked.temps),
+        temps: temp_twins(&mut walked.tree, &walked.files, walked.temps),
         tree: walked.tree,
         files_scanned: walked.files_seen,
         errors: walked.errors,
@@ -85,7 +90,13 @@ pub fn temp_names(cfg: &ScanConfig, listener: &dyn Listener) -> ScanOutput {
 }
 
 /// Each temp name with the files of its directory that have its size.
-fn temp_twins(files: &Files, temps: Vec<crate::model::FileEntry>) -> Vec<TempFile> {
+/// (A twin whose name the tree's arena can't take is left out: recovery then has less proof and
+/// leaves more alone.)
+fn temp_twins(
+    tree: &mut Tree,
+    files: &Files,
+    temps: Vec<crate::model::FileEntry>,
+) -> Vec<TempFile> {
     temps
         .into_iter()
         .map(|t| {
@@ -93,7 +104,7 @@ fn temp_twins(files: &Files, temps: Vec<crate::model::FileEntry>) -> Vec<TempFil
                 .recs
                 .iter()
                 .filter(|r| r.dir == t.loc.dir && r.len == t.ident.len.0)
-                .map(|r| files.loc(r))
+                .filter_map(|r| files.loc(tree, r).ok())
                 .collect();
             TempFile { file: t, twins }
         })
@@ -115,22 +126,44 @@ fn open_cache(
     Ok(Some(cache))
 }
 
-/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted).
-fn with_paths(tree: &Tree, files: &Files, done: Candidates) -> Vec<DupGroup> {
-    done.groups
-        .iter()
-        .filter_map(|g| {
-            // Every candidate's attributes are known by now; one that is not would be left out
-            // rather than let through the gates unchecked.
-            // (Collected from an iterator of exact length: a group's Vec has no spare slots.)
-            let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
-            let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
-            let mut inodes = Vec::with_capacity(cands.len());
-            inodes.extend(known.map(|(c, sum)| group::inode(tree, files, c, sum)));
-            if inodes.len() < cands.len() {
-                inodes.shrink_to_fit();
+/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted). A group whose names
+/// the tree's arena can't take is reported and left out.
+fn with_paths(
+    tree: &mut Tree,
+    files: &Files,
+    done: Candidates,
+    ctx_errors: &AtomicU64,
+    listener: &dyn Listener,
+) -> Vec<DupGroup> {
+    let mut out = Vec::with_capacity(done.groups.len());
+    for g in &done.groups {
+        // Every candidate's attributes are known by now; one that is not would be left out
+        // rather than let through the gates unchecked.
+        let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
+        let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
+        // Exact capacity: a group's Vec has no spare slots.
+        let mut inodes = Vec::with_capacity(cands.len());
+        for (c, sum) in known {
+            match group::inode(tree, files, c, sum) {
+                Ok(inode) => inodes.push(inode),
+                Err(NamesFull) => {
+                    let path = files.path(tree, &files.recs[c.start as usize]);
+                    listener.error(&Error::io(
+                        path,
+                        std::io::Error::other(table::TOO_MANY_NAMES.0),
+                    ));
+                    ctx_errors.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            (inodes.len() >= 2).then(|| group::dup_group(g.len, g.hash, inodes))
-        })
-        .collect()
+        }
+        if inodes.len() < cands.len() {
+            inodes.shrink_to_fit();
+        }
+        if inodes.len() >= 2 {
+            out.push(group::dup_group(g.len, g.hash, inodes));
+        }
+    }
+    out.shrink_to_fit();
+    tree.shrink_names();
+    out
 }
