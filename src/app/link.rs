@@ -64,6 +64,8 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         temps::note(io.listener, &scanned, &results, true);
     }
     let plan = make_plan(cfg, &io, &mut scanned)?;
+    // The scan's groups are gone: what they held is the plan's room for the run.
+    crate::sys::release_freed_memory();
     let run = Run {
         dry_run: cfg.dry_run,
         yes: cfg.yes,

@@ -58,9 +58,12 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     let by_full = hash::by_full(&ctx, by_partial);
     let mut done = xattr::read(&ctx, by_full);
     group::drop_ungrouped(&mut files, &mut done);
+    // What the walk's and the hashing's threads freed is given back before the groups are built.
+    crate::sys::release_freed_memory();
     let mut tree = walked.tree;
     let groups = with_paths(&mut tree, &files, done, &errors, listener);
     drop(files);
+    crate::sys::release_freed_memory();
     let groups = group::dup_groups(&tree, groups);
     if let Some(cache) = cache
         && let Err(e) = cache.save()
