@@ -11,6 +11,8 @@
 #   (hyperfine sends it to /dev/null: it is still made and written), as a user runs it:
 #   `linkdup` is the text report, `linkdup-json` / `fclones-json` / `dupe-krill-json` the JSON
 #   ones; `linkdup-q` (`-q`, no report) is shown beside them and never counts in a ratio.
+#   `linkdup-jsonl`, `linkdup-csv`, `linkdup-fdupes` (not in the default list) time the other
+#   report formats, to compare with `linkdup-q`.
 # link mode: for each tool, a fresh `cp -a` of the tree, one timed linking run, then the number
 #   of distinct inodes left (fewer = more deduplicated; the count before and the ideal are shown).
 #
@@ -108,10 +110,13 @@ tool_cmd() {
   case $MODE/$1 in
     find/linkdup)    CMD=("$LINKDUP" scan --progress never "$d") ;;
     find/linkdup-json) CMD=("$LINKDUP" scan --progress never -f json "$d") ;;
+    find/linkdup-jsonl) CMD=("$LINKDUP" scan --progress never -f jsonl "$d") ;;
+    find/linkdup-csv) CMD=("$LINKDUP" scan --progress never -f csv "$d") ;;
+    find/linkdup-fdupes) CMD=("$LINKDUP" scan --progress never -f fdupes "$d") ;;
     find/linkdup-q)  CMD=("$LINKDUP" scan -q "$d") ;;
     find/fclones)    CMD=(fclones group --hidden --no-ignore -t hdd:8 "$d") ;;
     find/fclones-json) CMD=(fclones group --hidden --no-ignore -t hdd:8 -f json "$d") ;;
-    find/dupe-krill-json) CMD=(dupe-krill -d --json "$d") ;;
+    find/dupe-krill-json) CMD=(dupe-krill -d -s --json "$d") ;;
     find/jdupes)     CMD=(jdupes -r -q -S "$d") ;;
     find/fdupes)     CMD=(fdupes -r -q -n -S "$d") ;;
     find/rdfind)     CMD=(rdfind -dryrun true -outputname "$OUT/rdfind-results.txt" "$d") ;;

@@ -45,6 +45,8 @@ pub struct Io<'a> {
 /// file inside a scanned tree...) before anything changed; per-file problems are not errors,
 /// they go to the listener and decide the exit code.
 pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
+    // Before any thread pool exists: what the workers free is then the main thread's to reuse.
+    crate::sys::one_arena();
     checks::before_anything(&cfg.command, io.confirm.available())?;
     let out = &cfg.output;
     // Keep what is told on stderr for the JSON report too.
