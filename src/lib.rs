@@ -46,6 +46,7 @@ mod recover;
 mod report;
 mod resolve;
 pub mod scan;
+mod split;
 mod statefile;
 mod sys;
 mod tempname;

@@ -103,6 +103,7 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan
         max_links,
         keep,
         keep_under,
+        method,
     } = &cfg.policy;
     let plan = crate::plan::plan(
         &scanned.tree,
@@ -112,6 +113,8 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan
             max_links: *max_links,
             keep: *keep,
             preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
+            method: *method,
+            extents: scanned.extents.clone(),
         },
     );
     if let Some(path) = &cfg.save_plan {

@@ -176,12 +176,20 @@ fn group_lines<'a>(
     p: &Paint,
 ) -> io::Result<()> {
     let tree = &r.scan.tree;
+    let reflink = g.method == crate::model::Merge::Reflink;
     let retimed = g
         .actions
         .iter()
-        .filter(|a| a.victim.expect.mtime != a.keeper.expect.mtime)
+        .filter(|a| !reflink && a.victim.expect.mtime != a.keeper.expect.mtime)
         .count() as u64;
-    let note = if retimed > 0 {
+    let note = if reflink {
+        format!(
+            "  (reflink, {}: each path keeps its own inode, owner, mode and times)",
+            g.method_why
+        )
+    } else if g.method_why != crate::model::MergeWhy::Asked {
+        format!("  (hard links, {})", g.method_why)
+    } else if retimed > 0 {
         format!(
             "  ({} its modification time)",
             plural(retimed, "path takes", "paths take")
@@ -200,6 +208,8 @@ fn group_lines<'a>(
     for action in &g.actions {
         let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
         let (word, why) = match outcome {
+            Outcome::Planned if reflink => (p.green("share   "), String::new()),
+            Outcome::Linked { .. } if reflink => (p.green("shared  "), String::new()),
             Outcome::Planned => (p.green("link    "), String::new()),
             Outcome::Linked { .. } => (p.green("linked  "), String::new()),
             Outcome::Skipped(why) => (p.yellow("skipped "), format!(": {why}")),
