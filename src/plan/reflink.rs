@@ -146,3 +146,150 @@ pub(super) fn with_keeper(g: &GroupPlan, member: usize) -> Option<GroupPlan> {
         ..g.clone()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan;
+    use super::*;
+    use crate::config::Method;
+    use crate::model::{Attrs, Dir, DirIdx, FileId, FileLen, Identity, MountInfo, Timestamp};
+
+    /// Inodes described by (name, uid, mode, extent digest) in one public directory of a
+    /// mount that can share extents (`reflink`) or not.
+    fn group(
+        files: &[(&str, u32, u32, Option<u64>)],
+        reflink: bool,
+    ) -> (Tree, DupGroup, PlanOptions) {
+        let mut tree = Tree {
+            dirs: vec![Dir {
+                path: "d".into(),
+                id: FileId { dev: 1, ino: 1 },
+                parent: None,
+                name: Default::default(),
+                attrs: Attrs::default(),
+                mnt: 7,
+                public: true,
+            }],
+            ..Tree::default()
+        };
+        tree.mounts.insert(
+            7,
+            MountInfo {
+                reflink,
+                ..MountInfo::default()
+            },
+        );
+        let mut opts = PlanOptions {
+            method: Method::Auto,
+            ..PlanOptions::default()
+        };
+        let inodes = files
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, uid, mode, digest))| {
+                let id = FileId {
+                    dev: 1,
+                    ino: 100 + i as u64,
+                };
+                opts.extents.insert(
+                    id,
+                    ExtentSum {
+                        digest,
+                        unshared: if digest == Some(1) { 0 } else { 10 },
+                    },
+                );
+                Inode {
+                    ident: Identity {
+                        id,
+                        len: FileLen(10),
+                        mtime: Timestamp {
+                            sec: i as i64,
+                            nsec: 0,
+                        },
+                        ctime: Timestamp::default(),
+                        mode: 0o100000 | mode,
+                        uid,
+                        gid: uid,
+                    },
+                    nlink: 1,
+                    attrs: Attrs::default(),
+                    xattrs: Default::default(),
+                    paths: smallvec::smallvec![crate::model::Loc {
+                        dir: DirIdx(0),
+                        name: std::ffi::OsStr::new(name).into(),
+                        mnt: 7,
+                    }],
+                }
+            })
+            .collect();
+        let g = DupGroup {
+            len: FileLen(10),
+            hash: 1,
+            inodes,
+        };
+        (tree, g, opts)
+    }
+
+    /// Owner, mode and times need not match; another owner's private copy, a set-id file and
+    /// a copy already sharing the keeper's extents are left alone, each for its reason; auto
+    /// hard-links where the filesystem can't share.
+    #[test]
+    fn gates_of_shared_extents() {
+        let (tree, g, opts) = group(
+            &[
+                ("keeper", 0, 0o644, Some(1)),
+                ("mode", 0, 0o600, Some(2)),
+                ("readable", 1000, 0o644, Some(3)),
+                ("private", 1000, 0o600, Some(4)),
+                ("setuid", 0, 0o4755, Some(5)),
+                ("shared", 0, 0o644, Some(1)),
+            ],
+            true,
+        );
+        let p = plan(&tree, &[g], &opts);
+        assert_eq!(p.groups.len(), 1);
+        let planned = &p.groups[0];
+        assert_eq!(
+            (planned.method, planned.method_why),
+            (Merge::Reflink, MergeWhy::AutoShares)
+        );
+        let name = |l: &crate::model::Loc| l.name.to_string_lossy().into_owned();
+        let victims: Vec<String> = planned
+            .actions
+            .iter()
+            .map(|a| name(&a.victim.loc))
+            .collect();
+        assert_eq!(victims, ["mode", "readable"]);
+        assert!(planned.actions.iter().all(|a| a.frees_bytes == Some(10)));
+        let skipped: Vec<(String, &str)> = p
+            .skipped
+            .iter()
+            .map(|s| (name(&s.loc), s.reason.kind().code()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("setuid".into(), "setid"),
+                ("private".into(), "would_reveal")
+            ]
+        );
+        assert_eq!(p.settled.len(), 1);
+        assert_eq!(p.settled[0].reason.kind().code(), "already_shared");
+        assert_eq!(p.reclaimable(), 20);
+
+        let (tree, g, opts) = group(&[("a", 0, 0o644, None), ("b", 0, 0o644, None)], false);
+        let p = plan(&tree, &[g], &opts);
+        assert_eq!(
+            (p.groups[0].method, p.groups[0].method_why),
+            (Merge::HardLink, MergeWhy::AutoNoSharing)
+        );
+        let strict = PlanOptions {
+            method: Method::Reflink,
+            ..opts
+        };
+        let (tree, g, _) = group(&[("a", 0, 0o644, None), ("b", 0, 0o644, None)], false);
+        let p = plan(&tree, &[g], &strict);
+        assert!(p.groups.is_empty());
+        assert!(p.skipped.iter().all(|s| s.reason == SkipReason::NoReflink));
+    }
+}
