@@ -943,6 +943,9 @@ pub struct Summary {
     pub elapsed: std::time::Duration,
     /// Leftover temp names that could not be resolved (each was named on stderr).
     pub temps_left: u64,
+    /// Of the planned (or, after a real run, linked) duplicates, those that share extents with
+    /// their keeper instead of becoming a hard link of it.
+    pub reflinked: u64,
 }
 
 /// Bytes of a name, for sorting paths in byte order.

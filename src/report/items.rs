@@ -407,6 +407,7 @@ impl Fields for LinkSummary<'_> {
         m.serialize_entry("planned", &s.planned)?;
         m.serialize_entry("reclaimable_bytes", &s.reclaimable_bytes)?;
         m.serialize_entry("reclaimed_bytes", &s.reclaimed_bytes)?;
+        m.serialize_entry("reflinked", &s.reflinked)?;
         m.serialize_entry("settled", &s.settled)?;
         m.serialize_entry("skipped", &skipped)?;
         m.serialize_entry("temps_left", &s.temps_left)

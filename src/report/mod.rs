@@ -167,10 +167,15 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     };
     if outcomes.is_empty() {
         s.retimed = pairs().filter(retimes).count() as u64;
+        s.reflinked = pairs().filter(|(g, _)| g.method == Merge::Reflink).count() as u64;
     }
     for (pair, outcome) in pairs().zip(outcomes) {
-        if retimes(&pair) && matches!(outcome, Outcome::Planned | Outcome::Linked { .. }) {
+        let done = matches!(outcome, Outcome::Planned | Outcome::Linked { .. });
+        if retimes(&pair) && done {
             s.retimed += 1;
+        }
+        if pair.0.method == Merge::Reflink && done {
+            s.reflinked += 1;
         }
         let (g, action) = pair;
         match outcome {

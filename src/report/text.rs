@@ -383,6 +383,17 @@ fn notes(s: &Summary, when: When) -> Vec<String> {
             }
         ));
     }
+    if s.reflinked > 0 {
+        out.push(format!(
+            "{} by sharing extents (reflink: {})",
+            thousands(s.reflinked),
+            if when == When::Done {
+                "each kept its own inode, owner, mode and times"
+            } else {
+                "each keeps its own inode, owner, mode and times"
+            }
+        ));
+    }
     if s.apart > 0 {
         out.push(format!("{} kept apart", plural(s.apart, "set", "sets")));
     }
