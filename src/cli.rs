@@ -52,9 +52,10 @@ enum Command {
         after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup scan -f json --min-size 1M /srv/data\n  linkdup scan -f fdupes --exclude '*.tmp' ."
     )]
     Scan(Common),
-    /// Replace duplicates with hard links to one kept copy (asks first unless --yes).
+    /// Replace duplicates with hard links to one kept copy, or with --method reflink|auto make
+    /// them share its extents, each keeping its own inode (asks first unless --yes).
     #[command(
-        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
+        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron\n  linkdup link --method auto /srv                  # reflink on btrfs/XFS, hard links elsewhere"
     )]
     Link(LinkArgs),
     /// Resolve temporary names (.linkdup-tmp.*) left by an interrupted run: each is removed

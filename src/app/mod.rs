@@ -118,6 +118,7 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         entries: &read.entries,
         results: &results,
         dry_run: cfg.dry_run,
+        split: false,
     };
     Ok(write_report(io.out, io.listener, code, out, &r))
 }
@@ -145,6 +146,7 @@ fn split(cfg: &crate::config::SplitConfig, out: &Output, io: Io<'_>) -> Result<u
         entries: &entries,
         results: &results,
         dry_run: cfg.dry_run,
+        split: true,
     };
     Ok(write_report(io.out, io.listener, code, out, &r))
 }

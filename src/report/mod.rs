@@ -46,6 +46,8 @@ pub enum Report<'a> {
         entries: &'a [Entry],
         results: &'a [Undone],
         dry_run: bool,
+        /// `linkdup split` (entries made from the live files), worded as such in text.
+        split: bool,
     },
 }
 
@@ -91,14 +93,16 @@ pub fn render(
                 entries,
                 results,
                 dry_run,
+                split,
             },
-        ) => text::undo(w, entries, results, dry_run, out.quiet),
+        ) => text::undo(w, (entries, results), dry_run, split, out.quiet),
         (
             Json,
             &Report::Undo {
                 entries,
                 results,
                 dry_run,
+                ..
             },
         ) => json::undo(w, entries, results, dry_run, noted, out.pretty),
         (Text, &Report::Journals { journals, dry_run }) => {

@@ -474,12 +474,12 @@ pub fn recover(
     )
 }
 
-/// What undo did with each journal entry.
+/// What undo (or `split`) did with each journal entry (or each path of a hard-linked set).
 pub fn undo(
     w: &mut dyn Write,
-    entries: &[crate::journal::Entry],
-    results: &[crate::undo::Undone],
+    (entries, results): (&[crate::journal::Entry], &[crate::undo::Undone]),
     dry_run: bool,
+    split: bool,
     quiet: bool,
 ) -> io::Result<()> {
     use crate::undo::Undone;
@@ -496,7 +496,12 @@ pub fn undo(
                         withheld.join(", ")
                     )
                 };
-                (if dry_run { "restore" } else { "restored" }, note)
+                let word = match (split, dry_run) {
+                    (true, _) => "split",
+                    (false, true) => "restore",
+                    (false, false) => "restored",
+                };
+                (word, note)
             }
             Undone::Skipped(why) => {
                 skipped += 1;
@@ -514,7 +519,12 @@ pub fn undo(
     writeln!(
         w,
         "{} {} of {}; {} skipped, {} failed{}.",
-        if dry_run { "Would restore" } else { "Restored" },
+        match (split, dry_run) {
+            (true, true) => "Would split",
+            (true, false) => "Split",
+            (false, true) => "Would restore",
+            (false, false) => "Restored",
+        },
         thousands(restored),
         plural(entries.len() as u64, "path", "paths"),
         thousands(skipped),
