@@ -7,7 +7,10 @@
 #
 # find mode (default): each tool in report-only mode under hyperfine (1 warm-up + RUNS timed
 #   runs, default 3), then one more run under /usr/bin/time for the peak RSS. Prints median
-#   seconds, min-max, ratio to linkdup and peak RSS.
+#   seconds, min-max, ratio to linkdup and peak RSS. Every tool prints its full report to stdout
+#   (hyperfine sends it to /dev/null: it is still made and written), as a user runs it:
+#   `linkdup` is the text report, `linkdup-json` / `fclones-json` / `dupe-krill-json` the JSON
+#   ones; `linkdup-q` (`-q`, no report) is shown beside them and never counts in a ratio.
 # link mode: for each tool, a fresh `cp -a` of the tree, one timed linking run, then the number
 #   of distinct inodes left (fewer = more deduplicated; the count before and the ideal are shown).
 #
@@ -18,7 +21,9 @@
 # Environment:
 #   BENCH_ROOT=/tmp/linkdup-bench   trees (ROOT/PRESET) and results (ROOT/results/PRESET.MODE);
 #                                   must be outside any git checkout (gen.py refuses otherwise)
-#   BENCH_TOOLS="linkdup fclones jdupes fdupes rdfind dupe-krill hardlink"   subset / order
+#   BENCH_TOOLS="linkdup linkdup-json linkdup-q fclones fclones-json jdupes fdupes rdfind
+#               dupe-krill dupe-krill-json hardlink"   subset / order (link mode: the names
+#               without -json; linkdup-q is `link --yes -q`)
 #   BENCH_INSTALL_CARGO=0           do not `cargo install --locked fclones dupe-krill` when missing
 #                                   (installed by default; takes minutes the first time)
 #   BENCH_COLD=1                    drop the page cache (needs root) before each timed find run;
@@ -46,7 +51,7 @@ ROOT=${BENCH_ROOT:-/tmp/linkdup-bench}
 DIR=$ROOT/$PRESET
 OUT=$ROOT/results/$PRESET.$MODE
 WORK=$ROOT/work/$PRESET          # link mode: the fresh copy each tool links
-read -ra TOOLS <<<"${BENCH_TOOLS:-linkdup fclones jdupes fdupes rdfind dupe-krill hardlink}"
+read -ra TOOLS <<<"${BENCH_TOOLS:-linkdup linkdup-json linkdup-q fclones fclones-json jdupes fdupes rdfind dupe-krill dupe-krill-json hardlink}"
 LINKDUP=${CARGO_TARGET_DIR:-$REPO/target}/release/linkdup
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -101,14 +106,19 @@ fi
 tool_cmd() {
   local d=$2
   case $MODE/$1 in
-    find/linkdup)    CMD=("$LINKDUP" scan -q "$d") ;;
+    find/linkdup)    CMD=("$LINKDUP" scan --progress never "$d") ;;
+    find/linkdup-json) CMD=("$LINKDUP" scan --progress never -f json "$d") ;;
+    find/linkdup-q)  CMD=("$LINKDUP" scan -q "$d") ;;
     find/fclones)    CMD=(fclones group --hidden --no-ignore -t hdd:8 "$d") ;;
+    find/fclones-json) CMD=(fclones group --hidden --no-ignore -t hdd:8 -f json "$d") ;;
+    find/dupe-krill-json) CMD=(dupe-krill -d --json "$d") ;;
     find/jdupes)     CMD=(jdupes -r -q -S "$d") ;;
     find/fdupes)     CMD=(fdupes -r -q -n -S "$d") ;;
     find/rdfind)     CMD=(rdfind -dryrun true -outputname "$OUT/rdfind-results.txt" "$d") ;;
     find/dupe-krill) CMD=(dupe-krill -d -s "$d") ;;
     find/hardlink)   CMD=(hardlink -n -c "$d") ;;
-    link/linkdup)    CMD=("$LINKDUP" link --yes -q "$d") ;;
+    link/linkdup)    CMD=("$LINKDUP" link --yes --progress never "$d") ;;
+    link/linkdup-q)  CMD=("$LINKDUP" link --yes -q "$d") ;;
     link/fclones)    CMD=(bash -c 'fclones group --hidden --no-ignore -t hdd:8 "$1" | fclones link' _ "$d") ;;
     link/jdupes)     CMD=(jdupes -L -r -q "$d") ;;
     link/rdfind)     CMD=(rdfind -makehardlinks true -outputname "$OUT/rdfind-results.txt" "$d") ;;
@@ -117,7 +127,7 @@ tool_cmd() {
     *) return 1 ;;   # e.g. fdupes cannot hard-link
   esac
 }
-have() { if [ "$1" = linkdup ]; then [ -x "$LINKDUP" ]; else command -v "$1" >/dev/null; fi; }
+have() { case $1 in linkdup*) [ -x "$LINKDUP" ] ;; *) command -v "${1%-json}" >/dev/null ;; esac; }
 peak_rss() { /usr/bin/time -f %M -o "$OUT/$1.rss" "${CMD[@]}" >/dev/null 2>"$OUT/$1.stderr"; }
 
 if [ "${BENCH_COLD:-}" = 1 ]; then
@@ -189,10 +199,15 @@ print("%-12s %10s %14s %10s %13s" % ("tool", head[0], head[1], "x_linkdup", "pea
 for t, secs, extra, rss in rows:
     ratio = "%.2f" % (secs / base) if base else "-"
     print("%-12s %10.3f %14s %10s %13s" % (t, secs, extra, ratio, rss))
-peers = [(secs, t) for t, secs, _, _ in rows if t != "linkdup"]
-if base and peers:
+# Each tool with its report on stdout, as a user runs it; `-q` rows (no report) are beside them,
+# never in the ratio.
+secs_of = dict((r[0], r[1]) for r in rows)
+peers = [(secs, t) for t, secs, _, _ in rows if not t.startswith("linkdup")]
+if peers:
     best = min(peers)
-    print("linkdup / best peer (%s): %.2f" % (best[1], base / best[0]))
+    for mine in ("linkdup", "linkdup-json"):
+        if mine in secs_of:
+            print("%s / best peer (%s): %.2f" % (mine, best[1], secs_of[mine] / best[0]))
 if mode == "link":
     print("inodes before linking: %s; ideal after: %s" % (before, ideal))
 EOF

@@ -143,7 +143,18 @@ pub struct Tree {
     pub dirs: Vec<Dir>,
     /// Facts about every mount the scan entered, by mount id.
     pub mounts: std::collections::BTreeMap<u64, MountInfo>,
+    /// The names of the files that matter (duplicates, temp names, their twins), each ended by a
+    /// NUL, that [`Loc::name`] points into: one arena instead of an allocation per path.
+    names: Vec<u8>,
 }
+
+/// Offset of a file's name in the tree's arena ([`Tree::name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NameIdx(u32);
+
+/// The tree's name arena can't take more (4 GiB of names of duplicates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamesFull;
 
 impl Tree {
     /// May others reach some path of `inode`?
@@ -155,15 +166,42 @@ impl Tree {
         &self.dirs[idx.0 as usize]
     }
 
-    /// The name of a location in its directory.
-    pub fn name<'a>(&'a self, loc: &'a Loc) -> &'a OsStr {
-        &loc.name
+    /// Store a file name in the arena (names hold no NUL: they come from `getdents` or from a
+    /// plan file's checked paths).
+    pub fn intern(&mut self, name: &[u8]) -> Result<NameIdx, NamesFull> {
+        debug_assert!(!name.contains(&0), "a file name with a NUL");
+        let at = u32::try_from(self.names.len()).map_err(|_| NamesFull)?;
+        u32::try_from(self.names.len() + name.len() + 1).map_err(|_| NamesFull)?;
+        self.names.extend_from_slice(name);
+        self.names.push(0);
+        Ok(NameIdx(at))
+    }
+
+    /// A location of `name` in directory `dir`, seen through mount `mnt`.
+    pub fn loc(&mut self, dir: DirIdx, name: &[u8], mnt: u64) -> Result<Loc, NamesFull> {
+        Ok(Loc {
+            dir,
+            name: self.intern(name)?,
+            mnt,
+        })
+    }
+
+    /// The name of a location inside its directory.
+    pub fn name(&self, loc: &Loc) -> &OsStr {
+        let rest = &self.names[loc.name.0 as usize..];
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        OsStr::from_bytes(&rest[..end])
+    }
+
+    /// Give back the arena's spare capacity once no more names will be added.
+    pub fn shrink_names(&mut self) {
+        self.names.shrink_to_fit();
     }
 
     /// Compare two locations by their full path, byte for byte.
     pub fn cmp_loc(&self, a: &Loc, b: &Loc) -> std::cmp::Ordering {
         if a.dir == b.dir {
-            return a.name.cmp(&b.name);
+            return self.name(a).cmp(self.name(b));
         }
         path_bytes(&self.path(a)).cmp(path_bytes(&self.path(b)))
     }
@@ -184,15 +222,17 @@ impl Tree {
         if dir.last().is_some_and(|&b| b != b'/') {
             buf.push(b'/');
         }
-        buf.extend_from_slice(loc.name.as_bytes());
+        buf.extend_from_slice(self.name(loc).as_bytes());
     }
 }
 
-/// One name of a file: its directory and its name there, plus the mount it was seen through.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// One name of a file: its directory and its name there (in the [`Tree`]'s arena: read it with
+/// [`Tree::name`]), plus the mount it was seen through. Two locations of one tree are equal when
+/// they are the same entry of the arena, not merely the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub dir: DirIdx,
-    pub name: Box<OsStr>,
+    pub name: NameIdx,
     /// `statx` mount id: bind mounts share a device but links can't cross them.
     pub mnt: u64,
 }
@@ -978,15 +1018,12 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let loc = Loc {
-                dir: DirIdx(i as u32),
-                name: OsStr::from_bytes(b"n\xff").into(),
-                mnt: 0,
-            };
+            let loc = tree.loc(DirIdx(i as u32), b"n\xff", 0).unwrap();
+            let name = OsStr::from_bytes(b"n\xff");
             let want = if dir.is_empty() {
-                PathBuf::from(&*loc.name)
+                PathBuf::from(name)
             } else {
-                Path::new(dir).join(&*loc.name)
+                Path::new(dir).join(name)
             };
             buf.clear();
             tree.write_path(&loc, &mut buf);

@@ -32,12 +32,16 @@ pub struct PlanOptions {
     pub extents: std::collections::HashMap<FileId, ExtentSum>,
 }
 
-/// Turn duplicate groups into a plan.
-pub fn plan(tree: &Tree, groups: &[DupGroup], opts: &PlanOptions) -> Plan {
+/// Turn duplicate groups into a plan. Each group is dropped once planned, so the scan's groups
+/// and the plan are not both whole in memory at once.
+pub fn plan(tree: &Tree, groups: Vec<DupGroup>, opts: &PlanOptions) -> Plan {
     let mut plan = Plan::default();
     for g in groups {
-        plan_group(tree, g, opts, &mut plan);
+        plan_group(tree, &g, opts, &mut plan);
     }
+    plan.groups.shrink_to_fit();
+    plan.skipped.shrink_to_fit();
+    plan.settled.shrink_to_fit();
     plan
 }
 
@@ -174,7 +178,7 @@ fn plan_hard_links(
 /// Record that `set` (keeper `k`) is linked apart from the rest of its group, for `reason`.
 fn keep_apart(plan: &mut Plan, k: &Inode, set: &[&Inode], reason: SkipReason) {
     plan.apart.push(Apart {
-        loc: k.paths[0].clone(),
+        loc: k.paths[0],
         paths: set.iter().map(|i| i.paths.len() as u64).sum(),
         reason,
     });
@@ -183,7 +187,7 @@ fn keep_apart(plan: &mut Plan, k: &Inode, set: &[&Inode], reason: SkipReason) {
 fn skip_inode(plan: &mut Plan, inode: &Inode, reason: &SkipReason) {
     for loc in &inode.paths {
         plan.skipped.push(Skip {
-            loc: loc.clone(),
+            loc: *loc,
             reason: reason.clone(),
         });
     }
@@ -446,7 +450,7 @@ impl<'a> Named<'a> {
 
     fn member(&self, loc: &Loc) -> Member {
         Member {
-            loc: loc.clone(),
+            loc: *loc,
             expect: self.expect,
             nlink: self.nlink,
         }
@@ -559,10 +563,7 @@ fn link_paths(
         let kloc = match keeper_path(tree, &keeper.paths, loc) {
             Ok(kloc) => kloc,
             Err(reason) => {
-                skipped.push(Skip {
-                    loc: loc.clone(),
-                    reason,
-                });
+                skipped.push(Skip { loc: *loc, reason });
                 continue;
             }
         };
@@ -603,8 +604,10 @@ fn keeper_path<'k>(tree: &Tree, keeper: &'k [Loc], loc: &Loc) -> Result<&'k Loc,
         })
 }
 
-fn push_nonempty(plan: &mut Plan, g: GroupPlan) {
+fn push_nonempty(plan: &mut Plan, mut g: GroupPlan) {
     if !g.actions.is_empty() {
+        // Most groups have one or two actions: no spare slots kept for millions of them.
+        g.actions.shrink_to_fit();
         plan.groups.push(g);
     }
 }
@@ -664,10 +667,7 @@ pub fn with_keeper(
         .chunk_by(|a, b| a.victim.expect.id == b.victim.expect.id);
     for run in runs.filter(|run| !of_new(&&run[0])) {
         let victim = Victim {
-            named: Named::listed(
-                &run[0].victim,
-                run.iter().map(|a| a.victim.loc.clone()).collect(),
-            ),
+            named: Named::listed(&run[0].victim, run.iter().map(|a| a.victim.loc).collect()),
             outside_links: run[0].outside_links,
             // The plan freed it only where every one of its paths was linked.
             may_free: run.iter().any(|a| a.frees),
@@ -684,18 +684,16 @@ mod tests {
 
     /// One directory, and inodes described by (name, nlink, mtime, uid, mode, dev).
     fn group(files: &[(&str, u64, i64, u32, u32, u64)]) -> (Tree, DupGroup) {
-        let tree = Tree {
-            dirs: vec![Dir {
-                path: "d".into(),
-                id: FileId { dev: 1, ino: 1 },
-                parent: None,
-                name: Default::default(),
-                attrs: Attrs::default(),
-                mnt: 7,
-                public: false,
-            }],
-            mounts: Default::default(),
-        };
+        let mut tree = Tree::default();
+        tree.dirs.push(Dir {
+            path: "d".into(),
+            id: FileId { dev: 1, ino: 1 },
+            parent: None,
+            name: Default::default(),
+            attrs: Attrs::default(),
+            mnt: 7,
+            public: false,
+        });
         let inodes = files
             .iter()
             .enumerate()
@@ -718,11 +716,7 @@ mod tests {
                 nlink,
                 attrs: Attrs::default(),
                 xattrs: XattrSum::default(),
-                paths: smallvec::smallvec![Loc {
-                    dir: DirIdx(0),
-                    name: std::ffi::OsStr::new(name).into(),
-                    mnt: dev * 10,
-                }],
+                paths: smallvec::smallvec![tree.loc(DirIdx(0), name.as_bytes(), dev * 10).unwrap()],
             })
             .collect();
         (
@@ -735,8 +729,8 @@ mod tests {
         )
     }
 
-    fn keeper_and_victims(plan: &Plan) -> Vec<(String, Vec<String>)> {
-        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
+    fn keeper_and_victims(tree: &Tree, plan: &Plan) -> Vec<(String, Vec<String>)> {
+        let name = |l: &Loc| tree.name(l).to_string_lossy().into_owned();
         plan.groups
             .iter()
             .map(|g| {
@@ -828,12 +822,12 @@ mod tests {
                 keep,
                 ..PlanOptions::default()
             };
-            let plan = plan(&tree, &[g], &opts);
+            let plan = plan(&tree, vec![g], &opts);
             let want: Vec<(String, Vec<String>)> = want
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
                 .collect();
-            assert_eq!(keeper_and_victims(&plan), want, "{files:?} {keep:?}");
+            assert_eq!(keeper_and_victims(&tree, &plan), want, "{files:?} {keep:?}");
             assert_eq!(plan.skipped.len(), skips, "{files:?}: {:?}", plan.skipped);
         }
     }
@@ -851,9 +845,9 @@ mod tests {
             max_links: Some(5),
             ..PlanOptions::default()
         };
-        let plan = plan(&tree, &[g], &opts);
+        let plan = plan(&tree, vec![g], &opts);
         assert_eq!(
-            keeper_and_victims(&plan),
+            keeper_and_victims(&tree, &plan),
             vec![("a".to_string(), vec!["b".to_string(), "c".to_string()])]
         );
     }
@@ -866,10 +860,10 @@ mod tests {
             ("b", 1, 2, 0, p, 1),
             ("c", 1, 3, 0, p, 1),
         ]);
-        let plan = plan(&tree, &[g], &PlanOptions::default());
+        let plan = plan(&tree, vec![g], &PlanOptions::default());
         let mut skipped = Vec::new();
         let g = with_keeper(&tree, &plan.groups[0], 2, &mut skipped).unwrap();
-        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
+        let name = |l: &Loc| tree.name(l).to_string_lossy().into_owned();
         assert_eq!(name(&g.keeper.loc), "c");
         let victims: Vec<String> = g.actions.iter().map(|a| name(&a.victim.loc)).collect();
         assert_eq!(victims, ["a", "b"]);
@@ -887,7 +881,6 @@ mod tests {
     #[test]
     fn another_keeper_after_review_keeps_the_per_path_checks() {
         let p = 0o644;
-        let name = |l: &Loc| l.name.to_string_lossy().into_owned();
         // (where the old keeper `a` has its paths, victims after choosing `c`, skips, which
         // actions free their victim's bytes)
         type Case = (&'static str, Vec<&'static str>, Vec<SkipReason>, Vec<bool>);
@@ -927,15 +920,16 @@ mod tests {
             match what {
                 "immutable dir" => a.paths[0].dir = DirIdx(1),
                 "two mounts" => {
-                    let mut other = a.paths[0].clone();
-                    other.name = std::ffi::OsStr::new("a2").into();
+                    let mut other = a.paths[0];
+                    other.name = tree.intern(b"a2").unwrap();
                     other.mnt = 20;
                     a.paths.push(other);
                     a.nlink = 2;
                 }
                 _ => {}
             }
-            let plan = plan(&tree, &[g], &PlanOptions::default());
+            let name = |l: &Loc| tree.name(l).to_string_lossy().into_owned();
+            let plan = plan(&tree, vec![g], &PlanOptions::default());
             assert_eq!(name(&plan.groups[0].keeper.loc), "a", "{what}");
             assert!(plan.skipped.is_empty(), "{what}: {:?}", plan.skipped);
             let mut skipped = Vec::new();
@@ -962,7 +956,7 @@ mod tests {
         locked.attrs.append_only = true;
         tree.dirs.push(locked);
         g.inodes[0].paths[0].dir = DirIdx(1);
-        let plan = plan(&tree, &[g], &PlanOptions::default());
+        let plan = plan(&tree, vec![g], &PlanOptions::default());
         let mut skipped = Vec::new();
         assert!(with_keeper(&tree, &plan.groups[0], 1, &mut skipped).is_none());
         assert_eq!(skipped.len(), 1);

@@ -7,6 +7,7 @@
 //! ([`crate::statefile`]: read only when it is the invoking user's own), and that the executor
 //! re-verifies every file and re-applies every gate to the live files, whatever the plan says.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -21,7 +22,7 @@ use crate::error::Error;
 use crate::error::StateKind;
 use crate::model::{
     Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Merge,
-    MergeWhy, Plan, Tree,
+    MergeWhy, NameIdx, Plan, Tree,
 };
 use crate::statefile;
 
@@ -116,10 +117,13 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let dirs = body["dirs"]
         .as_array()
         .ok_or_else(|| bad("no directories"))?;
-    let mut tree = Tree::default();
+    let mut reader = Reader {
+        tree: Tree::default(),
+        seen: HashMap::new(),
+    };
     for (i, d) in dirs.iter().enumerate() {
         let dir = read_dir(d, i).ok_or_else(|| bad(&format!("directory {i} is malformed")))?;
-        tree.dirs.push(dir);
+        reader.tree.dirs.push(dir);
     }
     let groups = body["groups"].as_array().ok_or_else(|| bad("no groups"))?;
     let mut plan = Plan::default();
@@ -127,7 +131,7 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         if per_group {
             check_sums(g).map_err(|what| bad(&format!("group {}: {what}", i + 1)))?;
         }
-        let mut group = read_group(g, tree.dirs.len())
+        let mut group = read_group(g, &mut reader)
             .ok_or_else(|| bad(&format!("group {} is malformed", i + 1)))?;
         if group.actions.is_empty() {
             continue; // every action of it deleted: nothing to do
@@ -141,6 +145,8 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         Some(1) => RunOptions::default(),
         _ => read_options(body).ok_or_else(|| bad("its gates are malformed"))?,
     };
+    let mut tree = reader.tree;
+    tree.shrink_names();
     Ok((tree, plan, opts))
 }
 
@@ -254,47 +260,67 @@ fn read_dir(v: &Value, index: usize) -> Option<Dir> {
     })
 }
 
-fn loc_json(l: &Loc) -> Value {
+fn loc_json(l: &Loc, tree: &Tree) -> Value {
     let mut m = Map::new();
     m.insert("dir".into(), json!(l.dir.0));
-    put_bytes(&mut m, "name", l.name.as_bytes());
+    put_bytes(&mut m, "name", tree.name(l).as_bytes());
     m.insert("mnt".into(), json!(l.mnt));
     Value::Object(m)
 }
 
-fn read_loc(v: &Value, dirs: usize) -> Option<Loc> {
-    let dir = u32::try_from(v["dir"].as_u64()?).ok()?;
-    let name = get_bytes(v, "name")?;
-    // A single name, never a path: nothing in a plan can point outside its directory.
-    if dir as usize >= dirs
-        || name.is_empty()
-        || name.contains(&b'/')
-        || name == b"."
-        || name == b".."
-    {
-        return None;
-    }
-    Some(Loc {
-        dir: DirIdx(dir),
-        name: OsStr::from_bytes(&name).into(),
-        mnt: v["mnt"].as_u64()?,
-    })
+/// The tree a plan's paths are read into: each distinct (directory, name) is stored once, so
+/// two mentions of one path are one [`Loc`].
+struct Reader {
+    tree: Tree,
+    seen: HashMap<(DirIdx, Vec<u8>), NameIdx>,
 }
 
-fn member_json(m: &Member) -> Value {
+impl Reader {
+    fn loc(&mut self, v: &Value) -> Option<Loc> {
+        let dir = u32::try_from(v["dir"].as_u64()?).ok()?;
+        let name = get_bytes(v, "name")?;
+        // A single name, never a path: nothing in a plan can point outside its directory.
+        if dir as usize >= self.tree.dirs.len()
+            || name.is_empty()
+            || name.contains(&b'/')
+            || name.contains(&0)
+            || name == b"."
+            || name == b".."
+        {
+            return None;
+        }
+        let mnt = v["mnt"].as_u64()?;
+        let key = (DirIdx(dir), name);
+        let name = match self.seen.get(&key) {
+            Some(&at) => at,
+            None => {
+                let at = self.tree.intern(&key.1).ok()?;
+                self.seen.insert(key, at);
+                at
+            }
+        };
+        Some(Loc {
+            dir: DirIdx(dir),
+            name,
+            mnt,
+        })
+    }
+}
+
+fn member_json(m: &Member, tree: &Tree) -> Value {
     let e = &m.expect;
     json!({
-        "loc": loc_json(&m.loc),
+        "loc": loc_json(&m.loc, tree),
         "dev": e.id.dev, "ino": e.id.ino, "size": e.len.0,
         "mtime": ts(e.mtime), "ctime": ts(e.ctime),
         "mode": e.mode, "uid": e.uid, "gid": e.gid, "nlink": m.nlink,
     })
 }
 
-fn read_member(v: &Value, dirs: usize) -> Option<Member> {
+fn read_member(v: &Value, r: &mut Reader) -> Option<Member> {
     let u32_of = |k: &str| v[k].as_u64().and_then(|x| u32::try_from(x).ok());
     Some(Member {
-        loc: read_loc(&v["loc"], dirs)?,
+        loc: r.loc(&v["loc"])?,
         expect: Identity {
             id: FileId {
                 dev: v["dev"].as_u64()?,
@@ -322,8 +348,8 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
         "size": g.len.0,
         "hash": format!("{:032x}", g.hash),
         "dev": g.dev,
-        "keeper": member_json(&g.keeper),
-        "keeper_links": g.keeper_links.iter().map(loc_json).collect::<Vec<_>>(),
+        "keeper": member_json(&g.keeper, tree),
+        "keeper_links": g.keeper_links.iter().map(|l| loc_json(l, tree)).collect::<Vec<_>>(),
         "method": g.method.code(),
         "method_why": g.method_why.code(),
     });
@@ -332,8 +358,8 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
         let mut action = json!({
             "link": words(&a.victim.loc),
             "to": words(&a.keeper.loc),
-            "keeper": member_json(&a.keeper),
-            "victim": member_json(&a.victim),
+            "keeper": member_json(&a.keeper, tree),
+            "victim": member_json(&a.victim, tree),
             "frees": a.frees,
             "outside_links": a.outside_links,
             "frees_bytes": a.frees_bytes,
@@ -345,14 +371,14 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
     group
 }
 
-fn read_group(v: &Value, dirs: usize) -> Option<GroupPlan> {
+fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
     let len = FileLen(v["size"].as_u64()?);
-    let keeper = read_member(&v["keeper"], dirs)?;
+    let keeper = read_member(&v["keeper"], r)?;
     let mut actions = Vec::new();
     for a in v["actions"].as_array()? {
         let action = LinkAction {
-            keeper: read_member(&a["keeper"], dirs)?,
-            victim: read_member(&a["victim"], dirs)?,
+            keeper: read_member(&a["keeper"], r)?,
+            victim: read_member(&a["victim"], r)?,
             frees: a["frees"].as_bool()?,
             outside_links: a["outside_links"].as_u64()?,
             frees_bytes: match &a["frees_bytes"] {
@@ -374,7 +400,7 @@ fn read_group(v: &Value, dirs: usize) -> Option<GroupPlan> {
         keeper_links: v["keeper_links"]
             .as_array()?
             .iter()
-            .map(|l| read_loc(l, dirs))
+            .map(|l| r.loc(l))
             .collect::<Option<_>>()?,
         actions,
         method: match v["method"].as_str() {
@@ -430,27 +456,22 @@ mod tests {
     /// Three directories: the current one (empty path and name), and two below it whose own
     /// names are not UTF-8 or hold a newline.
     fn tree() -> Tree {
-        Tree {
-            dirs: vec![
-                dir(b"", b"", None, 2),
-                dir(b"bad\xffdir", b"bad\xffdir", Some(0), 3),
-                dir(b"new\nline/\xc3", b"\xc3", Some(0), 4),
-            ],
-            mounts: Default::default(),
-        }
+        let mut tree = Tree::default();
+        tree.dirs = vec![
+            dir(b"", b"", None, 2),
+            dir(b"bad\xffdir", b"bad\xffdir", Some(0), 3),
+            dir(b"new\nline/\xc3", b"\xc3", Some(0), 4),
+        ];
+        tree
     }
 
-    fn loc(dir: u32, name: &[u8]) -> Loc {
-        Loc {
-            dir: DirIdx(dir),
-            name: OsStr::from_bytes(name).into(),
-            mnt: 31,
-        }
+    fn loc(tree: &mut Tree, dir: u32, name: &[u8]) -> Loc {
+        tree.loc(DirIdx(dir), name, 31).expect("room for a name")
     }
 
-    fn member(dir: u32, name: &[u8], ino: u64, len: u64) -> Member {
+    fn member(tree: &mut Tree, dir: u32, name: &[u8], ino: u64, len: u64) -> Member {
         Member {
-            loc: loc(dir, name),
+            loc: loc(tree, dir, name),
             expect: Identity {
                 id: id(8, ino),
                 len: FileLen(len),
@@ -472,23 +493,23 @@ mod tests {
 
     /// One group per name: the keeper has the name in one directory, the duplicate in another,
     /// and a link of the keeper has it in the third.
-    fn plan(names: &[&[u8]]) -> Plan {
+    fn plan(tree: &mut Tree, names: &[&[u8]]) -> Plan {
         let groups = names
             .iter()
             .enumerate()
             .map(|(i, name)| {
                 let i = i as u64;
                 let len = 10 + i;
-                let keeper = member(1, name, 100 + i, len);
+                let keeper = member(tree, 1, name, 100 + i, len);
                 GroupPlan {
                     len: FileLen(len),
                     hash: u128::MAX - u128::from(i),
                     dev: 8,
                     keeper: keeper.clone(),
-                    keeper_links: vec![loc(0, name)],
+                    keeper_links: vec![loc(tree, 0, name)],
                     actions: vec![LinkAction {
                         keeper,
-                        victim: member(2, name, 200 + i, len),
+                        victim: member(tree, 2, name, 200 + i, len),
                         frees: i.is_multiple_of(2),
                         outside_links: i,
                         frees_bytes: (i % 3 == 1).then_some(i),
@@ -512,9 +533,14 @@ mod tests {
         }
     }
 
-    fn assert_member(got: &Member, want: &Member, what: &str) {
-        assert_eq!(got.loc, want.loc, "{what}");
-        assert_eq!(got.loc.name.as_bytes(), want.loc.name.as_bytes(), "{what}");
+    /// The same path in two trees: directory, name bytes, mount.
+    fn same_loc(got: (&Tree, &Loc), want: (&Tree, &Loc)) -> bool {
+        (got.1.dir, got.0.name(got.1), got.1.mnt) == (want.1.dir, want.0.name(want.1), want.1.mnt)
+    }
+
+    fn assert_member(got: (&Tree, &Member), want: (&Tree, &Member), what: &str) {
+        let ((gt, got), (wt, want)) = (got, want);
+        assert!(same_loc((gt, &got.loc), (wt, &want.loc)), "{what}");
         assert_eq!(got.expect, want.expect, "{what}");
         assert_eq!(got.nlink, want.nlink, "{what}");
     }
@@ -535,8 +561,8 @@ mod tests {
             },
         ];
         let dir = tempfile::tempdir().expect("temp dir");
-        let tree = tree();
-        let plan = plan(NAMES);
+        let mut tree = tree();
+        let plan = plan(&mut tree, NAMES);
         for (n, opts) in opts_cases.iter().enumerate() {
             let path = dir.path().join(format!("plan{n}.json"));
             save(&path, &tree, &plan, opts).expect("save");
@@ -560,18 +586,24 @@ mod tests {
             assert_eq!(p.groups.len(), NAMES.len());
             for ((got, want), name) in p.groups.iter().zip(&plan.groups).zip(NAMES) {
                 let what = String::from_utf8_lossy(name);
-                assert_eq!(got.keeper.loc.name.as_bytes(), *name, "{what}");
+                assert_eq!(t.name(&got.keeper.loc).as_bytes(), *name, "{what}");
                 assert_eq!(
                     (got.len, got.hash, got.dev),
                     (want.len, want.hash, want.dev)
                 );
-                assert_member(&got.keeper, &want.keeper, &what);
-                assert_eq!(got.keeper_links, want.keeper_links, "{what}");
+                assert_member((&t, &got.keeper), (&tree, &want.keeper), &what);
+                assert_eq!(got.keeper_links.len(), want.keeper_links.len(), "{what}");
+                for (g, w) in got.keeper_links.iter().zip(&want.keeper_links) {
+                    assert!(same_loc((&t, g), (&tree, w)), "{what}");
+                }
                 assert_eq!(got.actions.len(), 1, "{what}");
                 let (ga, wa) = (&got.actions[0], &want.actions[0]);
-                assert_member(&ga.keeper, &wa.keeper, &what);
-                assert_member(&ga.victim, &wa.victim, &what);
-                assert_eq!(ga.victim.loc.name.as_bytes(), *name, "{what}");
+                assert_member((&t, &ga.keeper), (&tree, &wa.keeper), &what);
+                assert_member((&t, &ga.victim), (&tree, &wa.victim), &what);
+                assert_eq!(t.name(&ga.victim.loc).as_bytes(), *name, "{what}");
+                // One path mentioned twice (keeper of the group and of its action) is one
+                // location of the loaded tree.
+                assert_eq!(got.keeper.loc, ga.keeper.loc, "{what}");
                 assert_eq!((got.method, got.method_why), (want.method, want.method_why));
                 assert_eq!(ga.frees_bytes, wa.frees_bytes, "{what}");
                 // Whether a hard link frees is counted again from what the plan holds: its only
@@ -589,9 +621,10 @@ mod tests {
     fn names_that_are_not_one_entry_of_a_directory_are_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("plan.json");
-        let tree = tree();
+        let mut tree = tree();
         for name in [&b""[..], b".", b"..", b"a/b", b"/", b"../etc\xff"] {
-            save(&path, &tree, &plan(&[name]), &RunOptions::default()).expect("save");
+            let plan = plan(&mut tree, &[name]);
+            save(&path, &tree, &plan, &RunOptions::default()).expect("save");
             let what = String::from_utf8_lossy(name);
             match load(&path) {
                 Err(Error::Damaged { detail: why, .. }) => {
@@ -602,7 +635,8 @@ mod tests {
             }
         }
         // The same plan with a plain name loads: the refusals are the names'.
-        save(&path, &tree, &plan(&[b"ok"]), &RunOptions::default()).expect("save");
+        let plan = plan(&mut tree, &[b"ok"]);
+        save(&path, &tree, &plan, &RunOptions::default()).expect("save");
         assert!(load(&path).is_ok());
     }
 
@@ -610,13 +644,9 @@ mod tests {
     fn an_edited_body_is_refused_by_its_checksum() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("plan.json");
-        save(
-            &path,
-            &tree(),
-            &plan(&[b"bad\xffname"]),
-            &RunOptions::default(),
-        )
-        .expect("save");
+        let mut tree = tree();
+        let plan = plan(&mut tree, &[b"bad\xffname"]);
+        save(&path, &tree, &plan, &RunOptions::default()).expect("save");
         let text = std::fs::read(&path).expect("read");
         let mut doc: Value = serde_json::from_slice(&text).expect("a plan is JSON");
         doc["body"]["groups"][0]["actions"][0]["victim"]["loc"]["name_bytes"][0] = json!(b'x');

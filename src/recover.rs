@@ -179,7 +179,7 @@ fn recorded(tree: &Tree, t: &TempFile, id: FileId, journals: &[Entry]) -> bool {
     let dir = tree.dir(t.file.loc.dir).id;
     journals.iter().any(|e| {
         e.v2.as_ref().is_some_and(|x| {
-            x.tmp.as_os_str() == &*t.file.loc.name
+            x.tmp.as_os_str() == tree.name(&t.file.loc)
                 && x.dir_id == dir
                 && (id == e.keeper_id || id == x.victim_id)
         })
@@ -195,13 +195,13 @@ fn resolve(
     apply: bool,
 ) -> Result<Recovered, Error> {
     let path = tree.path(&t.file.loc);
-    let name = &t.file.loc.name;
+    let name = tree.name(&t.file.loc);
     // A linkdup running now (another run over the same tree) owns it: its swap is under way.
     if crate::tempname::owner_running(name, sys::process_running) {
         return Ok(Recovered::Busy);
     }
     let dir = dirs.open(t.file.loc.dir)?;
-    let (file, st) = match sys::open_regular_at(dir.as_fd(), &**name) {
+    let (file, st) = match sys::open_regular_at(dir.as_fd(), name) {
         Ok(opened) => opened,
         // Gone since the scan (its run finished its swap): nothing left to resolve.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovered::Gone),
@@ -222,7 +222,7 @@ fn resolve(
     let mut after = None;
     if apply {
         // The one name removal of recovery: only if the name still is the inode we checked.
-        match sys::stat_at(dir.as_fd(), &**name) {
+        match sys::stat_at(dir.as_fd(), name) {
             Ok(now) if now.ident.id == st.ident.id => {
                 sys::unlink_at(dir.as_fd(), name).map_err(|e| Error::io(&path, e))?
             }
@@ -258,7 +258,7 @@ impl Beside {
     ) -> std::io::Result<Beside> {
         let mut found = Beside::default();
         for twin in &t.twins {
-            let (Some(other), ost) = sys::open_regular_at(dir, &*twin.name)? else {
+            let (Some(other), ost) = sys::open_regular_at(dir, tree.name(twin))? else {
                 continue;
             };
             if ost.ident.id == st.ident.id {

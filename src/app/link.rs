@@ -63,7 +63,9 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
     if cfg.dry_run {
         temps::note(io.listener, &scanned, &results, true);
     }
-    let plan = make_plan(cfg, &io, &scanned)?;
+    let plan = make_plan(cfg, &io, &mut scanned)?;
+    // The scan's groups are gone: what they held is the plan's room for the run.
+    crate::sys::release_freed_memory();
     let run = Run {
         dry_run: cfg.dry_run,
         yes: cfg.yes,
@@ -97,7 +99,8 @@ pub fn apply(cfg: &ApplyConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
 }
 
 /// Plan a scanned tree (and save the plan when asked).
-fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan, Error> {
+/// The scan's groups are consumed: from here on the plan is what the run and its reports use.
+fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<Plan, Error> {
     let PlanPolicy {
         gates,
         max_links,
@@ -107,14 +110,14 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &ScanOutput) -> Result<Plan
     } = &cfg.policy;
     let plan = crate::plan::plan(
         &scanned.tree,
-        &scanned.groups,
+        std::mem::take(&mut scanned.groups),
         &crate::plan::PlanOptions {
             gates: *gates,
             max_links: *max_links,
             keep: *keep,
             preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
             method: *method,
-            extents: scanned.extents.clone(),
+            extents: std::mem::take(&mut scanned.extents),
         },
     );
     if let Some(path) = &cfg.save_plan {

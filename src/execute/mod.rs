@@ -235,13 +235,13 @@ impl<'a> Executor<'a> {
                 let freed = action.frees && !self.incomplete.contains(&action.victim.expect.id);
                 Outcome::Linked {
                     freed,
-                    keeper: keeper_override.as_ref().map(|m| m.loc.clone()),
+                    keeper: keeper_override.as_ref().map(|m| m.loc),
                 }
             }
             Err(Problem::LinkLimit(now)) => {
                 // This copy is identical to the keeper (just compared): it keeps the rest.
                 *keeper_override = Some(Member {
-                    loc: action.victim.loc.clone(),
+                    loc: action.victim.loc,
                     expect: now,
                     nlink: 1,
                 });
@@ -275,7 +275,7 @@ impl<'a> Executor<'a> {
             Err(e) if directory_gone(&e) => return Err(Ok(Change::DirMoved)),
             Err(e) => return Err(Err(e)),
         };
-        match sys::open_regular_at(dir.as_fd(), &*m.loc.name) {
+        match sys::open_regular_at(dir.as_fd(), self.tree.name(&m.loc)) {
             Ok((Some(file), st)) => Ok(Opened {
                 dir,
                 file: Rc::new(file),
@@ -309,7 +309,7 @@ impl<'a> Executor<'a> {
             }),
             Err(e) => Problem::Fail(e),
         })?;
-        self.keeper = Some((keeper.loc.clone(), k.dir.clone(), k.file.clone()));
+        self.keeper = Some((keeper.loc, k.dir.clone(), k.file.clone()));
         Ok(k)
     }
 
@@ -426,14 +426,14 @@ impl<'a> Executor<'a> {
         }
         // From here to the end nothing is printed and every exit leaves no temp name behind.
         let record = SwapRecord {
-            keeper: (keeper.loc.dir, &keeper.loc.name, &k),
-            victim: (victim.loc.dir, &victim.loc.name, &v),
+            keeper: (keeper.loc.dir, self.tree.name(&keeper.loc), &k),
+            victim: (victim.loc.dir, self.tree.name(&victim.loc), &v),
             xattrs: &xattrs,
         };
         let tmp = self.temp_link(&record, &vpath)?;
         let result = Exchange {
             dir: v.dir.as_fd(),
-            name: &victim.loc.name,
+            name: self.tree.name(&victim.loc),
             tmp: &tmp,
             path: &vpath,
             incoming: k.st.ident.id,

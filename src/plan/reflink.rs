@@ -63,7 +63,7 @@ pub(super) fn plan_part(
                 &mut plan.skipped
             };
             list.extend(v.paths.iter().map(|loc| Skip {
-                loc: loc.clone(),
+                loc: *loc,
                 reason: reason.clone(),
             }));
             continue;
@@ -96,7 +96,7 @@ fn refusal(
 
 fn member(i: &Inode) -> Member {
     Member {
-        loc: i.paths[0].clone(),
+        loc: i.paths[0],
         expect: i.ident,
         nlink: i.nlink,
     }
@@ -160,18 +160,16 @@ mod tests {
         files: &[(&str, u32, u32, Option<u64>)],
         reflink: bool,
     ) -> (Tree, DupGroup, PlanOptions) {
-        let mut tree = Tree {
-            dirs: vec![Dir {
-                path: "d".into(),
-                id: FileId { dev: 1, ino: 1 },
-                parent: None,
-                name: Default::default(),
-                attrs: Attrs::default(),
-                mnt: 7,
-                public: true,
-            }],
-            ..Tree::default()
-        };
+        let mut tree = Tree::default();
+        tree.dirs.push(Dir {
+            path: "d".into(),
+            id: FileId { dev: 1, ino: 1 },
+            parent: None,
+            name: Default::default(),
+            attrs: Attrs::default(),
+            mnt: 7,
+            public: true,
+        });
         tree.mounts.insert(
             7,
             MountInfo {
@@ -214,11 +212,7 @@ mod tests {
                     nlink: 1,
                     attrs: Attrs::default(),
                     xattrs: Default::default(),
-                    paths: smallvec::smallvec![crate::model::Loc {
-                        dir: DirIdx(0),
-                        name: std::ffi::OsStr::new(name).into(),
-                        mnt: 7,
-                    }],
+                    paths: smallvec::smallvec![tree.loc(DirIdx(0), name.as_bytes(), 7).unwrap()],
                 }
             })
             .collect();
@@ -246,14 +240,14 @@ mod tests {
             ],
             true,
         );
-        let p = plan(&tree, &[g], &opts);
+        let p = plan(&tree, vec![g], &opts);
         assert_eq!(p.groups.len(), 1);
         let planned = &p.groups[0];
         assert_eq!(
             (planned.method, planned.method_why),
             (Merge::Reflink, MergeWhy::AutoShares)
         );
-        let name = |l: &crate::model::Loc| l.name.to_string_lossy().into_owned();
+        let name = |l: &crate::model::Loc| tree.name(l).to_string_lossy().into_owned();
         let victims: Vec<String> = planned
             .actions
             .iter()
@@ -278,7 +272,7 @@ mod tests {
         assert_eq!(p.reclaimable(), 20);
 
         let (tree, g, opts) = group(&[("a", 0, 0o644, None), ("b", 0, 0o644, None)], false);
-        let p = plan(&tree, &[g], &opts);
+        let p = plan(&tree, vec![g], &opts);
         assert_eq!(
             (p.groups[0].method, p.groups[0].method_why),
             (Merge::HardLink, MergeWhy::AutoNoSharing)
@@ -288,7 +282,7 @@ mod tests {
             ..opts
         };
         let (tree, g, _) = group(&[("a", 0, 0o644, None), ("b", 0, 0o644, None)], false);
-        let p = plan(&tree, &[g], &strict);
+        let p = plan(&tree, vec![g], &strict);
         assert!(p.groups.is_empty());
         assert!(p.skipped.iter().all(|s| s.reason == SkipReason::NoReflink));
     }

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStringExt;
 
 use super::table::Files;
-use crate::model::{DupGroup, FileLen, Inode, Loc, Tree, XattrSum};
+use crate::model::{DupGroup, FileLen, Inode, Loc, NamesFull, Tree, XattrSum};
 
 /// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
 #[derive(Clone, Copy, Debug)]
@@ -189,21 +189,29 @@ pub fn drop_ungrouped(files: &mut Files, c: &mut Candidates) {
     }
 }
 
-/// The inode of a candidate, with all its paths sorted.
-pub fn inode(tree: &Tree, files: &Files, c: Cand, xattrs: XattrSum) -> Inode {
+/// The inode of a candidate, with all its paths (their names copied into `tree`), sorted.
+pub fn inode(
+    tree: &mut Tree,
+    files: &Files,
+    c: Cand,
+    xattrs: XattrSum,
+) -> Result<Inode, NamesFull> {
     let recs = &files.recs[c.recs()];
     let first = &recs[0];
-    let mut paths: crate::model::Paths = recs.iter().map(|r| files.loc(r)).collect();
+    let mut paths = crate::model::Paths::with_capacity(recs.len());
+    for r in recs {
+        paths.push(files.loc(tree, r)?);
+    }
     if paths.len() > 1 {
         paths.sort_by_cached_key(|l| path_key(tree, l));
     }
-    Inode {
+    Ok(Inode {
         ident: files.ident(first),
         nlink: Files::nlink(first),
         attrs: Files::attrs(first),
         xattrs,
         paths,
-    }
+    })
 }
 
 /// Build the final duplicate groups, sorted: largest size first, then by first path.
@@ -560,10 +568,9 @@ mod tests {
             mnt: 1,
             public: false,
         };
-        Tree {
-            dirs: vec![dir(0), dir(1)],
-            mounts: Default::default(),
-        }
+        let mut tree = Tree::default();
+        tree.dirs = vec![dir(0), dir(1)];
+        tree
     }
 
     #[test]
@@ -580,7 +587,7 @@ mod tests {
             ("groups and members in reverse order", &[&[6, 5], &[1, 0]]),
             ("nothing kept", &[]),
         ];
-        let tree = remap_tree();
+        let mut tree = remap_tree();
         for (what, keep) in cases {
             let mut f = files(REMAP);
             let sized = size_groups(&mut f);
@@ -594,7 +601,7 @@ mod tests {
             let before: Vec<Inode> = c
                 .cands
                 .iter()
-                .map(|&cand| inode(&tree, &f, cand, XattrSum::default()))
+                .map(|&cand| inode(&mut tree, &f, cand, XattrSum::default()).unwrap())
                 .collect();
             let names_before: Vec<Vec<String>> = c
                 .cands
@@ -619,9 +626,12 @@ mod tests {
                     names_before[i],
                     "{what}: candidate {i}"
                 );
-                let after = inode(&tree, &f, cand, XattrSum::default());
+                let after = inode(&mut tree, &f, cand, XattrSum::default()).unwrap();
                 assert_eq!(after.ident, before[i].ident, "{what}: candidate {i}");
-                assert_eq!(after.paths, before[i].paths, "{what}: candidate {i}");
+                let full = |i: &Inode| -> Vec<Vec<u8>> {
+                    i.paths.iter().map(|l| path_key(&tree, l)).collect()
+                };
+                assert_eq!(full(&after), full(&before[i]), "{what}: candidate {i}");
             }
             // The groups still span the same candidates, of one size each.
             for g in &c.groups {
@@ -654,14 +664,17 @@ mod tests {
             (0, "c", 1, 2, 10),
         ]);
         let c = size_groups(&mut f);
-        let tree = remap_tree();
-        let i = inode(&tree, &f, c.cands[0], XattrSum::default());
+        let mut tree = remap_tree();
+        let i = inode(&mut tree, &f, c.cands[0], XattrSum::default()).unwrap();
         let full: Vec<Vec<u8>> = i.paths.iter().map(|l| path_key(&tree, l)).collect();
         assert_eq!(
             full,
             [b"/d0/b".to_vec(), b"/d1/a".to_vec(), b"/d1/b".to_vec()]
         );
         assert_eq!(i.ident.id, FileId { dev: 1, ino: 1 });
-        assert_eq!(i.paths[0].name.as_bytes(), OsStr::new("b").as_bytes());
+        assert_eq!(
+            tree.name(&i.paths[0]).as_bytes(),
+            OsStr::new("b").as_bytes()
+        );
     }
 }

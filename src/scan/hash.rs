@@ -304,7 +304,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
     if let Some(h) = ctx.cache.and_then(|cache| cache.get(&ident, kind)) {
         return Slot::hashed(h, None);
     }
-    let path = || ctx.tree.path(&files.loc(rec));
+    let path = || files.path(ctx.tree, rec);
     let opened = match dir.get() {
         Some(d) => sys::open_regular_at(d.as_fd(), files.c_name(rec)),
         None => sys::open_regular(&path()),

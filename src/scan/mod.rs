@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::ScanConfig;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{DupGroup, ScanOutput, TempFile, Tree};
+use crate::model::{DupGroup, NamesFull, ScanOutput, TempFile, Tree};
 
 use group::Candidates;
 use table::Files;
@@ -36,12 +36,16 @@ use table::Files;
 /// A hash cache that is not the invoking user's own is an error. Per-file problems go to
 /// `listener` and are counted in [`ScanOutput::errors`]; the scan goes on.
 pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Error> {
-    let walked = walk::walk(cfg, listener);
+    let mut walked = walk::walk(cfg, listener);
     for (flag, glob) in cfg.filters.globs.unused() {
         listener.warn(&Error::UnusedGlob { flag, glob });
     }
+    let temps = temp_twins(
+        &mut walked.tree,
+        &walked.files,
+        std::mem::take(&mut walked.temps),
+    );
     let mut files = walked.files;
-    let temps = temp_twins(&files, walked.temps);
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&mut files);
     let cache = open_cache(cfg, listener)?;
@@ -56,11 +60,15 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     let by_full = hash::by_full(&ctx, by_partial);
     let mut done = xattr::read(&ctx, by_full);
     group::drop_ungrouped(&mut files, &mut done);
-    let groups = with_paths(&walked.tree, &files, done);
+    // What the walk's and the hashing's threads freed is given back before the groups are built.
+    crate::sys::release_freed_memory();
+    let mut tree = walked.tree;
+    let groups = with_paths(&mut tree, &files, done, &errors, listener);
     drop(files);
-    let groups = group::dup_groups(&walked.tree, groups);
+    crate::sys::release_freed_memory();
+    let groups = group::dup_groups(&tree, groups);
     let extents = if cfg.extents {
-        extents::read(&walked.tree, &groups)
+        extents::read(&tree, &groups)
     } else {
         Default::default()
     };
@@ -71,7 +79,7 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     }
     Ok(ScanOutput {
         groups,
-        tree: walked.tree,
+        tree,
         files_scanned: walked.files_seen,
         errors: errors.load(Ordering::Relaxed),
         temps,
@@ -82,9 +90,9 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
 /// Walk `cfg.roots` for what recovery needs: the temp names left by an interrupted run, each
 /// with the files beside it that may hold its content. Nothing is hashed.
 pub fn temp_names(cfg: &ScanConfig, listener: &dyn Listener) -> ScanOutput {
-    let walked = walk::walk(cfg, listener);
+    let mut walked = walk::walk(cfg, listener);
     ScanOutput {
-        temps: temp_twins(&walked.files, walked.temps),
+        temps: temp_twins(&mut walked.tree, &walked.files, walked.temps),
         tree: walked.tree,
         files_scanned: walked.files_seen,
         errors: walked.errors,
@@ -102,7 +110,7 @@ pub fn linked_sets(
     ScanOutput,
     Vec<(crate::model::Identity, Vec<crate::model::Loc>)>,
 ) {
-    let walked = walk::walk(cfg, listener);
+    let mut walked = walk::walk(cfg, listener);
     let files = &walked.files;
     let mut by_id: std::collections::HashMap<crate::model::FileId, Vec<usize>> = Default::default();
     for (i, r) in files.recs.iter().enumerate() {
@@ -110,20 +118,28 @@ pub fn linked_sets(
             by_id.entry(files.id(r)).or_default().push(i);
         }
     }
-    let tree = &walked.tree;
+    let tree = &mut walked.tree;
     let mut sets: Vec<_> = by_id
         .into_values()
         .filter(|v| v.len() >= 2)
-        .map(|v| {
+        .filter_map(|v| {
             let ident = files.ident(&files.recs[v[0]]);
-            let mut locs: Vec<_> = v.iter().map(|&i| files.loc(&files.recs[i])).collect();
-            locs.sort_by(|a, b| tree.cmp_loc(a, b));
-            (ident, locs)
+            let locs: Result<Vec<_>, _> =
+                v.iter().map(|&i| files.loc(tree, &files.recs[i])).collect();
+            Some((ident, locs.ok()?))
         })
         .collect();
+    for (_, locs) in &mut sets {
+        locs.sort_by(|a, b| tree.cmp_loc(a, b));
+    }
     sets.sort_by(|a, b| tree.cmp_loc(&a.1[0], &b.1[0]));
+    let temps = temp_twins(
+        &mut walked.tree,
+        &walked.files,
+        std::mem::take(&mut walked.temps),
+    );
     let out = ScanOutput {
-        temps: temp_twins(files, walked.temps),
+        temps,
         tree: walked.tree,
         files_scanned: walked.files_seen,
         errors: walked.errors,
@@ -133,7 +149,13 @@ pub fn linked_sets(
 }
 
 /// Each temp name with the files of its directory that have its size.
-fn temp_twins(files: &Files, temps: Vec<crate::model::FileEntry>) -> Vec<TempFile> {
+/// (A twin whose name the tree's arena can't take is left out: recovery then has less proof and
+/// leaves more alone.)
+fn temp_twins(
+    tree: &mut Tree,
+    files: &Files,
+    temps: Vec<crate::model::FileEntry>,
+) -> Vec<TempFile> {
     temps
         .into_iter()
         .map(|t| {
@@ -141,7 +163,7 @@ fn temp_twins(files: &Files, temps: Vec<crate::model::FileEntry>) -> Vec<TempFil
                 .recs
                 .iter()
                 .filter(|r| r.dir == t.loc.dir && r.len == t.ident.len.0)
-                .map(|r| files.loc(r))
+                .filter_map(|r| files.loc(tree, r).ok())
                 .collect();
             TempFile { file: t, twins }
         })
@@ -163,22 +185,44 @@ fn open_cache(
     Ok(Some(cache))
 }
 
-/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted).
-fn with_paths(tree: &Tree, files: &Files, done: Candidates) -> Vec<DupGroup> {
-    done.groups
-        .iter()
-        .filter_map(|g| {
-            // Every candidate's attributes are known by now; one that is not would be left out
-            // rather than let through the gates unchecked.
-            // (Collected from an iterator of exact length: a group's Vec has no spare slots.)
-            let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
-            let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
-            let mut inodes = Vec::with_capacity(cands.len());
-            inodes.extend(known.map(|(c, sum)| group::inode(tree, files, c, sum)));
-            if inodes.len() < cands.len() {
-                inodes.shrink_to_fit();
+/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted). A group whose names
+/// the tree's arena can't take is reported and left out.
+fn with_paths(
+    tree: &mut Tree,
+    files: &Files,
+    done: Candidates,
+    ctx_errors: &AtomicU64,
+    listener: &dyn Listener,
+) -> Vec<DupGroup> {
+    let mut out = Vec::with_capacity(done.groups.len());
+    for g in &done.groups {
+        // Every candidate's attributes are known by now; one that is not would be left out
+        // rather than let through the gates unchecked.
+        let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
+        let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
+        // Exact capacity: a group's Vec has no spare slots.
+        let mut inodes = Vec::with_capacity(cands.len());
+        for (c, sum) in known {
+            match group::inode(tree, files, c, sum) {
+                Ok(inode) => inodes.push(inode),
+                Err(NamesFull) => {
+                    let path = files.path(tree, &files.recs[c.start as usize]);
+                    listener.error(&Error::io(
+                        path,
+                        std::io::Error::other(table::TOO_MANY_NAMES.0),
+                    ));
+                    ctx_errors.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            (inodes.len() >= 2).then(|| group::dup_group(g.len, g.hash, inodes))
-        })
-        .collect()
+        }
+        if inodes.len() < cands.len() {
+            inodes.shrink_to_fit();
+        }
+        if inodes.len() >= 2 {
+            out.push(group::dup_group(g.len, g.hash, inodes));
+        }
+    }
+    out.shrink_to_fit();
+    tree.shrink_names();
+    out
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::model::{Attrs, DirIdx, FileId, FileLen, Identity, Loc, Timestamp};
+use crate::model::{Attrs, DirIdx, FileId, FileLen, Identity, Loc, NamesFull, Timestamp, Tree};
 use crate::sys::Stat;
 
 /// One path of a regular file: its directory, its name (an offset in the names arena of [`Files`]) and what
@@ -51,7 +51,7 @@ pub struct Files {
 #[derive(Debug)]
 pub struct Full(pub &'static str);
 
-const TOO_MANY_NAMES: Full = Full("more than 4 GiB of file names in one scan");
+pub const TOO_MANY_NAMES: Full = Full("more than 4 GiB of file names in one scan");
 const TOO_MANY_PLACES: Full = Full("more than 65,536 filesystems and mounts in one scan");
 
 impl Files {
@@ -181,12 +181,14 @@ impl Files {
         }
     }
 
-    pub fn loc(&self, r: &Rec) -> Loc {
-        Loc {
-            dir: r.dir,
-            name: self.name(r).into(),
-            mnt: self.mnt(r),
-        }
+    /// The full path of a record, as the user will see it (for messages).
+    pub fn path(&self, tree: &Tree, r: &Rec) -> std::path::PathBuf {
+        tree.dir(r.dir).path.join(self.name(r))
+    }
+
+    /// The location of a record, its name copied into `tree`'s arena.
+    pub fn loc(&self, tree: &mut Tree, r: &Rec) -> Result<Loc, NamesFull> {
+        tree.loc(r.dir, self.name(r).as_bytes(), self.mnt(r))
     }
 
     #[cfg(test)]

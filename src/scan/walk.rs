@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::table::{Files, Full};
+use super::table::{Files, Full, TOO_MANY_NAMES};
 use crate::config::{Globs, ScanConfig};
 use crate::error::{Error, Moved, NotScanned};
 use crate::listener::{Listener, Stage};
-use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, Tree};
+use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, NamesFull, Tree};
 use crate::sys::{self, Errno, FileType, Stat};
 
 /// What the walk found.
@@ -330,7 +330,7 @@ impl Walker<'_> {
         let dir = self.register_dir(parent, &pst, None, OsStr::new(""));
         self.any_file_root = true;
         if crate::tempname::is_temp(name) {
-            self.out.temps.push(entry_of(dir, name, st));
+            self.temp(dir, name, st);
             return;
         }
         self.out.files_seen += 1;
@@ -457,7 +457,7 @@ impl Walker<'_> {
             self.error(too_many(p.path.clone(), full));
         }
         for (name, st) in l.temps {
-            self.out.temps.push(entry_of(p.idx, &name, st));
+            self.temp(p.idx, &name, st);
         }
         for sub in l.subs {
             if !self.walked.insert(sub.st.ident.id) {
@@ -478,15 +478,20 @@ impl Walker<'_> {
     }
 }
 
-fn entry_of(dir: DirIdx, name: &OsStr, st: Stat) -> FileEntry {
-    FileEntry {
-        loc: crate::model::Loc {
-            dir,
-            name: name.into(),
-            mnt: st.mnt,
-        },
-        ident: st.ident,
-        nlink: st.nlink,
-        attrs: st.attrs,
+impl Walker<'_> {
+    /// Keep a temp name of linkdup's pattern (for recovery; never a candidate).
+    fn temp(&mut self, dir: DirIdx, name: &OsStr, st: Stat) {
+        match self.out.tree.loc(dir, name.as_bytes(), st.mnt) {
+            Ok(loc) => self.out.temps.push(FileEntry {
+                loc,
+                ident: st.ident,
+                nlink: st.nlink,
+                attrs: st.attrs,
+            }),
+            Err(NamesFull) => {
+                let path = self.out.tree.dir(dir).path.join(name);
+                self.error(too_many(path, TOO_MANY_NAMES));
+            }
+        }
     }
 }

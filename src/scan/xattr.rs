@@ -80,7 +80,7 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
 /// One file's attributes, through an `O_PATH` fd of the inode the walk saw.
 fn read_one(ctx: &Ctx<'_>, rec: &super::table::Rec) -> Result<Xattrs, Error> {
     let files = ctx.files;
-    let path = || ctx.tree.path(&files.loc(rec));
+    let path = || files.path(ctx.tree, rec);
     let changed = |what: Moved| Error::Changed { path: path(), what };
     let mut dir = DirFd::new(ctx.tree, rec.dir);
     let Some(d) = dir.get() else {

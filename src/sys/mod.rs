@@ -9,6 +9,7 @@ mod extents;
 mod file;
 mod fs;
 pub mod lease;
+mod memory;
 mod names;
 mod open;
 mod path;
@@ -23,6 +24,7 @@ pub use extents::{
 };
 pub use file::{clear_inherited_flags, next_data, restore_metadata, set_len};
 pub use fs::{fs_facts, fs_facts_fd, link_max, no_hard_links_fs_name, pseudo_fs_name};
+pub use memory::release_freed_memory;
 pub use names::{exchange_at, link_fd_at, mkdir_at, read_dir, rename_at, unlink_at};
 pub use open::{
     OpenFlags, create_new_at, open_dir_at, open_dir_list, open_parent, open_path_at, open_regular,
