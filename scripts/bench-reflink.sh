@@ -72,9 +72,10 @@ for fs in xfs btrfs; do
     btrfs) mkfs.btrfs -q -f "$ROOT/bench.img" ;;
   esac
   mount -o loop "$ROOT/bench.img" "$MNT"
-  for tool in "${TOOLS[@]}"; do
-    times=()
-    for _ in $(seq "$RUNS"); do
+  declare -A times=() freed=() shared=()
+  # Round-robin: every tool once per round, so a change of load hits all of them alike.
+  for _ in $(seq "$RUNS"); do
+    for tool in "${TOOLS[@]}"; do
       rm -rf "$MNT/tree"
       cp -a --reflink=never "$ROOT/$PRESET" "$MNT/tree"
       before=$(free_bytes)
@@ -82,15 +83,20 @@ for fs in xfs btrfs; do
       run_tool "$tool" "$MNT/tree"
       end=$(date +%s.%N)
       after=$(free_bytes)
-      times+=("$(echo "$end - $start" | bc)")
+      times[$tool]+="$(echo "$end - $start" | bc) "
+      freed[$tool]=$(echo "($after - $before) / 1048576" | bc -l)
+      n=0
+      while IFS= read -r -d '' f; do
+        if filefrag -v "$f" 2>/dev/null | grep -q 'shared'; then n=$((n + 1)); fi
+      done < <(find "$MNT/tree" -type f -size +0 -print0)
+      shared[$tool]=$n
     done
-    median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    shared=0
-    while IFS= read -r -d '' f; do
-      if filefrag -v "$f" 2>/dev/null | grep -q 'shared'; then shared=$((shared + 1)); fi
-    done < <(find "$MNT/tree" -type f -size +0 -print0)
-    printf '%-6s %-9s %10.2f %12.1f %8s\n' "$fs" "$tool" "$median" \
-      "$(echo "($after - $before) / 1048576" | bc -l)" "$shared"
   done
+  for tool in "${TOOLS[@]}"; do
+    # shellcheck disable=SC2086
+    median=$(printf '%s\n' ${times[$tool]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    printf '%-6s %-9s %10.2f %12.1f %8s\n' "$fs" "$tool" "$median" "${freed[$tool]}" "${shared[$tool]}"
+  done
+  unset times freed shared
   umount "$MNT"
 done
