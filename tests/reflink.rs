@@ -465,3 +465,30 @@ fn faults_at_the_split_exchange_lose_nothing() {
         assert_eq!(fs::metadata(d.join(n)).unwrap().nlink(), 1, "{n}");
     }
 }
+
+/// A plan saved with `--method auto` carries each group's method: `apply` shares the extents
+/// of the XFS copies (it does not hard-link them), after re-checking every file.
+#[test]
+fn a_saved_plan_keeps_its_method() {
+    let _one = LOOPS.lock().unwrap_or_else(|e| e.into_inner());
+    let t = TestEnv::new();
+    let Some(img) = Image::new(Fs::Xfs, &t.path("fs")) else {
+        return;
+    };
+    let data = bytes(MIB, 9);
+    for n in ["a", "b"] {
+        fs::write(img.at.join(n), &data).unwrap();
+    }
+    let plan = t.state_dir().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    let out = t.run(&["link", "-n", "--method", "auto", "--save-plan", plan, "fs"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let saved = fs::read_to_string(plan).unwrap();
+    assert!(saved.contains("\"method\": \"reflink\""), "{saved}");
+    let (v, out) = t.json(&["apply", "-y", "-f", "json", plan]);
+    assert_eq!(code(&out), 0, "{}: {v}", stderr(&out));
+    assert_eq!(v["actions"][0]["method"], "reflink", "{v}");
+    assert_eq!(v["actions"][0]["status"], "linked", "{v}");
+    assert_ne!(t.ino("fs/a"), t.ino("fs/b"));
+    assert!(shared(&img.at.join("b")));
+}
