@@ -3,6 +3,8 @@
 # btrfs image made here, and measure what each frees.
 #
 #   sudo scripts/bench-reflink.sh [PRESET] [RUNS]     PRESET: tiny, mixed (default), small, large
+#                                                     (scripts/gen.py), or pairs: 32 files of
+#                                                     8 MiB and a copy of each (512 MiB)
 #
 # For each filesystem and tool: RUNS times (default 3) a fresh copy of the tree on the image
 # (cp --reflink=never, so nothing is shared yet), `sync`, then one timed run of the tool, `sync`,
@@ -12,7 +14,8 @@
 #   linkdup   linkdup link --method reflink --yes -q TREE
 #   fclones   fclones group TREE | fclones dedupe        (the default dedupe: FIDEDUPERANGE)
 #   jdupes    jdupes -r -B -q TREE                        (-B: FIDEDUPERANGE)
-#   hardlink  hardlink --reflink=always -q TREE           (util-linux; FICLONE + rename)
+#   hardlink  hardlink --reflink=always -p -o -t -q TREE  (util-linux; FICLONE + rename; -p -o -t:
+#             ignore mode, owner and mtime, which a shared extent leaves to each file anyway)
 #
 # Needs root (loop devices), xfsprogs, btrfs-progs, python3; installs jdupes with apt and
 # fclones with `cargo install --locked fclones` when missing. Refuses to time while a cargo or
@@ -33,7 +36,13 @@ LINKDUP=${CARGO_TARGET_DIR:-$REPO/target}/release/linkdup
 export PATH="$HOME/.cargo/bin:$PATH"
 [ "$(id -u)" = 0 ] || die "needs root (loop devices, mounts)"
 
-if [ ! -f "$ROOT/$PRESET.meta.json" ]; then
+if [ "$PRESET" = pairs ] && [ ! -d "$ROOT/pairs" ]; then
+  mkdir -p "$ROOT/pairs/a" "$ROOT/pairs/b"
+  for i in $(seq -w 1 32); do
+    head -c 8M /dev/urandom >"$ROOT/pairs/a/$i.bin"
+    cp --reflink=never "$ROOT/pairs/a/$i.bin" "$ROOT/pairs/b/$i.bin"
+  done
+elif [ "$PRESET" != pairs ] && [ ! -f "$ROOT/$PRESET.meta.json" ]; then
   mkdir -p "$ROOT"
   python3 "$REPO/scripts/gen.py" "$PRESET" --root "$ROOT"
 fi
@@ -55,9 +64,9 @@ run_tool() {
   local tool=$1 dir=$2
   case $tool in
     linkdup) "$LINKDUP" link --method reflink --yes -q "$dir" >/dev/null ;;
-    fclones) fclones group -q "$dir" 2>/dev/null | fclones dedupe -q >/dev/null 2>&1 ;;
+    fclones) fclones group "$dir" 2>/dev/null | fclones dedupe >/dev/null 2>&1 ;;
     jdupes) jdupes -r -B -q "$dir" >/dev/null 2>&1 ;;
-    hardlink) hardlink --reflink=always -q "$dir" >/dev/null 2>&1 ;;
+    hardlink) hardlink --reflink=always -p -o -t -q "$dir" >/dev/null 2>&1 ;;
   esac
 }
 
@@ -80,7 +89,7 @@ for fs in xfs btrfs; do
       cp -a --reflink=never "$ROOT/$PRESET" "$MNT/tree"
       before=$(free_bytes)
       start=$(date +%s.%N)
-      run_tool "$tool" "$MNT/tree"
+      run_tool "$tool" "$MNT/tree" || log "$fs: $tool exited $?"
       end=$(date +%s.%N)
       after=$(free_bytes)
       times[$tool]+="$(echo "$end - $start" | bc) "
