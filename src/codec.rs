@@ -42,7 +42,8 @@ pub fn get_bytes(v: &Value, key: &str) -> Option<Vec<u8>> {
 
 /// A time stamp as `[seconds, nanoseconds]`.
 pub fn ts(t: Timestamp) -> Value {
-    json!([t.sec, t.nsec])
+    let (sec, nsec) = (t.sec, t.nsec);
+    json!([sec, nsec])
 }
 
 pub fn read_ts(v: &Value) -> Option<Timestamp> {

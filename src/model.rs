@@ -16,12 +16,19 @@ pub struct FileId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileLen(pub u64);
 
-/// A time stamp with nanoseconds, as `statx` reports it.
+/// A time stamp with nanoseconds, as `statx` reports it. Packed to 12 bytes (no padding after
+/// `nsec`): an [`Identity`] holds two, and there is one per duplicate path in the scan's groups
+/// and two per action in the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(C, packed(4))]
 pub struct Timestamp {
     pub sec: i64,
     pub nsec: u32,
 }
+
+// The sizes the memory figures in the README are made of.
+const _: () = assert!(std::mem::size_of::<Timestamp>() == 12);
+const _: () = assert!(std::mem::size_of::<Identity>() == 64);
 
 /// What the scan saw of an inode; the executor re-checks all of it right before a swap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
