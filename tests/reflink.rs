@@ -492,3 +492,51 @@ fn a_saved_plan_keeps_its_method() {
     assert_ne!(t.ino("fs/a"), t.ino("fs/b"));
     assert!(shared(&img.at.join("b")));
 }
+
+/// Files open for writing, immutable files and set-id files are never shared, whatever the
+/// method: each is skipped with its reason and keeps its own extents.
+#[test]
+fn reflink_never_touches_busy_immutable_or_setid_files() {
+    let _one = LOOPS.lock().unwrap_or_else(|e| e.into_inner());
+    if !have("chattr") {
+        skip("chattr is not installed");
+        return;
+    }
+    let t = TestEnv::new();
+    let Some(img) = Image::new(Fs::Xfs, &t.path("fs")) else {
+        return;
+    };
+    let data = bytes(MIB, 13);
+    for n in ["a", "busy", "frozen", "setuid"] {
+        fs::write(img.at.join(n), &data).unwrap();
+    }
+    fs::set_permissions(img.at.join("setuid"), fs::Permissions::from_mode(0o4755)).unwrap();
+    assert!(run_ok(
+        Command::new("chattr").arg("+i").arg(img.at.join("frozen"))
+    ));
+    let writer = fs::OpenOptions::new()
+        .append(true)
+        .open(img.at.join("busy"))
+        .unwrap();
+    let (v, out) = t.json(&["link", "-y", "-f", "json", "--method", "reflink", "fs"]);
+    let _ = Command::new("chattr")
+        .arg("-i")
+        .arg(img.at.join("frozen"))
+        .status();
+    drop(writer);
+    assert_eq!(code(&out), 0, "{}: {v}", stderr(&out));
+    let mut got: Vec<String> = kinds(&v, "skipped");
+    got.extend(
+        v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["kind"].as_str().map(String::from)),
+    );
+    got.sort();
+    assert_eq!(got, ["immutable", "open_for_writing", "setid"], "{v}");
+    for n in ["a", "busy", "frozen", "setuid"] {
+        assert!(!shared(&img.at.join(n)), "{n} shares extents");
+        assert_eq!(fs::read(img.at.join(n)).unwrap(), data, "{n}");
+    }
+}
