@@ -16,7 +16,7 @@ LAYERS = [
     ["scan", "plan", "journal", "planfile"],
     ["execute"],
     ["recover", "undo"],
-    ["journals"],
+    ["journals", "split"],
     ["report"],
     ["ui"],
     ["app", "cli"],

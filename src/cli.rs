@@ -8,8 +8,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     ApplyConfig, Command as Run, Config, Filters, Format, Gates, Globs, JournalsConfig, KeepPolicy,
-    LinkConfig, Output as OutputConfig, PlanPolicy, Prune, RecoverConfig, ScanConfig, SizeRange,
-    UndoConfig,
+    LinkConfig, Method, Output as OutputConfig, PlanPolicy, Prune, RecoverConfig, ScanConfig,
+    SizeRange, SplitConfig, UndoConfig,
 };
 
 #[derive(Parser, Debug)]
@@ -52,9 +52,10 @@ enum Command {
         after_help = "Examples:\n  linkdup scan ~/Photos /backup/Photos\n  linkdup scan -f json --min-size 1M /srv/data\n  linkdup scan -f fdupes --exclude '*.tmp' ."
     )]
     Scan(Common),
-    /// Replace duplicates with hard links to one kept copy (asks first unless --yes).
+    /// Replace duplicates with hard links to one kept copy, or with --method reflink|auto make
+    /// them share its extents, each keeping its own inode (asks first unless --yes).
     #[command(
-        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron"
+        after_help = "Examples:\n  linkdup link --dry-run ~/Photos /backup/Photos   # show the plan, change nothing\n  linkdup link ~/Photos /backup/Photos             # show a summary, ask, then link\n  linkdup link --keep-under ~/Photos ~/Photos /backup\n  linkdup link --yes -f json /srv/mirror           # from a script or cron\n  linkdup link --method auto /srv                  # reflink on btrfs/XFS, hard links elsewhere"
     )]
     Link(LinkArgs),
     /// Resolve temporary names (.linkdup-tmp.*) left by an interrupted run: each is removed
@@ -63,6 +64,17 @@ enum Command {
         after_help = "Examples:\n  linkdup recover --dry-run /srv/backup\n  linkdup recover /srv/backup"
     )]
     Recover(RecoverArgs),
+    /// Give every path of each hard-linked set under PATH its own inode again, sharing the
+    /// extents of the one it had (a reflink clone: no space is used), with exactly that inode's
+    /// owner, mode, times and extended attributes, put in place by the executor's atomic
+    /// exchange. Only on filesystems that can share extents (btrfs, bcachefs, XFS with
+    /// reflink=1); elsewhere each path is skipped with the reason. The first path of each set
+    /// (in byte order) keeps the original inode. Set-id files, files with capabilities,
+    /// immutable and append-only files are never touched.
+    #[command(
+        after_help = "Examples:\n  linkdup split --dry-run /srv/backup\n  linkdup split /srv/backup\n\nTo undo one link run instead, use linkdup undo JOURNAL: on a filesystem that can share\nextents it clones too, so it costs no space either."
+    )]
+    Split(SplitArgs),
     /// Execute a plan saved by `link --dry-run --save-plan FILE`, after re-verifying every
     /// file: anything that changed since the plan is skipped and reported, never linked.
     #[command(
@@ -195,6 +207,13 @@ struct LinkArgs {
     /// Which copy of a group is kept.
     #[arg(long, value_enum, default_value_t = KeepArg::MostLinks, value_name = "POLICY")]
     keep: KeepArg,
+
+    /// How duplicates are merged: hardlink (one inode for every path), reflink (each path keeps
+    /// its own inode, owner, mode and times; the data shares extents: btrfs, bcachefs, XFS
+    /// with reflink=1), or auto (reflink where the filesystem can, hard links elsewhere). With
+    /// reflink, owner, mode, times and user.* attributes need not match.
+    #[arg(long, value_enum, default_value_t = MethodArg::Hardlink, value_name = "METHOD")]
+    method: MethodArg,
 
     /// Prefer keepers below DIR (e.g. the original library over its backup); repeatable.
     #[arg(long, value_name = "DIR")]
@@ -342,6 +361,20 @@ struct RecoverArgs {
     output: BriefOutput,
 }
 
+#[derive(Args, Debug)]
+struct SplitArgs {
+    /// Directories to search (symlinks below them are never followed).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Say what would be done; change nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+
+    #[command(flatten)]
+    output: BriefOutput,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum BriefFormat {
     Text,
@@ -368,6 +401,13 @@ enum When {
 enum ProgressWhen {
     Auto,
     Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum MethodArg {
+    Hardlink,
+    Reflink,
+    Auto,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -423,6 +463,17 @@ impl Cli {
             Command::Recover(r) => {
                 let (out, progress) = r.output.to_config(g);
                 (Run::Recover(r.into_config()), out, progress)
+            }
+            Command::Split(r) => {
+                let (out, progress) = r.output.to_config(g);
+                let config = SplitConfig {
+                    scan: ScanConfig {
+                        roots: r.paths,
+                        ..ScanConfig::default()
+                    },
+                    dry_run: r.dry_run,
+                };
+                (Run::Split(config), out, progress)
             }
         };
         Ok(Action::Run {
@@ -508,6 +559,7 @@ impl Common {
             },
             threads: self.threads.map_or(0, usize::from),
             cache,
+            extents: false,
         })
     }
 }
@@ -531,8 +583,16 @@ impl LinkArgs {
                     KeepArg::First => KeepPolicy::First,
                 },
                 keep_under: self.keep_under,
+                method: match self.method {
+                    MethodArg::Hardlink => Method::Hardlink,
+                    MethodArg::Reflink => Method::Reflink,
+                    MethodArg::Auto => Method::Auto,
+                },
             },
-            scan: self.common.into_config()?,
+            scan: ScanConfig {
+                extents: self.method != MethodArg::Hardlink,
+                ..self.common.into_config()?
+            },
             dry_run: self.dry_run,
             yes: self.yes,
             save_plan: self.save_plan,

@@ -28,6 +28,8 @@ pub enum Command {
     Undo(UndoConfig),
     /// Resolve temporary names left by an interrupted run.
     Recover(RecoverConfig),
+    /// Give every path of each hard-linked set its own inode again, sharing extents.
+    Split(SplitConfig),
     /// List the undo journals in the state directory; remove the ones asked for.
     Journals(JournalsConfig),
 }
@@ -81,6 +83,9 @@ pub struct ScanConfig {
     pub threads: usize,
     /// The hash cache file (`None`: no cache).
     pub cache: Option<PathBuf>,
+    /// Read where the data of each duplicate lies (`FIEMAP`) on filesystems whose files can
+    /// share extents: for `--method reflink|auto`.
+    pub extents: bool,
 }
 
 /// `link`: a scan, the planner's policy, and what to do with the plan.
@@ -131,6 +136,13 @@ pub struct Prune {
     pub undone: bool,
     /// Last written more than this long ago.
     pub older_than: Option<std::time::Duration>,
+}
+
+/// `split`: where to look for hard-linked sets.
+#[derive(Clone, Debug, Default)]
+pub struct SplitConfig {
+    pub scan: ScanConfig,
+    pub dry_run: bool,
 }
 
 /// `recover`: where to look for temp names, and which extra journals prove them ours.
@@ -338,6 +350,19 @@ pub struct PlanPolicy {
     pub keep: KeepPolicy,
     /// Prefer keepers below these directories (e.g. the original library over its backup).
     pub keep_under: Vec<PathBuf>,
+    pub method: Method,
+}
+
+/// How duplicates are merged (`--method`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Method {
+    /// Hard links: one inode for every path.
+    #[default]
+    Hardlink,
+    /// Shared extents (reflink); a filesystem that can't share them is skipped, with the reason.
+    Reflink,
+    /// Shared extents where the filesystem can, hard links elsewhere.
+    Auto,
 }
 
 impl PlanPolicy {

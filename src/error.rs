@@ -42,6 +42,21 @@ pub enum Error {
         why: TempLeft,
     },
 
+    /// The kernel shared only part of a file's extents with its keeper (a short
+    /// `FIDEDUPERANGE`, or bytes found different past the start). Both files hold exactly
+    /// their bytes as before; only the first `shared` bytes share extents.
+    #[error(
+        "{}: only the first {shared} of {len} bytes now share extents with {}{}; both files are unchanged",
+        Escaped(.path), Escaped(.keeper), if *.differs { " (the rest differs)" } else { "" }
+    )]
+    PartlyShared {
+        path: PathBuf,
+        keeper: PathBuf,
+        shared: u64,
+        len: u64,
+        differs: bool,
+    },
+
     /// The run is refused before anything was changed.
     #[error("{0}")]
     Refused(Refusal),
@@ -110,6 +125,7 @@ impl Error {
             Error::TornJournal { .. } => "journal_torn",
             Error::UnusedGlob { .. } => "glob_matched_nothing",
             Error::TempLeft { .. } => "temp_left",
+            Error::PartlyShared { .. } => "partly_shared",
             Error::Refused(r) => r.code(),
             Error::Damaged { what, .. } => match what {
                 StateKind::Plan => "damaged_plan",
@@ -148,6 +164,7 @@ impl Error {
             | Error::NoTempName { path }
             | Error::TornJournal { path }
             | Error::TempLeft { path, .. }
+            | Error::PartlyShared { path, .. }
             | Error::Damaged { path, .. }
             | Error::UntrustedSymlink { path, .. }
             | Error::Untrusted { path, .. } => Some(path),

@@ -149,6 +149,32 @@ pub fn pair(
     })
 }
 
+/// Why `victim` may not share `keeper`'s extents (a reflink), if it may not: set-id files,
+/// files with capabilities, immutable and append-only files are never touched, as either side;
+/// and two owners' files share extents only where both are readable by everyone and reachable
+/// by everyone, since either owner can see that a file's extents are shared (`FIEMAP`), which
+/// would confirm a guess of the other's content. Owner, group, mode, times and attributes may
+/// differ otherwise: each file keeps its own.
+pub fn share(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Option<SkipReason> {
+    if let Some(r) = never(victim) {
+        return Some(r);
+    }
+    if let Some(r) = never(keeper) {
+        return Some(SkipReason::KeeperUnfit {
+            keeper: keeper_path.to_path_buf(),
+            why: Box::new(r),
+        });
+    }
+    let open = |f: &Facts<'_>| f.ident.mode & 0o004 != 0 && f.public;
+    (victim.ident.uid != keeper.ident.uid && !(open(victim) && open(keeper))).then(|| {
+        SkipReason::WouldReveal {
+            keeper: keeper_path.to_path_buf(),
+            uid: victim.ident.uid,
+            keeper_uid: keeper.ident.uid,
+        }
+    })
+}
+
 /// Is an attribute a permission (anything but a `user.*` one)?
 pub fn is_permission(name: &[u8]) -> bool {
     !name.starts_with(b"user.")

@@ -13,8 +13,9 @@
 //! [`ui`] and the binary talk to a person. Modules are layered (`scripts/check-layers.py`
 //! checks it): leaves (`escape`, `tempname`, `config`, `error`, `model`, `codec`, `dirs`,
 //! `sys`, `resolve`, `gates`, `fsverify`, `statefile`) below the stages (`scan`, `plan`,
-//! `journal`, `planfile`), below `execute`, below what reads state back (`recover`, `undo`),
-//! below `report` and `ui`, below `app` and `cli`; no module uses one above it.
+//! `journal`, `planfile`), below `execute`, below what reads state back (`recover`, `undo`,
+//! then `journals` and `split`), below `report` and `ui`, below `app` and `cli`; no module uses
+//! one above it.
 
 // The documentation is for whoever changes linkdup (`cargo doc --document-private-items`):
 // public docs may point at internals.
@@ -46,6 +47,7 @@ mod recover;
 mod report;
 mod resolve;
 pub mod scan;
+mod split;
 mod statefile;
 mod sys;
 mod tempname;

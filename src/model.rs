@@ -74,6 +74,74 @@ pub struct MountInfo {
     pub no_hard_links: Option<&'static str>,
     /// The most links an inode can have there, where known.
     pub link_max: Option<u64>,
+    /// Its files can share extents (reflink: btrfs, bcachefs, XFS made with `reflink=1`).
+    pub reflink: bool,
+}
+
+/// How the copies of a group are merged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Merge {
+    /// Every path becomes a name of the keeper's inode (owner, mode and times too).
+    #[default]
+    HardLink,
+    /// Every inode stays itself, with its own owner, mode and times; its data shares the
+    /// keeper's extents (`FIDEDUPERANGE`, the kernel comparing the bytes under lock).
+    Reflink,
+}
+
+impl Merge {
+    /// A stable code for reports and plans.
+    pub fn code(self) -> &'static str {
+        match self {
+            Merge::HardLink => "hardlink",
+            Merge::Reflink => "reflink",
+        }
+    }
+}
+
+/// Why a group gets its [`Merge`]: asked for (`--method hardlink|reflink`), or chosen by
+/// `--method auto` from what its filesystem can do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MergeWhy {
+    #[default]
+    Asked,
+    /// `auto`, on a filesystem whose files can share extents.
+    AutoShares,
+    /// `auto`, on a filesystem whose files can't share extents.
+    AutoNoSharing,
+}
+
+impl MergeWhy {
+    /// A stable code for reports.
+    pub fn code(self) -> &'static str {
+        match self {
+            MergeWhy::Asked => "asked",
+            MergeWhy::AutoShares => "auto_filesystem_shares_extents",
+            MergeWhy::AutoNoSharing => "auto_filesystem_cannot_share_extents",
+        }
+    }
+}
+
+impl std::fmt::Display for MergeWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MergeWhy::Asked => "as asked (--method)",
+            MergeWhy::AutoShares => "auto: this filesystem can share extents",
+            MergeWhy::AutoNoSharing => "auto: this filesystem can't share extents",
+        })
+    }
+}
+
+/// What `FIEMAP` says of a file's data: a digest of where its extents lie (two files with the
+/// same digest already share all their data) and how many of its bytes no other file shares
+/// (what sharing it with another copy frees).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtentSum {
+    /// Of (logical, physical, length) of every extent; `None` when some extent has no known
+    /// address, or there were too many to read.
+    pub digest: Option<u64>,
+    /// Bytes in extents that nothing else shares.
+    pub unshared: u64,
 }
 
 /// Every directory the scan entered; files refer to them by [`DirIdx`].
@@ -250,6 +318,9 @@ pub struct ScanOutput {
     pub errors: u64,
     /// Leftover temporary names of an interrupted run (never candidates).
     pub temps: Vec<TempFile>,
+    /// Where the data of grouped inodes lies, on filesystems that can share extents (only
+    /// read for `--method reflink|auto`).
+    pub extents: std::collections::HashMap<FileId, ExtentSum>,
 }
 
 /// A name of linkdup's temp pattern found by the scan, with the files of its directory that have
@@ -278,6 +349,9 @@ pub struct LinkAction {
     pub frees: bool,
     /// Links to the victim's inode outside the scanned paths (they keep it alive).
     pub outside_links: u64,
+    /// With a reflink, the bytes sharing frees when it `frees` (only the victim's extents
+    /// that nothing else shares); `None`: the group's length (a hard link frees the inode).
+    pub frees_bytes: Option<u64>,
 }
 
 /// The actions of one group of identical files on one filesystem.
@@ -290,6 +364,9 @@ pub struct GroupPlan {
     /// Paths that already are links of the keeper's inode.
     pub keeper_links: Vec<Loc>,
     pub actions: Vec<LinkAction>,
+    /// How its copies are merged, and why.
+    pub method: Merge,
+    pub method_why: MergeWhy,
 }
 
 /// Why a file is left alone.
@@ -344,6 +421,20 @@ pub enum SkipReason {
         mode: u32,
         keeper_mode: u32,
     },
+    /// With a reflink, of another owner than its keeper while one of the two is not readable
+    /// by everyone: a shared extent (which either owner can see, `FIEMAP`) would tell one
+    /// owner what the other's file holds.
+    WouldReveal {
+        keeper: PathBuf,
+        uid: u32,
+        keeper_uid: u32,
+    },
+    /// Already shares every extent with its keeper: nothing to do, nothing to free.
+    SharesExtents {
+        keeper: PathBuf,
+    },
+    /// `--method reflink` on a filesystem whose files can't share extents.
+    NoReflink,
 }
 
 impl SkipReason {
@@ -363,6 +454,9 @@ impl SkipReason {
             SkipReason::KeeperUnfit { why, .. } => why.kind(),
             SkipReason::LinkLimit { .. } => SkipKind::LinkLimit,
             SkipReason::WouldGrant { .. } => SkipKind::WouldGrant,
+            SkipReason::WouldReveal { .. } => SkipKind::WouldReveal,
+            SkipReason::SharesExtents { .. } => SkipKind::AlreadyShared,
+            SkipReason::NoReflink => SkipKind::NoReflink,
         }
     }
 }
@@ -487,6 +581,9 @@ pub enum SkipKind {
     ForeignKeeper,
     LinkLimit,
     WouldGrant,
+    WouldReveal,
+    AlreadyShared,
+    NoReflink,
     Interrupted,
     KeeperChanged,
     Deleted,
@@ -517,6 +614,9 @@ impl SkipKind {
             SkipKind::ForeignKeeper => "foreign_keeper",
             SkipKind::LinkLimit => "link_limit",
             SkipKind::WouldGrant => "would_grant",
+            SkipKind::WouldReveal => "would_reveal",
+            SkipKind::AlreadyShared => "already_shared",
+            SkipKind::NoReflink => "no_reflink",
             SkipKind::Interrupted => "interrupted",
             SkipKind::KeeperChanged => "keeper_changed",
             SkipKind::Deleted => "deleted",
@@ -547,6 +647,9 @@ impl SkipKind {
             SkipKind::ForeignKeeper => "no keeper of its owner",
             SkipKind::LinkLimit => "link limit",
             SkipKind::WouldGrant => "would grant access",
+            SkipKind::WouldReveal => "would reveal content",
+            SkipKind::AlreadyShared => "already shares extents",
+            SkipKind::NoReflink => "no shared extents here",
             SkipKind::Interrupted => "interrupted",
             SkipKind::KeeperChanged => "keeper changed",
             SkipKind::Deleted => "deleted since scan",
@@ -748,6 +851,24 @@ impl std::fmt::Display for SkipReason {
                  someone access that this file (mode {mode:04o}) does not; no flag allows that",
                 Escaped(keeper)
             ),
+            SkipReason::WouldReveal {
+                keeper,
+                uid,
+                keeper_uid,
+            } => write!(
+                f,
+                "owned by uid {uid} and its keeper {} by uid {keeper_uid}, and one of them is not \
+                 readable by everyone: shared extents would tell one owner what the other's file \
+                 holds (never shared)",
+                Escaped(keeper)
+            ),
+            SkipReason::SharesExtents { keeper } => {
+                write!(f, "already shares all its extents with {}", Escaped(keeper))
+            }
+            SkipReason::NoReflink => f.write_str(
+                "this filesystem can't share extents (reflink needs btrfs, bcachefs or XFS made \
+                 with reflink=1; --method auto hard-links here)",
+            ),
         }
     }
 }
@@ -809,10 +930,17 @@ impl Plan {
 
     /// Bytes freed if every action succeeds.
     pub fn reclaimable(&self) -> u64 {
-        self.groups
-            .iter()
-            .map(|g| g.actions.iter().filter(|a| a.frees).count() as u64 * g.len.0)
-            .sum()
+        self.actions_frees().sum()
+    }
+
+    /// What each action frees if it succeeds.
+    fn actions_frees(&self) -> impl Iterator<Item = u64> + '_ {
+        self.groups.iter().flat_map(|g| {
+            g.actions
+                .iter()
+                .filter(|a| a.frees)
+                .map(|a| a.frees_bytes.unwrap_or(g.len.0))
+        })
     }
 }
 
@@ -862,6 +990,9 @@ pub struct Summary {
     pub elapsed: std::time::Duration,
     /// Leftover temp names that could not be resolved (each was named on stderr).
     pub temps_left: u64,
+    /// Of the planned (or, after a real run, linked) duplicates, those that share extents with
+    /// their keeper instead of becoming a hard link of it.
+    pub reflinked: u64,
 }
 
 /// Bytes of a name, for sorting paths in byte order.

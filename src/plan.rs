@@ -8,11 +8,13 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use crate::config::{Gates, KeepPolicy};
+mod reflink;
+
+use crate::config::{Gates, KeepPolicy, Method};
 use crate::gates::{self, Facts};
 use crate::model::{
-    Apart, DupGroup, GroupPlan, Identity, Inode, LinkAction, Loc, Member, Plan, Skip, SkipReason,
-    Tree,
+    Apart, DupGroup, ExtentSum, FileId, GroupPlan, Identity, Inode, LinkAction, Loc, Member, Merge,
+    MergeWhy, MountInfo, Plan, Skip, SkipReason, Tree,
 };
 
 /// What the planner needs besides the groups.
@@ -24,6 +26,10 @@ pub struct PlanOptions {
     pub keep: KeepPolicy,
     /// Per [`Tree::dirs`] entry: prefer keepers there (`--keep-under`). Empty: no preference.
     pub preferred: Vec<bool>,
+    /// Hard links, shared extents, or each where it fits.
+    pub method: Method,
+    /// Where the data of grouped inodes lies ([`crate::scan::extents`]).
+    pub extents: std::collections::HashMap<FileId, ExtentSum>,
 }
 
 /// Turn duplicate groups into a plan. Each group is dropped once planned, so the scan's groups
@@ -72,10 +78,13 @@ fn settle(g: &DupGroup, plan: &mut Plan, from: usize) {
     plan.settled.extend(settled);
 }
 
+/// The inodes of a group on one (device, mount id).
+type Part<'a> = ((u64, u64), Vec<&'a Inode>);
+
 /// Split a group by device and mount, then plan each part.
 fn split_and_plan(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {
     // 1. Split by (device, mount) of each inode's first path, in path order.
-    let mut parts: Vec<((u64, u64), Vec<&Inode>)> = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
     for inode in &g.inodes {
         let key = (inode.ident.id.dev, inode.paths[0].mnt);
         match parts.iter_mut().find(|(k, _)| *k == key) {
@@ -103,32 +112,66 @@ fn split_and_plan(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan
             continue;
         }
         let mount = tree.mounts.get(&key.1).copied().unwrap_or_default();
-        if let Some(fs) = mount.no_hard_links {
+        let merge = match (opts.method, mount.reflink) {
+            (Method::Hardlink, _) => Some(MergeWhy::Asked),
+            (Method::Auto, false) => Some(MergeWhy::AutoNoSharing),
+            (Method::Reflink, false) => None,
+            (Method::Reflink, true) => Some(MergeWhy::Asked),
+            (Method::Auto, true) => Some(MergeWhy::AutoShares),
+        };
+        let Some(why) = merge else {
             inodes
                 .iter()
-                .for_each(|i| skip_inode(plan, i, &SkipReason::NoHardLinks { fs }));
-        } else if mount.readonly {
-            inodes
-                .iter()
-                .for_each(|i| skip_inode(plan, i, &SkipReason::ReadOnly));
-        } else {
-            // Plan within the filesystem's own link limit, or the user's if lower.
-            let max_links = match (opts.max_links, mount.link_max) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if i > 0 && !inodes.is_empty() {
-                let (okey, others) = &parts[0];
-                let twin = tree.path(&others[0].paths[0]);
-                let reason = if okey.0 == key.0 {
-                    SkipReason::OtherMount { keeper: twin }
-                } else {
-                    SkipReason::OtherFilesystem { twin }
-                };
-                keep_apart(plan, inodes[0], inodes, reason);
-            }
-            plan_part(tree, g, inodes, opts, max_links, plan);
+                .for_each(|i| skip_inode(plan, i, &SkipReason::NoReflink));
+            continue;
+        };
+        if opts.method != Method::Hardlink && mount.reflink && !mount.readonly {
+            reflink::plan_part(tree, g, inodes, opts, why, plan);
+            continue;
         }
+        let first = plan.groups.len();
+        plan_hard_links(tree, g, opts, plan, (i, key), (&parts, mount));
+        for group in &mut plan.groups[first..] {
+            group.method_why = why;
+        }
+    }
+}
+
+/// The part `i` of a group (`parts`), on a mount that `mount` describes, by hard links.
+fn plan_hard_links(
+    tree: &Tree,
+    g: &DupGroup,
+    opts: &PlanOptions,
+    plan: &mut Plan,
+    (i, key): (usize, &(u64, u64)),
+    (parts, mount): (&[Part], MountInfo),
+) {
+    let inodes = &parts[i].1;
+    if let Some(fs) = mount.no_hard_links {
+        inodes
+            .iter()
+            .for_each(|i| skip_inode(plan, i, &SkipReason::NoHardLinks { fs }));
+    } else if mount.readonly {
+        inodes
+            .iter()
+            .for_each(|i| skip_inode(plan, i, &SkipReason::ReadOnly));
+    } else {
+        // Plan within the filesystem's own link limit, or the user's if lower.
+        let max_links = match (opts.max_links, mount.link_max) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if i > 0 && !inodes.is_empty() {
+            let (okey, others) = &parts[0];
+            let twin = tree.path(&others[0].paths[0]);
+            let reason = if okey.0 == key.0 {
+                SkipReason::OtherMount { keeper: twin }
+            } else {
+                SkipReason::OtherFilesystem { twin }
+            };
+            keep_apart(plan, inodes[0], inodes, reason);
+        }
+        plan_part(tree, g, inodes, opts, max_links, plan);
     }
 }
 
@@ -531,6 +574,7 @@ fn link_paths(
             victim: victim.named.member(loc),
             frees: last && planned == paths.len() && victim.may_free,
             outside_links: victim.outside_links,
+            frees_bytes: None,
         });
     }
     planned as u64
@@ -576,6 +620,8 @@ fn new_group(g: &DupGroup, keeper: &Inode) -> GroupPlan {
         keeper: Named::of(keeper).member(&keeper.paths[0]),
         keeper_links: keeper.paths[1..].to_vec(),
         actions: Vec::new(),
+        method: Merge::HardLink,
+        method_why: MergeWhy::Asked,
     }
 }
 
@@ -590,6 +636,9 @@ pub fn with_keeper(
     member: usize,
     skipped: &mut Vec<Skip>,
 ) -> Option<GroupPlan> {
+    if g.method == Merge::Reflink {
+        return reflink::with_keeper(g, member);
+    }
     let Some(chosen) = member.checked_sub(1).and_then(|i| g.actions.get(i)) else {
         return Some(g.clone());
     };
@@ -606,6 +655,8 @@ pub fn with_keeper(
         keeper: keeper.member(&keeper.paths[0]),
         keeper_links: keeper.paths[1..].to_vec(),
         actions: Vec::new(),
+        method: g.method,
+        method_why: g.method_why,
     };
     // The old keeper's paths first, then each other inode's, in the order of the group.
     let old_paths = std::iter::once(&g.keeper.loc).chain(&g.keeper_links);

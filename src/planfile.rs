@@ -21,8 +21,8 @@ use crate::config::{Gates, RunOptions};
 use crate::error::Error;
 use crate::error::StateKind;
 use crate::model::{
-    Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, NameIdx,
-    Plan, Tree,
+    Attrs, Dir, DirIdx, FileId, FileLen, GroupPlan, Identity, LinkAction, Loc, Member, Merge,
+    MergeWhy, NameIdx, Plan, Tree,
 };
 use crate::statefile;
 
@@ -30,7 +30,7 @@ const FORMAT: &str = "linkdup-plan";
 /// 3: a checksum for the header (directories, gates), one per group and one per action, so that
 /// whole groups or actions can be deleted from a plan (what a person reviewing it does) while
 /// any other edit is refused; each action names its paths in words, for a reader.
-const FORMAT_VERSION: u64 = 3;
+const FORMAT_VERSION: u64 = 4;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Write `plan` (with the directories it needs, and the gates and link limit the executor is
@@ -89,7 +89,7 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let doc: Value = serde_json::from_slice(&text).map_err(|e| bad(&format!("{e}")))?;
     // Version 1 plans carry no gates: they are applied with the default (strictest) ones.
     let version = doc["format_version"].as_u64();
-    if doc["format"] != FORMAT || !matches!(version, Some(1 | 2 | FORMAT_VERSION)) {
+    if doc["format"] != FORMAT || !matches!(version, Some(1 | 2 | 3 | FORMAT_VERSION)) {
         return Err(bad("not a linkdup plan of a format this version reads"));
     }
     if doc["linkdup_version"] != VERSION {
@@ -99,9 +99,10 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         )));
     }
     let body = &doc["body"];
-    // Format 3 sums the header here and each group and action on its own; earlier formats sum
-    // the whole body.
-    let summed = if version == Some(FORMAT_VERSION) {
+    // Formats 3 and 4 sum the header here and each group and action on its own; earlier
+    // formats sum the whole body. Format 4 adds each group's method (format 3: hard links).
+    let per_group = matches!(version, Some(3 | FORMAT_VERSION));
+    let summed = if per_group {
         let mut header = body.clone();
         if let Value::Object(m) = &mut header {
             m.remove("groups");
@@ -127,7 +128,7 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
     let groups = body["groups"].as_array().ok_or_else(|| bad("no groups"))?;
     let mut plan = Plan::default();
     for (i, g) in groups.iter().enumerate() {
-        if version == Some(FORMAT_VERSION) {
+        if per_group {
             check_sums(g).map_err(|what| bad(&format!("group {}: {what}", i + 1)))?;
         }
         let mut group = read_group(g, &mut reader)
@@ -135,7 +136,9 @@ pub fn load(path: &Path) -> Result<(Tree, Plan, RunOptions), Error> {
         if group.actions.is_empty() {
             continue; // every action of it deleted: nothing to do
         }
-        recount_frees(&mut group);
+        if group.method == Merge::HardLink {
+            recount_frees(&mut group);
+        }
         plan.groups.push(group);
     }
     let opts = match version {
@@ -347,6 +350,8 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
         "dev": g.dev,
         "keeper": member_json(&g.keeper, tree),
         "keeper_links": g.keeper_links.iter().map(|l| loc_json(l, tree)).collect::<Vec<_>>(),
+        "method": g.method.code(),
+        "method_why": g.method_why.code(),
     });
     group["sum"] = json!(own_sum(&group));
     let actions = g.actions.iter().map(|a| {
@@ -357,6 +362,7 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
             "victim": member_json(&a.victim, tree),
             "frees": a.frees,
             "outside_links": a.outside_links,
+            "frees_bytes": a.frees_bytes,
         });
         action["sum"] = json!(own_sum(&action));
         action
@@ -375,6 +381,10 @@ fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
             victim: read_member(&a["victim"], r)?,
             frees: a["frees"].as_bool()?,
             outside_links: a["outside_links"].as_u64()?,
+            frees_bytes: match &a["frees_bytes"] {
+                Value::Null => None,
+                n => Some(n.as_u64()?.min(len.0)),
+            },
         };
         // Every pair is of one size, the group's: a plan can't ask to link unequal files.
         if action.keeper.expect.len != len || action.victim.expect.len != len {
@@ -393,6 +403,17 @@ fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
             .map(|l| r.loc(l))
             .collect::<Option<_>>()?,
         actions,
+        method: match v["method"].as_str() {
+            // Absent from plans of format 3 and earlier: hard links.
+            None | Some("hardlink") => Merge::HardLink,
+            Some("reflink") => Merge::Reflink,
+            Some(_) => return None,
+        },
+        method_why: match v["method_why"].as_str() {
+            Some("auto_filesystem_shares_extents") => MergeWhy::AutoShares,
+            Some("auto_filesystem_cannot_share_extents") => MergeWhy::AutoNoSharing,
+            _ => MergeWhy::Asked,
+        },
     })
 }
 
@@ -491,7 +512,18 @@ mod tests {
                         victim: member(tree, 2, name, 200 + i, len),
                         frees: i.is_multiple_of(2),
                         outside_links: i,
+                        frees_bytes: (i % 3 == 1).then_some(i),
                     }],
+                    method: if i % 3 == 1 {
+                        Merge::Reflink
+                    } else {
+                        Merge::HardLink
+                    },
+                    method_why: if i % 3 == 1 {
+                        MergeWhy::AutoShares
+                    } else {
+                        MergeWhy::Asked
+                    },
                 }
             })
             .collect();
@@ -572,9 +604,14 @@ mod tests {
                 // One path mentioned twice (keeper of the group and of its action) is one
                 // location of the loaded tree.
                 assert_eq!(got.keeper.loc, ga.keeper.loc, "{what}");
-                // Whether it frees is counted again from what the plan holds: its only action
-                // frees the inode when that is its one link.
-                let frees = wa.victim.nlink == 1 && wa.outside_links == 0;
+                assert_eq!((got.method, got.method_why), (want.method, want.method_why));
+                assert_eq!(ga.frees_bytes, wa.frees_bytes, "{what}");
+                // Whether a hard link frees is counted again from what the plan holds: its only
+                // action frees the inode when that is its one link. A reflink frees what it says.
+                let frees = match want.method {
+                    Merge::HardLink => wa.victim.nlink == 1 && wa.outside_links == 0,
+                    Merge::Reflink => wa.frees,
+                };
                 assert_eq!((ga.frees, ga.outside_links), (frees, wa.outside_links));
             }
         }

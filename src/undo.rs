@@ -8,8 +8,9 @@
 //!   other pair); set-id bits and `security.*` / `trusted.*` attributes are given back only
 //!   where the keeper carries them itself (so never, for set-id: such files are never linked).
 //!
-//! Then a copy of the bytes (holes kept as holes) is written to a new temp name beside the
-//! path, given the recorded owner, mode, attributes and times, and put in place with the
+//! Then a copy of the bytes (on a filesystem that can share extents, a clone that shares
+//! them and takes no space; elsewhere holes kept as holes) is made under a new temp name beside
+//! the path, given the recorded owner, mode, attributes and times, and put in place with the
 //! executor's own atomic exchange ([`crate::execute::swap`]): the path never stops naming a file
 //! with its content, and a file saved there meanwhile stays.
 
@@ -67,6 +68,9 @@ pub enum UndoSkip {
     OpenForWriting,
     /// What the exchange found (put back, replaced meanwhile...).
     Swap(RunSkip),
+    /// `split`: a gate refuses the file (set-id, capabilities, immutable...), or its
+    /// filesystem can't share extents.
+    Gate(crate::model::SkipReason),
 }
 
 impl UndoSkip {
@@ -86,6 +90,7 @@ impl UndoSkip {
             UndoSkip::ForeignOwner { .. } => "foreign_owner",
             UndoSkip::OpenForWriting => "open_for_writing",
             UndoSkip::Swap(r) => r.kind().code(),
+            UndoSkip::Gate(r) => r.kind().code(),
         }
     }
 }
@@ -127,6 +132,7 @@ impl std::fmt::Display for UndoSkip {
                 f.write_str("the shared file is open for writing by another process")
             }
             UndoSkip::Swap(r) => write!(f, "{r}"),
+            UndoSkip::Gate(r) => write!(f, "{r}"),
         }
     }
 }
@@ -147,7 +153,7 @@ pub fn undo(journal: &Read, only: &[PathBuf], dry_run: bool) -> Vec<Undone> {
             if run_uid != sys::euid() {
                 return Undone::Skipped(UndoSkip::NotYours { uid: run_uid });
             }
-            match one(e, dry_run, leases, &mut buf) {
+            match one(e, dry_run, leases, Some(&mut buf)) {
                 Ok(u) => u,
                 Err(err) => Undone::Failed(err),
             }
@@ -258,7 +264,16 @@ fn grant(
     })
 }
 
-fn one(e: &Entry, dry_run: bool, leases: bool, buf: &mut [u8]) -> Result<Undone, Error> {
+/// Give a path that shares its inode with another (a hard link) an inode of its own sharing
+/// the extents of the one it had (a clone), with exactly that inode's metadata: for `linkdup
+/// split`. `e` is made from the live files; it is re-proved like a journal's entry. Where no
+/// clone can be made (the filesystem can't share extents) it fails: nothing is copied.
+pub fn split(e: &Entry, dry_run: bool, leases: bool) -> Undone {
+    one(e, dry_run, leases, None).unwrap_or_else(Undone::Failed)
+}
+
+/// `buf`: where bytes are copied through when no clone can be made (`None`: clones only).
+fn one(e: &Entry, dry_run: bool, leases: bool, buf: Option<&mut [u8]>) -> Result<Undone, Error> {
     let linked = match find(e)? {
         Found::Here(u) => return Ok(u),
         Found::Linked(l) => l,
@@ -283,7 +298,7 @@ fn restore(
     linked: &Linked,
     g: Grant,
     leases: bool,
-    buf: &mut [u8],
+    buf: Option<&mut [u8]>,
 ) -> Result<Undone, Error> {
     // Held from before the copy to the end of the exchange: a writer of the shared file
     // (through this path or another) makes the undo put everything back.
@@ -330,7 +345,7 @@ fn prepare(
     copy: File,
     e: &Entry,
     g: &Grant,
-    buf: &mut [u8],
+    buf: Option<&mut [u8]>,
     lease: &Leases<'_>,
 ) -> io::Result<File> {
     let ro = fill(&linked.file, &copy, e, g, buf)
@@ -386,21 +401,15 @@ impl Staged<'_> {
     }
 }
 
-/// Write the copy: the shared file's bytes (its holes left as holes), then the metadata to
-/// give back, then sync.
-fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: &mut [u8]) -> io::Result<()> {
-    let mut pos = 0;
-    while let Some((start, end)) = sys::next_data(src, pos, e.len)? {
-        let mut off = start;
-        while off < end {
-            let n = (end - off).min(buf.len() as u64) as usize;
-            src.read_exact_at(&mut buf[..n], off)?;
-            dst.write_all_at(&buf[..n], off)?;
-            off += n as u64;
-        }
-        pos = end;
+/// Write the copy: the shared file's bytes, then the metadata to give back, then sync. On a
+/// filesystem whose files can share extents the copy shares the shared file's (`FICLONE`),
+/// so it takes no space; elsewhere the bytes are copied, holes left as holes.
+fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: Option<&mut [u8]>) -> io::Result<()> {
+    match (sys::clone_file(dst, src), buf) {
+        (Ok(()), _) => {}
+        (Err(err), Some(buf)) if sys::cannot_share(&err) => copy_bytes(src, dst, e.len, buf)?,
+        (Err(err), _) => return Err(err),
     }
-    sys::set_len(dst, e.len)?;
     let now = sys::stat_fd(src.as_fd())?;
     if now.ident.len.0 != e.len || now.ident.mtime != e.keeper_mtime {
         return Err(io::Error::other(
@@ -410,6 +419,22 @@ fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: &mut [u8]) -> io::Res
     sys::clear_inherited_flags(dst, src)?;
     sys::restore_metadata(dst, (g.uid, g.gid, g.mode), &g.xattrs, e.atime, e.mtime)?;
     dst.sync_all()
+}
+
+/// Copy `len` bytes of `src` into `dst`, leaving holes as holes.
+fn copy_bytes(src: &File, dst: &File, len: u64, buf: &mut [u8]) -> io::Result<()> {
+    let mut pos = 0;
+    while let Some((start, end)) = sys::next_data(src, pos, len)? {
+        let mut off = start;
+        while off < end {
+            let n = (end - off).min(buf.len() as u64) as usize;
+            src.read_exact_at(&mut buf[..n], off)?;
+            dst.write_all_at(&buf[..n], off)?;
+            off += n as u64;
+        }
+        pos = end;
+    }
+    sys::set_len(dst, len)
 }
 
 fn new_temp(dir: BorrowedFd<'_>, path: &Path) -> Result<(OsString, File), Error> {

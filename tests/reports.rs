@@ -40,11 +40,15 @@ fn csv_has_one_row_per_file_with_exact_quoting() {
     let out = t.run(&["link", "-n", "-f", "csv", "."]);
     let text = stdout(&out);
     assert!(
-        text.starts_with("group,size,path,dev,ino,role,status,reason,kind\n"),
+        text.starts_with("group,size,path,dev,ino,role,status,reason,kind,method\n"),
         "{text}"
     );
-    assert!(text.contains(",keeper,,,\n"), "{text}");
-    assert_eq!(text.matches(",duplicate,planned,,\n").count(), 4, "{text}");
+    assert!(text.contains(",keeper,,,,hardlink\n"), "{text}");
+    assert_eq!(
+        text.matches(",duplicate,planned,,,hardlink\n").count(),
+        4,
+        "{text}"
+    );
 }
 
 /// Scripts match the stable `kind` of a skip (as in the JSON report), never the sentence.

@@ -11,13 +11,15 @@ use crate::statefile;
 /// Refuse what can be refused before the scan; `can_ask`: a terminal is there to confirm on.
 pub fn before_anything(command: &Command, can_ask: bool) -> Result<(), Error> {
     match command {
-        Command::Scan(c) | Command::Recover(crate::config::RecoverConfig { scan: c, .. })
+        Command::Scan(c)
+        | Command::Recover(crate::config::RecoverConfig { scan: c, .. })
+        | Command::Split(crate::config::SplitConfig { scan: c, .. })
             if c.roots.is_empty() =>
         {
             Err(Error::Refused(Refusal::NoPaths))
         }
         Command::Scan(c) => cache(c.cache.as_deref(), &c.roots),
-        Command::Recover(_) | Command::Undo(_) | Command::Journals(_) => Ok(()),
+        Command::Recover(_) | Command::Undo(_) | Command::Journals(_) | Command::Split(_) => Ok(()),
         Command::Link(c) => {
             if c.scan.roots.is_empty() {
                 return Err(Error::Refused(Refusal::NoPaths));

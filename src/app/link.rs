@@ -106,6 +106,7 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
         max_links,
         keep,
         keep_under,
+        method,
     } = &cfg.policy;
     let plan = crate::plan::plan(
         &scanned.tree,
@@ -115,6 +116,8 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
             max_links: *max_links,
             keep: *keep,
             preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
+            method: *method,
+            extents: std::mem::take(&mut scanned.extents),
         },
     );
     if let Some(path) = &cfg.save_plan {

@@ -62,6 +62,7 @@ pub fn run(cfg: &Config, io: Io<'_>) -> Result<u8, Error> {
         Command::Apply(c) => link::apply(c, out, io),
         Command::Recover(c) => recover(c, out, io),
         Command::Undo(c) => undo(c, out, io),
+        Command::Split(c) => split(c, out, io),
         Command::Journals(c) => journals(c, out, io),
     }
 }
@@ -119,6 +120,35 @@ fn undo(cfg: &UndoConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         entries: &read.entries,
         results: &results,
         dry_run: cfg.dry_run,
+        split: false,
+    };
+    Ok(write_report(io.out, io.listener, code, out, &r))
+}
+
+/// `split`: every hard-linked set under the roots, each path but the first given an inode of
+/// its own sharing the extents (reported as undo reports its entries).
+fn split(cfg: &crate::config::SplitConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
+    let (scanned, sets) = on_pool(&cfg.scan, || {
+        crate::scan::linked_sets(&cfg.scan, io.listener)
+    })?;
+    let (entries, results) = crate::split::split(&scanned.tree, &sets, cfg.dry_run);
+    io.listener.quiet_down();
+    let mut code = if scanned.errors > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    };
+    for r in &results {
+        if let crate::undo::Undone::Failed(e) = r {
+            io.listener.error(e);
+            code = exit::PARTIAL;
+        }
+    }
+    let r = Report::Undo {
+        entries: &entries,
+        results: &results,
+        dry_run: cfg.dry_run,
+        split: true,
     };
     Ok(write_report(io.out, io.listener, code, out, &r))
 }

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 mod closer;
 pub(crate) mod leases;
+mod share;
 pub(crate) mod swap;
 
 use crate::config::RunOptions;
@@ -27,8 +28,8 @@ use crate::gates::{self, Facts};
 use crate::journal::{Journal, Record};
 use crate::listener::{Progress, Stage};
 use crate::model::{
-    Change, Diff, DirIdx, FileId, GroupPlan, Identity, LinkAction, Loc, Member, MountInfo, Outcome,
-    Plan, RunSkip, SkipReason, Timestamp, Tree, Xattrs,
+    Change, Diff, DirIdx, FileId, GroupPlan, Identity, LinkAction, Loc, Member, Merge, MountInfo,
+    Outcome, Plan, RunSkip, SkipReason, Timestamp, Tree, Xattrs,
 };
 use crate::sys::{self, Errno, Stat};
 use closer::Closer;
@@ -211,7 +212,10 @@ impl<'a> Executor<'a> {
                 out.push(Outcome::Skipped(RunSkip::Interrupted));
                 continue;
             }
-            let outcome = self.run_action(action, &mut keeper_override);
+            let outcome = match group.method {
+                Merge::HardLink => self.run_action(action, &mut keeper_override),
+                Merge::Reflink => self.run_share(action),
+            };
             if let Some(p) = progress {
                 p.add(1);
             }
@@ -320,6 +324,7 @@ impl<'a> Executor<'a> {
             readonly: facts.readonly,
             no_hard_links: sys::no_hard_links_fs_name(facts.magic),
             link_max: sys::link_max(facts.magic),
+            reflink: sys::shares_extents(dir, facts.magic),
         };
         self.mounts.insert(mnt, m);
         Ok(m)
@@ -340,7 +345,7 @@ impl<'a> Executor<'a> {
                 keeper: kpath.to_path_buf(),
             });
         }
-        let mount = self.mount(v.dir.as_fd(), v.st.mnt, vpath)?;
+        let mount = self.mount(v.file.as_fd(), v.st.mnt, vpath)?;
         if let Some(fs) = mount.no_hard_links {
             return gate(SkipReason::NoHardLinks { fs });
         }

@@ -1,5 +1,6 @@
-//! CSV, one row per file: `group,size,path,dev,ino,role` (link reports add `status,reason,kind`,
-//! `kind` being the stable code of a skip or a failure, as in the JSON report).
+//! CSV, one row per file: `group,size,path,dev,ino,role` (link reports add
+//! `status,reason,kind,method`, `kind` being the stable code of a skip or a failure, as in the
+//! JSON report, and `method` how the group is merged: `hardlink` or `reflink`).
 //! Paths are written as their raw bytes (quoted where needed), so they are exact; a reader that
 //! wants UTF-8 must decide what to do with names that are not.
 
@@ -53,7 +54,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
     let tree = &r.scan.tree;
     let mut c = writer(w);
     c.write_record([
-        "group", "size", "path", "dev", "ino", "role", "status", "reason", "kind",
+        "group", "size", "path", "dev", "ino", "role", "status", "reason", "kind", "method",
     ])?;
     let mut outcomes = r.outcomes.iter();
     for (gi, g) in r.plan.groups.iter().enumerate() {
@@ -70,6 +71,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
             b"",
             b"",
             b"",
+            g.method.code().as_bytes(),
         ])?;
         for a in &g.actions {
             let status = Status::of(outcomes.next().unwrap_or(&Outcome::Planned));
@@ -85,6 +87,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
                 status.word.as_bytes(),
                 reason.as_bytes(),
                 kind.as_bytes(),
+                g.method.code().as_bytes(),
             ])?;
         }
     }
@@ -99,6 +102,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
             b"skipped",
             s.reason.to_string().as_bytes(),
             s.reason.kind().code().as_bytes(),
+            b"",
         ])?;
     }
     done(c)

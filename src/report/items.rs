@@ -170,6 +170,8 @@ pub struct Action<'a> {
     /// The group's number, from 1.
     pub group: usize,
     pub len: u64,
+    /// How its group is merged, and why.
+    pub merge: (crate::model::Merge, crate::model::MergeWhy),
     pub action: &'a LinkAction,
     pub outcome: &'a Outcome,
 }
@@ -185,13 +187,20 @@ impl Fields for Action<'_> {
         let status = Status::of(outcome);
         self.names.put(m, "duplicate", &a.victim.loc)?;
         m.serialize_entry("frees_bytes", &frees)?;
+        if frees {
+            m.serialize_entry("freed_bytes", &a.frees_bytes.unwrap_or(self.len))?;
+        }
         m.serialize_entry("group", &self.group)?;
         self.names
             .put(m, "keeper", super::keeper_used(a, outcome))?;
         if let Some((kind, _)) = &status.why {
             m.serialize_entry("kind", kind)?;
         }
-        let mtime_differs = a.victim.expect.mtime != a.keeper.expect.mtime;
+        m.serialize_entry("method", self.merge.0.code())?;
+        m.serialize_entry("method_why", self.merge.1.code())?;
+        // A reflinked file keeps its own times.
+        let mtime_differs = self.merge.0 == crate::model::Merge::HardLink
+            && a.victim.expect.mtime != a.keeper.expect.mtime;
         m.serialize_entry("mtime_differs", &mtime_differs)?;
         m.serialize_entry("outside_links", &a.outside_links)?;
         if let Some((_, reason)) = &status.why {
@@ -398,6 +407,7 @@ impl Fields for LinkSummary<'_> {
         m.serialize_entry("planned", &s.planned)?;
         m.serialize_entry("reclaimable_bytes", &s.reclaimable_bytes)?;
         m.serialize_entry("reclaimed_bytes", &s.reclaimed_bytes)?;
+        m.serialize_entry("reflinked", &s.reflinked)?;
         m.serialize_entry("settled", &s.settled)?;
         m.serialize_entry("skipped", &skipped)?;
         m.serialize_entry("temps_left", &s.temps_left)

@@ -118,6 +118,7 @@ impl Fields for LinkDoc<'_> {
                 names,
                 group,
                 len: g.len.0,
+                merge: (g.method, g.method_why),
                 action,
                 outcome,
             })

@@ -51,6 +51,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted) -> io::Result<
             names,
             group,
             len: g.len.0,
+            merge: (g.method, g.method_why),
             action,
             outcome,
         };

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::config::{Format, Output};
 use crate::error::Noted;
 use crate::journal::Entry;
-use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::model::{GroupPlan, LinkAction, Merge, Outcome, Plan, ScanOutput, Summary};
 use crate::recover::Recovered;
 use crate::undo::Undone;
 
@@ -46,6 +46,8 @@ pub enum Report<'a> {
         entries: &'a [Entry],
         results: &'a [Undone],
         dry_run: bool,
+        /// `linkdup split` (entries made from the live files), worded as such in text.
+        split: bool,
     },
 }
 
@@ -91,14 +93,16 @@ pub fn render(
                 entries,
                 results,
                 dry_run,
+                split,
             },
-        ) => text::undo(w, entries, results, dry_run, out.quiet),
+        ) => text::undo(w, (entries, results), dry_run, split, out.quiet),
         (
             Json,
             &Report::Undo {
                 entries,
                 results,
                 dry_run,
+                ..
             },
         ) => json::undo(w, entries, results, dry_run, noted, out.pretty),
         (Text, &Report::Journals { journals, dry_run }) => {
@@ -156,20 +160,34 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
             s.groups_linked += 1;
         }
     }
-    let retimes = |a: &crate::model::LinkAction| a.victim.expect.mtime != a.keeper.expect.mtime;
+    // A reflinked file keeps its own times.
+    let retimes = |(g, a): &(&GroupPlan, &LinkAction)| {
+        g.method == Merge::HardLink && a.victim.expect.mtime != a.keeper.expect.mtime
+    };
+    let pairs = || {
+        plan.groups
+            .iter()
+            .flat_map(|g| g.actions.iter().map(move |a| (g, a)))
+    };
     if outcomes.is_empty() {
-        s.retimed = plan.actions().filter(|a| retimes(a)).count() as u64;
+        s.retimed = pairs().filter(retimes).count() as u64;
+        s.reflinked = pairs().filter(|(g, _)| g.method == Merge::Reflink).count() as u64;
     }
-    for (action, outcome) in plan.actions().zip(outcomes) {
-        if retimes(action) && matches!(outcome, Outcome::Planned | Outcome::Linked { .. }) {
+    for (pair, outcome) in pairs().zip(outcomes) {
+        let done = matches!(outcome, Outcome::Planned | Outcome::Linked { .. });
+        if retimes(&pair) && done {
             s.retimed += 1;
         }
+        if pair.0.method == Merge::Reflink && done {
+            s.reflinked += 1;
+        }
+        let (g, action) = pair;
         match outcome {
             Outcome::Planned => {}
             Outcome::Linked { freed, .. } => {
                 s.linked += 1;
                 if *freed {
-                    s.reclaimed_bytes += action.victim.expect.len.0;
+                    s.reclaimed_bytes += action.frees_bytes.unwrap_or(g.len.0);
                 }
             }
             Outcome::Skipped(why) => {
@@ -202,7 +220,7 @@ pub fn only_what_passed(s: &mut Summary, plan: &Plan, outcomes: &[Outcome]) {
                 any = true;
                 planned += 1;
                 if a.frees && !incomplete.contains(&a.victim.expect.id) {
-                    bytes += g.len.0;
+                    bytes += a.frees_bytes.unwrap_or(g.len.0);
                 }
             }
         }

@@ -176,12 +176,20 @@ fn group_lines<'a>(
     p: &Paint,
 ) -> io::Result<()> {
     let tree = &r.scan.tree;
+    let reflink = g.method == crate::model::Merge::Reflink;
     let retimed = g
         .actions
         .iter()
-        .filter(|a| a.victim.expect.mtime != a.keeper.expect.mtime)
+        .filter(|a| !reflink && a.victim.expect.mtime != a.keeper.expect.mtime)
         .count() as u64;
-    let note = if retimed > 0 {
+    let note = if reflink {
+        format!(
+            "  (reflink, {}: each path keeps its own inode, owner, mode and times)",
+            g.method_why
+        )
+    } else if g.method_why != crate::model::MergeWhy::Asked {
+        format!("  (hard links, {})", g.method_why)
+    } else if retimed > 0 {
         format!(
             "  ({} its modification time)",
             plural(retimed, "path takes", "paths take")
@@ -200,6 +208,8 @@ fn group_lines<'a>(
     for action in &g.actions {
         let outcome = outcomes.next().unwrap_or(&Outcome::Planned);
         let (word, why) = match outcome {
+            Outcome::Planned if reflink => (p.green("share   "), String::new()),
+            Outcome::Linked { .. } if reflink => (p.green("shared  "), String::new()),
             Outcome::Planned => (p.green("link    "), String::new()),
             Outcome::Linked { .. } => (p.green("linked  "), String::new()),
             Outcome::Skipped(why) => (p.yellow("skipped "), format!(": {why}")),
@@ -373,6 +383,17 @@ fn notes(s: &Summary, when: When) -> Vec<String> {
             }
         ));
     }
+    if s.reflinked > 0 {
+        out.push(format!(
+            "{} by sharing extents (reflink: {})",
+            thousands(s.reflinked),
+            if when == When::Done {
+                "each kept its own inode, owner, mode and times"
+            } else {
+                "each keeps its own inode, owner, mode and times"
+            }
+        ));
+    }
     if s.apart > 0 {
         out.push(format!("{} kept apart", plural(s.apart, "set", "sets")));
     }
@@ -453,12 +474,12 @@ pub fn recover(
     )
 }
 
-/// What undo did with each journal entry.
+/// What undo (or `split`) did with each journal entry (or each path of a hard-linked set).
 pub fn undo(
     w: &mut dyn Write,
-    entries: &[crate::journal::Entry],
-    results: &[crate::undo::Undone],
+    (entries, results): (&[crate::journal::Entry], &[crate::undo::Undone]),
     dry_run: bool,
+    split: bool,
     quiet: bool,
 ) -> io::Result<()> {
     use crate::undo::Undone;
@@ -475,7 +496,12 @@ pub fn undo(
                         withheld.join(", ")
                     )
                 };
-                (if dry_run { "restore" } else { "restored" }, note)
+                let word = match (split, dry_run) {
+                    (true, _) => "split",
+                    (false, true) => "restore",
+                    (false, false) => "restored",
+                };
+                (word, note)
             }
             Undone::Skipped(why) => {
                 skipped += 1;
@@ -493,7 +519,12 @@ pub fn undo(
     writeln!(
         w,
         "{} {} of {}; {} skipped, {} failed{}.",
-        if dry_run { "Would restore" } else { "Restored" },
+        match (split, dry_run) {
+            (true, true) => "Would split",
+            (true, false) => "Split",
+            (false, true) => "Would restore",
+            (false, false) => "Restored",
+        },
         thousands(restored),
         plural(entries.len() as u64, "path", "paths"),
         thousands(skipped),

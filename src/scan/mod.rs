@@ -1,6 +1,7 @@
 //! The scanner: roots → duplicate groups, cheap to expensive.
 
 pub(crate) mod cache;
+pub(crate) mod extents;
 pub(crate) mod group;
 pub(crate) mod hash;
 pub(crate) mod prefer;
@@ -24,7 +25,8 @@ use table::Files;
 /// walk (regular files only, symlinks never followed) into a packed table → fold hard links into
 /// inodes and group by size, dropping unique sizes → split by partial hash (reading extended
 /// attributes on the way) → split by full xxh3-128 → read the extended attributes the hashing
-/// did not (cache hits) → build the groups, with paths, for the duplicates only.
+/// did not (cache hits) → build the groups, with paths, for the duplicates only → with
+/// `cfg.extents`, map the extents of those on filesystems that can share them.
 ///
 /// # Threading
 /// The walk and the hashing run on the current rayon pool. The result is sorted (largest size
@@ -65,6 +67,11 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     drop(files);
     crate::sys::release_freed_memory();
     let groups = group::dup_groups(&tree, groups);
+    let extents = if cfg.extents {
+        extents::read(&tree, &groups)
+    } else {
+        Default::default()
+    };
     if let Some(cache) = cache
         && let Err(e) = cache.save()
     {
@@ -76,6 +83,7 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
         files_scanned: walked.files_seen,
         errors: errors.load(Ordering::Relaxed),
         temps,
+        extents,
     })
 }
 
@@ -90,6 +98,54 @@ pub fn temp_names(cfg: &ScanConfig, listener: &dyn Listener) -> ScanOutput {
         errors: walked.errors,
         ..ScanOutput::default()
     }
+}
+
+/// Walk `cfg.roots` for the sets of paths that are names of one inode (hard links), for
+/// `linkdup split`: each inode with two or more scanned paths, its paths in byte order, the
+/// sets in the order of their first paths. Nothing is hashed.
+pub fn linked_sets(
+    cfg: &ScanConfig,
+    listener: &dyn Listener,
+) -> (
+    ScanOutput,
+    Vec<(crate::model::Identity, Vec<crate::model::Loc>)>,
+) {
+    let mut walked = walk::walk(cfg, listener);
+    let files = &walked.files;
+    let mut by_id: std::collections::HashMap<crate::model::FileId, Vec<usize>> = Default::default();
+    for (i, r) in files.recs.iter().enumerate() {
+        if Files::nlink(r) >= 2 {
+            by_id.entry(files.id(r)).or_default().push(i);
+        }
+    }
+    let tree = &mut walked.tree;
+    let mut sets: Vec<_> = by_id
+        .into_values()
+        .filter(|v| v.len() >= 2)
+        .filter_map(|v| {
+            let ident = files.ident(&files.recs[v[0]]);
+            let locs: Result<Vec<_>, _> =
+                v.iter().map(|&i| files.loc(tree, &files.recs[i])).collect();
+            Some((ident, locs.ok()?))
+        })
+        .collect();
+    for (_, locs) in &mut sets {
+        locs.sort_by(|a, b| tree.cmp_loc(a, b));
+    }
+    sets.sort_by(|a, b| tree.cmp_loc(&a.1[0], &b.1[0]));
+    let temps = temp_twins(
+        &mut walked.tree,
+        &walked.files,
+        std::mem::take(&mut walked.temps),
+    );
+    let out = ScanOutput {
+        temps,
+        tree: walked.tree,
+        files_scanned: walked.files_seen,
+        errors: walked.errors,
+        ..ScanOutput::default()
+    };
+    (out, sets)
 }
 
 /// Each temp name with the files of its directory that have its size.

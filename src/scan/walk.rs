@@ -377,6 +377,7 @@ impl Walker<'_> {
                 readonly: facts.readonly,
                 no_hard_links: sys::no_hard_links_fs_name(facts.magic),
                 link_max: sys::link_max(facts.magic),
+                reflink: sys::shares_extents_path(path, facts.magic),
             },
         );
         true

@@ -1,10 +1,11 @@
 //! The only place for raw platform calls: `statx`, directory fds, `linkat`, `renameat2`,
-//! `unlinkat`. One small function per platform fact; everything is relative to a directory fd
+//! `unlinkat`, the shared-extent ioctls. One small function per platform fact; everything is relative to a directory fd
 //! except opening a root, which is then checked by identity.
 //!
 //! Split by concern; everything is re-exported here, so callers name `sys::stat_at`, never the
 //! file it lives in.
 
+mod extents;
 mod file;
 mod fs;
 pub mod lease;
@@ -17,6 +18,10 @@ mod stat;
 pub mod term;
 mod xattr;
 
+pub use extents::{
+    Deduped, Extent, cannot_share, clone_file, dedupe_range, extents, shares_extents,
+    shares_extents_path,
+};
 pub use file::{clear_inherited_flags, next_data, restore_metadata, set_len};
 pub use fs::{fs_facts, fs_facts_fd, link_max, no_hard_links_fs_name, pseudo_fs_name};
 pub use memory::{one_arena, release_freed_memory};
