@@ -332,7 +332,7 @@ pub struct TempFile {
 }
 
 /// A path together with the identity its inode had at scan time.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub loc: Loc,
     pub expect: Identity,
@@ -342,7 +342,11 @@ pub struct Member {
 /// Replace `victim` (one path) by a hard link to `keeper`.
 #[derive(Clone, Debug)]
 pub struct LinkAction {
-    pub keeper: Member,
+    /// The keeper's path this duplicate becomes a link of (or shares the extents of) when it is
+    /// not its group's [`GroupPlan::keeper`]: another path of the keeper's inode, on the
+    /// duplicate's mount. `None` in the common case, so that millions of actions don't each
+    /// carry a copy of their group's keeper. Read it with [`GroupPlan::keeper_of`].
+    pub other_keeper: Option<Box<Member>>,
     pub victim: Member,
     /// This is the last scanned path of the victim's inode and it has no links outside the scan:
     /// once it is replaced, the inode's bytes are freed.
@@ -367,6 +371,21 @@ pub struct GroupPlan {
     /// How its copies are merged, and why.
     pub method: Merge,
     pub method_why: MergeWhy,
+}
+
+impl GroupPlan {
+    /// The keeper `a` becomes a link of (or shares the extents of).
+    pub fn keeper_of<'a>(&'a self, a: &'a LinkAction) -> &'a Member {
+        a.other_keeper.as_deref().unwrap_or(&self.keeper)
+    }
+}
+
+impl LinkAction {
+    /// [`LinkAction::other_keeper`] for an action whose keeper is `keeper` in a group whose
+    /// keeper is `group_keeper`.
+    pub fn other_keeper(group_keeper: &Member, keeper: Member) -> Option<Box<Member>> {
+        (keeper != *group_keeper).then(|| Box::new(keeper))
+    }
 }
 
 /// Why a file is left alone.
@@ -915,7 +934,8 @@ impl Plan {
     /// Our own removal of a temp link changed this inode's ctime: keep the plan in step.
     pub fn update_ctime(&mut self, id: FileId, ctime: Timestamp) {
         for a in self.groups.iter_mut().flat_map(|g| g.actions.iter_mut()) {
-            for m in [&mut a.keeper, &mut a.victim] {
+            let other = a.other_keeper.as_deref_mut();
+            for m in other.into_iter().chain([&mut a.victim]) {
                 if m.expect.id == id {
                     m.expect.ctime = ctime;
                 }

@@ -570,7 +570,7 @@ fn link_paths(
         planned += 1;
         let last = pi + 1 == paths.len();
         group.actions.push(LinkAction {
-            keeper: keeper.member(kloc),
+            other_keeper: LinkAction::other_keeper(&group.keeper, keeper.member(kloc)),
             victim: victim.named.member(loc),
             frees: last && planned == paths.len() && victim.may_free,
             outside_links: victim.outside_links,
@@ -870,7 +870,7 @@ mod tests {
         assert!(
             g.actions
                 .iter()
-                .all(|a| name(&a.keeper.loc) == "c" && a.frees)
+                .all(|a| name(&g.keeper_of(a).loc) == "c" && a.frees)
         );
         assert!(skipped.is_empty(), "{skipped:?}");
     }
@@ -941,7 +941,7 @@ mod tests {
             let got: Vec<bool> = g.actions.iter().map(|a| a.frees).collect();
             assert_eq!(got, frees, "{what}");
             assert!(
-                g.actions.iter().all(|a| name(&a.keeper.loc) == "c"),
+                g.actions.iter().all(|a| name(&g.keeper_of(a).loc) == "c"),
                 "{what}"
             );
         }

@@ -357,8 +357,8 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
     let actions = g.actions.iter().map(|a| {
         let mut action = json!({
             "link": words(&a.victim.loc),
-            "to": words(&a.keeper.loc),
-            "keeper": member_json(&a.keeper, tree),
+            "to": words(&g.keeper_of(a).loc),
+            "keeper": member_json(g.keeper_of(a), tree),
             "victim": member_json(&a.victim, tree),
             "frees": a.frees,
             "outside_links": a.outside_links,
@@ -377,7 +377,7 @@ fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
     let mut actions = Vec::new();
     for a in v["actions"].as_array()? {
         let action = LinkAction {
-            keeper: read_member(&a["keeper"], r)?,
+            other_keeper: LinkAction::other_keeper(&keeper, read_member(&a["keeper"], r)?),
             victim: read_member(&a["victim"], r)?,
             frees: a["frees"].as_bool()?,
             outside_links: a["outside_links"].as_u64()?,
@@ -387,7 +387,8 @@ fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
             },
         };
         // Every pair is of one size, the group's: a plan can't ask to link unequal files.
-        if action.keeper.expect.len != len || action.victim.expect.len != len {
+        let akeeper = action.other_keeper.as_deref().unwrap_or(&keeper);
+        if akeeper.expect.len != len || action.victim.expect.len != len {
             return None;
         }
         actions.push(action);
@@ -507,8 +508,16 @@ mod tests {
                     dev: 8,
                     keeper: keeper.clone(),
                     keeper_links: vec![loc(tree, 0, name)],
+                    // Every other action is linked to the keeper's other path: its own keeper.
                     actions: vec![LinkAction {
-                        keeper,
+                        other_keeper: LinkAction::other_keeper(
+                            &keeper,
+                            if i % 2 == 1 {
+                                member(tree, 0, name, 100 + i, len)
+                            } else {
+                                keeper.clone()
+                            },
+                        ),
                         victim: member(tree, 2, name, 200 + i, len),
                         frees: i.is_multiple_of(2),
                         outside_links: i,
@@ -584,7 +593,8 @@ mod tests {
                 );
             }
             assert_eq!(p.groups.len(), NAMES.len());
-            for ((got, want), name) in p.groups.iter().zip(&plan.groups).zip(NAMES) {
+            for (i, ((got, want), name)) in p.groups.iter().zip(&plan.groups).zip(NAMES).enumerate()
+            {
                 let what = String::from_utf8_lossy(name);
                 assert_eq!(t.name(&got.keeper.loc).as_bytes(), *name, "{what}");
                 assert_eq!(
@@ -598,12 +608,15 @@ mod tests {
                 }
                 assert_eq!(got.actions.len(), 1, "{what}");
                 let (ga, wa) = (&got.actions[0], &want.actions[0]);
-                assert_member((&t, &ga.keeper), (&tree, &wa.keeper), &what);
+                assert_eq!(ga.other_keeper.is_some(), i % 2 == 1, "{what}");
+                assert_member((&t, got.keeper_of(ga)), (&tree, want.keeper_of(wa)), &what);
                 assert_member((&t, &ga.victim), (&tree, &wa.victim), &what);
                 assert_eq!(t.name(&ga.victim.loc).as_bytes(), *name, "{what}");
-                // One path mentioned twice (keeper of the group and of its action) is one
-                // location of the loaded tree.
-                assert_eq!(got.keeper.loc, ga.keeper.loc, "{what}");
+                // One path mentioned twice (as the group's keeper and an action's, or as a
+                // keeper link and an action's keeper) is one location of the loaded tree.
+                if let Some(k) = &ga.other_keeper {
+                    assert_eq!(got.keeper_links[0], k.loc, "{what}");
+                }
                 assert_eq!((got.method, got.method_why), (want.method, want.method_why));
                 assert_eq!(ga.frees_bytes, wa.frees_bytes, "{what}");
                 // Whether a hard link frees is counted again from what the plan holds: its only

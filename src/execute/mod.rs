@@ -213,8 +213,10 @@ impl<'a> Executor<'a> {
                 continue;
             }
             let outcome = match group.method {
-                Merge::HardLink => self.run_action(action, &mut keeper_override),
-                Merge::Reflink => self.run_share(action),
+                Merge::HardLink => {
+                    self.run_action(group.keeper_of(action), action, &mut keeper_override)
+                }
+                Merge::Reflink => self.run_share(group.keeper_of(action), action),
             };
             if let Some(p) = progress {
                 p.add(1);
@@ -227,8 +229,13 @@ impl<'a> Executor<'a> {
     }
 
     /// One action, with the group's keeper or the copy that took over from it.
-    fn run_action(&mut self, action: &LinkAction, keeper_override: &mut Option<Member>) -> Outcome {
-        let keeper = keeper_override.as_ref().unwrap_or(&action.keeper);
+    fn run_action(
+        &mut self,
+        keeper: &Member,
+        action: &LinkAction,
+        keeper_override: &mut Option<Member>,
+    ) -> Outcome {
+        let keeper = keeper_override.as_ref().unwrap_or(keeper);
         match self.swap(keeper, &action.victim) {
             Ok(()) if self.dry => Outcome::Planned,
             Ok(()) => {

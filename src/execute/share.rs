@@ -24,8 +24,8 @@ const CHUNK: u64 = 16 << 20;
 
 impl Executor<'_> {
     /// One reflink action.
-    pub(super) fn run_share(&mut self, action: &LinkAction) -> Outcome {
-        match self.share(&action.keeper, &action.victim) {
+    pub(super) fn run_share(&mut self, keeper: &Member, action: &LinkAction) -> Outcome {
+        match self.share(keeper, &action.victim) {
             Ok(()) if self.dry => Outcome::Planned,
             Ok(()) => Outcome::Linked {
                 freed: action.frees,

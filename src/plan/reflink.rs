@@ -68,7 +68,7 @@ pub(super) fn plan_part(
             }));
             continue;
         }
-        group.actions.push(action(keeper, v, g.len.0, vext));
+        group.actions.push(action(v, g.len.0, vext));
     }
     if !group.actions.is_empty() {
         plan.groups.push(group);
@@ -102,12 +102,13 @@ fn member(i: &Inode) -> Member {
     }
 }
 
-/// Share `v`'s extents with the keeper's: it frees what of `v` nothing else shares (all of it
-/// when its map is unknown, as a hard link would).
-fn action(k: &Inode, v: &Inode, len: u64, vext: Option<&ExtentSum>) -> LinkAction {
+/// Share `v`'s extents with the group keeper's: it frees what of `v` nothing else shares (all
+/// of it when its map is unknown, as a hard link would).
+fn action(v: &Inode, len: u64, vext: Option<&ExtentSum>) -> LinkAction {
     let frees_bytes = vext.map(|e| e.unshared.min(len));
     LinkAction {
-        keeper: member(k),
+        // The keeper's first path, as the group's.
+        other_keeper: None,
         victim: member(v),
         frees: frees_bytes != Some(0),
         outside_links: 0,
@@ -124,7 +125,7 @@ pub(super) fn with_keeper(g: &GroupPlan, member: usize) -> Option<GroupPlan> {
     };
     let new = chosen.victim.clone();
     let old = LinkAction {
-        keeper: new.clone(),
+        other_keeper: None,
         victim: g.keeper.clone(),
         frees: true,
         outside_links: 0,
@@ -135,7 +136,7 @@ pub(super) fn with_keeper(g: &GroupPlan, member: usize) -> Option<GroupPlan> {
         .iter()
         .filter(|a| a.victim.expect.id != new.expect.id)
         .map(|a| LinkAction {
-            keeper: new.clone(),
+            other_keeper: None,
             ..a.clone()
         });
     let actions: Vec<LinkAction> = std::iter::once(old).chain(rest).collect();

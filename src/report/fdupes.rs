@@ -52,7 +52,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool, raw: bool) -> io:
             if !matches!(outcome, Outcome::Planned | Outcome::Linked { .. }) {
                 continue;
             }
-            let k = super::keeper_used(a, outcome);
+            let k = super::keeper_used(g.keeper_of(a), outcome);
             match sets.iter_mut().find(|(x, _)| *x == k) {
                 Some((_, v)) => v.push(&a.victim.loc),
                 None => sets.push((k, vec![&a.victim.loc])),

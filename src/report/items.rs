@@ -173,6 +173,8 @@ pub struct Action<'a> {
     /// How its group is merged, and why.
     pub merge: (crate::model::Merge, crate::model::MergeWhy),
     pub action: &'a LinkAction,
+    /// Its planned keeper ([`crate::model::GroupPlan::keeper_of`]).
+    pub keeper: &'a crate::model::Member,
     pub outcome: &'a Outcome,
 }
 
@@ -192,7 +194,7 @@ impl Fields for Action<'_> {
         }
         m.serialize_entry("group", &self.group)?;
         self.names
-            .put(m, "keeper", super::keeper_used(a, outcome))?;
+            .put(m, "keeper", super::keeper_used(self.keeper, outcome))?;
         if let Some((kind, _)) = &status.why {
             m.serialize_entry("kind", kind)?;
         }
@@ -200,7 +202,7 @@ impl Fields for Action<'_> {
         m.serialize_entry("method_why", self.merge.1.code())?;
         // A reflinked file keeps its own times.
         let mtime_differs = self.merge.0 == crate::model::Merge::HardLink
-            && a.victim.expect.mtime != a.keeper.expect.mtime;
+            && a.victim.expect.mtime != self.keeper.expect.mtime;
         m.serialize_entry("mtime_differs", &mtime_differs)?;
         m.serialize_entry("outside_links", &a.outside_links)?;
         if let Some((_, reason)) = &status.why {

@@ -120,6 +120,7 @@ impl Fields for LinkDoc<'_> {
                 len: g.len.0,
                 merge: (g.method, g.method_why),
                 action,
+                keeper: g.keeper_of(action),
                 outcome,
             })
         });

@@ -53,6 +53,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted) -> io::Result<
             len: g.len.0,
             merge: (g.method, g.method_why),
             action,
+            keeper: g.keeper_of(action),
             outcome,
         };
         line(w, &Obj::tagged("action", a))?;

@@ -162,7 +162,7 @@ pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summar
     }
     // A reflinked file keeps its own times.
     let retimes = |(g, a): &(&GroupPlan, &LinkAction)| {
-        g.method == Merge::HardLink && a.victim.expect.mtime != a.keeper.expect.mtime
+        g.method == Merge::HardLink && a.victim.expect.mtime != g.keeper_of(a).expect.mtime
     };
     let pairs = || {
         plan.groups
@@ -251,16 +251,17 @@ impl Status {
     }
 }
 
-/// The keeper a duplicate was (or will be) linked to.
+/// The keeper a duplicate was (or will be) linked to: its planned `keeper`, or the copy that
+/// took over when that reached the link limit.
 pub fn keeper_used<'a>(
-    action: &'a crate::model::LinkAction,
+    keeper: &'a crate::model::Member,
     outcome: &'a Outcome,
 ) -> &'a crate::model::Loc {
     match outcome {
         Outcome::Linked {
             keeper: Some(k), ..
         } => k,
-        _ => &action.keeper.loc,
+        _ => &keeper.loc,
     }
 }
 

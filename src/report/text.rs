@@ -180,7 +180,7 @@ fn group_lines<'a>(
     let retimed = g
         .actions
         .iter()
-        .filter(|a| !reflink && a.victim.expect.mtime != a.keeper.expect.mtime)
+        .filter(|a| !reflink && a.victim.expect.mtime != g.keeper_of(a).expect.mtime)
         .count() as u64;
     let note = if reflink {
         format!(
@@ -228,7 +228,7 @@ fn group_lines<'a>(
             "{word} {}  {} -> {}{note}{why}",
             size(g.len.0),
             Escaped(&tree.path(&action.victim.loc)),
-            Escaped(&tree.path(super::keeper_used(action, outcome))),
+            Escaped(&tree.path(super::keeper_used(g.keeper_of(action), outcome))),
         )?;
     }
     writeln!(w)
