@@ -150,11 +150,11 @@ pub fn pair(
 }
 
 /// Why `victim` may not share `keeper`'s extents (a reflink), if it may not: set-id files,
-/// files with capabilities, immutable and append-only files are never touched, as either side;
-/// and two owners' files share extents only where both are readable by everyone and reachable
-/// by everyone, since either owner can see that a file's extents are shared (`FIEMAP`), which
-/// would confirm a guess of the other's content. Owner, group, mode, times and attributes may
-/// differ otherwise: each file keeps its own.
+/// files with capabilities, immutable and append-only files are never touched, as either side.
+/// And since anyone who can open a file can see that its extents are shared (`FIEMAP`), and
+/// with write access to it can plant a guess of the other's content and watch, two files share
+/// extents only when they are open to the same people ([`same_audience`]). Times and `user.*`
+/// attributes may differ: each file keeps its own.
 pub fn share(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Option<SkipReason> {
     if let Some(r) = never(victim) {
         return Some(r);
@@ -165,14 +165,30 @@ pub fn share(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Opti
             why: Box::new(r),
         });
     }
-    let open = |f: &Facts<'_>| f.ident.mode & 0o004 != 0 && f.public;
-    (victim.ident.uid != keeper.ident.uid && !(open(victim) && open(keeper))).then(|| {
-        SkipReason::WouldReveal {
-            keeper: keeper_path.to_path_buf(),
-            uid: victim.ident.uid,
-            keeper_uid: keeper.ident.uid,
-        }
+    (!same_audience(victim, keeper)).then(|| SkipReason::WouldReveal {
+        keeper: keeper_path.to_path_buf(),
+        uid: victim.ident.uid,
+        mode: victim.ident.mode & 0o7777,
+        keeper_uid: keeper.ident.uid,
+        keeper_mode: keeper.ident.mode & 0o7777,
     })
+}
+
+/// May the same people (root aside) open both files? Both readable by everyone and reachable
+/// by everyone; or both of one owner and open to nobody else (no group or other bits, no
+/// ACL); or of one owner, group and mode, with the same ACLs and security labels and the same
+/// reach (both reachable by everyone or both not).
+fn same_audience(a: &Facts<'_>, b: &Facts<'_>) -> bool {
+    let open = |f: &Facts<'_>| f.ident.mode & 0o004 != 0 && f.public;
+    let owner_only = |f: &Facts<'_>| f.ident.mode & 0o077 == 0 && f.xattrs.digest == 0;
+    let (x, y) = (a.ident, b.ident);
+    (open(a) && open(b))
+        || (x.uid == y.uid && owner_only(a) && owner_only(b))
+        || (x.uid == y.uid
+            && x.gid == y.gid
+            && x.mode & 0o7777 == y.mode & 0o7777
+            && a.xattrs.digest == b.xattrs.digest
+            && a.public == b.public)
 }
 
 /// Is an attribute a permission (anything but a `user.*` one)?

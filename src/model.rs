@@ -440,13 +440,16 @@ pub enum SkipReason {
         mode: u32,
         keeper_mode: u32,
     },
-    /// With a reflink, of another owner than its keeper while one of the two is not readable
-    /// by everyone: a shared extent (which either owner can see, `FIEMAP`) would tell one
-    /// owner what the other's file holds.
+    /// With a reflink: it and its keeper are not open to the same people (not both readable
+    /// and reachable by everyone, nor both owner-only files of one owner, nor of one owner,
+    /// group, mode and ACL with the same reach): a shared extent, which anyone who can open
+    /// either file can see (`FIEMAP`), would tell them something of the other file's content.
     WouldReveal {
         keeper: PathBuf,
         uid: u32,
+        mode: u32,
         keeper_uid: u32,
+        keeper_mode: u32,
     },
     /// Already shares every extent with its keeper: nothing to do, nothing to free.
     SharesExtents {
@@ -873,12 +876,14 @@ impl std::fmt::Display for SkipReason {
             SkipReason::WouldReveal {
                 keeper,
                 uid,
+                mode,
                 keeper_uid,
+                keeper_mode,
             } => write!(
                 f,
-                "owned by uid {uid} and its keeper {} by uid {keeper_uid}, and one of them is not \
-                 readable by everyone: shared extents would tell one owner what the other's file \
-                 holds (never shared)",
+                "uid {uid}, mode {mode:04o}, and its keeper {} (uid {keeper_uid}, mode \
+                 {keeper_mode:04o}) are not open to the same people: shared extents would tell \
+                 whoever can read one something of the other (never shared)",
                 Escaped(keeper)
             ),
             SkipReason::SharesExtents { keeper } => {

@@ -272,13 +272,32 @@ pub fn split(e: &Entry, dry_run: bool, leases: bool) -> Undone {
     one(e, dry_run, leases, None).unwrap_or_else(Undone::Failed)
 }
 
-/// `buf`: where bytes are copied through when no clone can be made (`None`: clones only).
+/// `buf`: where bytes are copied through when no clone can be made (`None`: clones only, and
+/// the copy takes the shared inode's metadata as it is now, not as `e` saw it: a `split`).
 fn one(e: &Entry, dry_run: bool, leases: bool, buf: Option<&mut [u8]>) -> Result<Undone, Error> {
     let linked = match find(e)? {
         Found::Here(u) => return Ok(u),
         Found::Linked(l) => l,
     };
     let kx = sys::fxattrs(linked.file.as_fd()).map_err(|err| Error::io(&e.path, err))?;
+    // A split gives the path exactly what it has now (re-proved on the live inode, not what
+    // was read when its set was first opened): a chmod, chown or ACL change made meanwhile
+    // must not be undone by the copy.
+    let live;
+    let e = if buf.is_none() {
+        live = Entry {
+            uid: linked.st.ident.uid,
+            gid: linked.st.ident.gid,
+            mode: linked.st.ident.mode,
+            mtime: linked.st.ident.mtime,
+            atime: linked.st.atime,
+            xattrs: kx.clone(),
+            ..e.clone()
+        };
+        &live
+    } else {
+        e
+    };
     let g = match grant(e, &linked.st, &kx) {
         Ok(g) => g,
         Err(s) => return Ok(Undone::Skipped(s)),
@@ -348,7 +367,7 @@ fn prepare(
     buf: Option<&mut [u8]>,
     lease: &Leases<'_>,
 ) -> io::Result<File> {
-    let ro = fill(&linked.file, &copy, e, g, buf)
+    let ro = fill(linked, &copy, e, g, buf)
         .and_then(|()| sys::reopen(copy.as_fd(), sys::OpenFlags::RDONLY));
     drop(copy);
     let ro = ro?;
@@ -404,7 +423,14 @@ impl Staged<'_> {
 /// Write the copy: the shared file's bytes, then the metadata to give back, then sync. On a
 /// filesystem whose files can share extents the copy shares the shared file's (`FICLONE`),
 /// so it takes no space; elsewhere the bytes are copied, holes left as holes.
-fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: Option<&mut [u8]>) -> io::Result<()> {
+fn fill(
+    linked: &Linked,
+    dst: &File,
+    e: &Entry,
+    g: &Grant,
+    buf: Option<&mut [u8]>,
+) -> io::Result<()> {
+    let src = &linked.file;
     match (sys::clone_file(dst, src), buf) {
         (Ok(()), _) => {}
         (Err(err), Some(buf)) if sys::cannot_share(&err) => copy_bytes(src, dst, e.len, buf)?,
@@ -418,7 +444,17 @@ fn fill(src: &File, dst: &File, e: &Entry, g: &Grant, buf: Option<&mut [u8]>) ->
     }
     sys::clear_inherited_flags(dst, src)?;
     sys::restore_metadata(dst, (g.uid, g.gid, g.mode), &g.xattrs, e.atime, e.mtime)?;
-    dst.sync_all()
+    dst.sync_all()?;
+    // Owner, mode and attributes were given from what the shared file was when it was found:
+    // if any changed since (its ctime moves with chmod, chown and setxattr), the copy may
+    // grant what the path no longer has.
+    let now = sys::stat_fd(src.as_fd())?;
+    if now.ident.ctime != linked.st.ident.ctime {
+        return Err(io::Error::other(
+            "the shared file's owner, mode or attributes changed while it was copied",
+        ));
+    }
+    Ok(())
 }
 
 /// Copy `len` bytes of `src` into `dst`, leaving holes as holes.

@@ -161,11 +161,12 @@ fn chown(p: &Path, uid: u32) {
 
 const MIB: usize = 1 << 20;
 
-/// Copies of 4 MiB that differ in owner, mode and mtime, plus one another user keeps private.
+/// Copies of 4 MiB that differ in owner, mode and mtime (all readable by everyone), plus one
+/// another user keeps private.
 fn copies(dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     let data = bytes(4 * MIB, 7);
-    for (name, mode) in [("a", 0o644), ("b", 0o600), ("c", 0o644), ("private", 0o600)] {
+    for (name, mode) in [("a", 0o644), ("b", 0o444), ("c", 0o644), ("private", 0o600)] {
         let p = dir.join(name);
         fs::write(&p, &data).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
@@ -538,5 +539,101 @@ fn reflink_never_touches_busy_immutable_or_setid_files() {
     for n in ["a", "busy", "frozen", "setuid"] {
         assert!(!shared(&img.at.join(n)), "{n} shares extents");
         assert_eq!(fs::read(img.at.join(n)).unwrap(), data, "{n}");
+    }
+}
+
+/// A chmod of the shared file while `split` works on its set (here while the first copy is
+/// being given its owner) is never undone by the copies: no path ends more accessible than
+/// the file it named. (Each copy takes the inode's metadata as it is when it is made, and one
+/// made before the change is not put in place.)
+#[test]
+fn split_never_grants_a_mode_the_set_lost_meanwhile() {
+    let _one = LOOPS.lock().unwrap_or_else(|e| e.into_inner());
+    if !have("strace") {
+        skip("strace is not installed");
+        return;
+    }
+    let t = TestEnv::new();
+    let Some(img) = Image::new(Fs::Xfs, &t.path("fs")) else {
+        return;
+    };
+    let d = img.at.join("set");
+    let data = linked_set(&d);
+    fs::hard_link(d.join("a"), d.join("d")).unwrap();
+    fs::set_permissions(d.join("a"), fs::Permissions::from_mode(0o644)).unwrap();
+    let a = d.join("a");
+    let chmod = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        fs::set_permissions(&a, fs::Permissions::from_mode(0o600)).unwrap();
+    });
+    let _out = t.under_strace("inject=fchown:delay_enter=2000000:when=1", &["split", "fs"]);
+    chmod.join().unwrap();
+    for n in ["a", "b", "c", "d"] {
+        let p = d.join(n);
+        assert_eq!(fs::read(&p).unwrap(), data, "{n}");
+        let mode = fs::metadata(&p).unwrap().mode() & 0o7777;
+        assert_eq!(
+            mode, 0o600,
+            "{n} ends {mode:o} though its file was made 600"
+        );
+    }
+}
+
+/// A copy whose file has an access ACL is never, even for a moment, more open than the file:
+/// while its attributes are being set (held here by a delay), it is open to its owner only,
+/// not given the mode first (whose group bits are the ACL's mask) without the ACL that
+/// restricts it.
+#[test]
+fn a_split_copy_is_never_more_open_than_its_file() {
+    let _one = LOOPS.lock().unwrap_or_else(|e| e.into_inner());
+    if !have("strace") || !have("setfacl") {
+        skip("strace or setfacl is not installed");
+        return;
+    }
+    let t = TestEnv::new();
+    let Some(img) = Image::new(Fs::Xfs, &t.path("fs")) else {
+        return;
+    };
+    let d = img.at.join("set");
+    let data = linked_set(&d);
+    // Others may read; user 1234 and the owning group may not (mask ---).
+    fs::set_permissions(d.join("a"), fs::Permissions::from_mode(0o604)).unwrap();
+    assert!(run_ok(
+        Command::new("setfacl")
+            .args(["-m", "u:1234:---,g::---,m::---"])
+            .arg(d.join("a"))
+    ));
+    let dir = d.clone();
+    let watch = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let mut seen = Vec::new();
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_name().to_string_lossy().starts_with(".linkdup") {
+                let mode = e.metadata().unwrap().mode() & 0o7777;
+                seen.push(mode);
+            }
+        }
+        seen
+    });
+    let _out = t.under_strace(
+        "inject=fsetxattr:delay_enter=2000000:when=1",
+        &["split", "fs"],
+    );
+    let seen = watch.join().unwrap();
+    assert!(
+        !seen.is_empty(),
+        "no copy was seen while its attributes were set"
+    );
+    for mode in seen {
+        assert_eq!(mode & 0o077, 0, "a copy was {mode:o} without its ACL");
+    }
+    for n in ["a", "b", "c"] {
+        assert_eq!(fs::read(d.join(n)).unwrap(), data, "{n}");
+        assert_eq!(
+            fs::metadata(d.join(n)).unwrap().mode() & 0o7777,
+            0o604,
+            "{n}"
+        );
     }
 }

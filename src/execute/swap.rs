@@ -86,8 +86,11 @@ impl Exchange<'_> {
     /// Is `st` the outgoing file as verified? (Its ctime moves with the exchange.)
     fn is_outgoing(&self, st: &io::Result<Stat>) -> bool {
         let v = &self.outgoing.ident;
+        // Owner and mode too (an exchange moves neither): a chmod or chown meanwhile would
+        // otherwise be undone by the incoming file's.
         matches!(st, Ok(d) if d.is_file() && d.ident.id == v.id && d.ident.len == v.len
-            && d.ident.mtime == v.mtime)
+            && d.ident.mtime == v.mtime && d.ident.mode == v.mode && d.ident.uid == v.uid
+            && d.ident.gid == v.gid)
     }
 
     fn after(&self) -> Result<(), Failure> {

@@ -254,7 +254,8 @@ mod tests {
             .iter()
             .map(|a| name(&a.victim.loc))
             .collect();
-        assert_eq!(victims, ["mode", "readable"]);
+        // `mode` (0600) is open to fewer people than its keeper (0644), though of one owner.
+        assert_eq!(victims, ["readable"]);
         assert!(planned.actions.iter().all(|a| a.frees_bytes == Some(10)));
         let skipped: Vec<(String, &str)> = p
             .skipped
@@ -265,12 +266,34 @@ mod tests {
             skipped,
             [
                 ("setuid".into(), "setid"),
+                ("mode".into(), "would_reveal"),
                 ("private".into(), "would_reveal")
             ]
         );
         assert_eq!(p.settled.len(), 1);
         assert_eq!(p.settled[0].reason.kind().code(), "already_shared");
-        assert_eq!(p.reclaimable(), 20);
+        assert_eq!(p.reclaimable(), 10);
+
+        // One owner's files: both owner-only, or the same owner, group and mode, share; an
+        // owner-only file and a group-readable one don't.
+        for (modes, shares) in [
+            ([0o600, 0o400], true),
+            ([0o640, 0o640], true),
+            ([0o640, 0o600], false),
+        ] {
+            let (tree, g, opts) = group(
+                &[
+                    ("a", 1000, modes[0], Some(1)),
+                    ("b", 1000, modes[1], Some(2)),
+                ],
+                true,
+            );
+            let p = plan(&tree, vec![g], &opts);
+            assert_eq!(p.groups.len(), usize::from(shares), "{modes:?}");
+            let reasons: Vec<&str> = p.skipped.iter().map(|s| s.reason.kind().code()).collect();
+            let want: &[&str] = if shares { &[] } else { &["would_reveal"] };
+            assert_eq!(reasons, want, "{modes:?}");
+        }
 
         let (tree, g, opts) = group(&[("a", 0, 0o644, None), ("b", 0, 0o644, None)], false);
         let p = plan(&tree, vec![g], &opts);

@@ -34,8 +34,10 @@ pub fn restore_metadata(
         Some(rustix::fs::Uid::from_raw(uid)),
         Some(rustix::fs::Gid::from_raw(gid)),
     )?;
-    // After chown, which may clear set-id bits.
-    rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    // The attributes (an access ACL among them) before the mode: the file is still 0600 here,
+    // and setting the ACL gives it the group and other bits the ACL implies. The other way
+    // round, the file would have for a moment the mode without the ACL, whose group bits are
+    // the ACL's mask: its owning group, and users the ACL denies, could open it meanwhile.
     for (name, value) in xattrs {
         rustix::fs::fsetxattr(
             fd,
@@ -44,6 +46,8 @@ pub fn restore_metadata(
             rustix::fs::XattrFlags::empty(),
         )?;
     }
+    // After chown, which may clear set-id bits.
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
     let spec = |t: Timestamp| rustix::fs::Timespec {
         tv_sec: t.sec,
         tv_nsec: i64::from(t.nsec) as _,
