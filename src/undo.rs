@@ -303,6 +303,10 @@ fn one(e: &Entry, dry_run: bool, leases: bool, buf: Option<&mut [u8]>) -> Result
         Err(s) => return Ok(Undone::Skipped(s)),
     };
     if dry_run {
+        // As the real run would (it takes this lease first): a file open for writing is a skip.
+        if Leases::take(leases, &[&linked.file]).is_err() {
+            return Ok(Undone::Skipped(UndoSkip::OpenForWriting));
+        }
         return Ok(Undone::Restored {
             withheld: g.withheld,
         });

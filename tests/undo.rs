@@ -329,3 +329,31 @@ fn another_users_journal_is_reported_never_removed() {
         "removed another user's journal"
     );
 }
+
+/// A file open for writing is skipped by the undo's dry run as by the real run: the dry run
+/// reports the plan the real run executes.
+#[test]
+fn a_file_open_for_writing_is_skipped_by_the_dry_run_too() {
+    let t = two_photo_sets();
+    assert_eq!(code(&t.run(&["link", "-y", "."])), 0);
+    assert_eq!(t.ino("bak/c"), t.ino("lib/k2"));
+    let j = journal(&t);
+    let writer = fs::OpenOptions::new()
+        .write(true)
+        .open(t.path("lib/k2"))
+        .unwrap();
+    let (dry, _) = t.json(&["undo", "-n", "-f", "json", &j]);
+    let (real, _) = t.json(&["undo", "-f", "json", &j]);
+    drop(writer);
+    assert_eq!(undo_kinds(&dry), ["open_for_writing"], "{dry}");
+    assert_eq!(undo_kinds(&real), ["open_for_writing"], "{real}");
+    assert_eq!(
+        dry["summary"]["restored"], real["summary"]["restored"],
+        "{dry}\n{real}"
+    );
+    assert_eq!(real["summary"]["restored"], 2, "{real}");
+    // The skipped path still shares the file being written; the others have their own.
+    assert_eq!(t.ino("bak/c"), t.ino("lib/k2"));
+    assert_ne!(t.ino("bak/a"), t.ino("lib/k"));
+    assert_eq!(t.read("bak/c"), b"other photo");
+}
