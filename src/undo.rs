@@ -440,6 +440,12 @@ fn fill(
         (Err(err), Some(buf)) if sys::cannot_share(&err) => copy_bytes(src, dst, e.len, buf)?,
         (Err(err), _) => return Err(err),
     }
+    // A clone is all or nothing, but a copy of another length is never taken for one.
+    if sys::stat_fd(dst.as_fd())?.ident.len.0 != e.len {
+        return Err(io::Error::other(
+            "its copy does not have the recorded length",
+        ));
+    }
     let now = sys::stat_fd(src.as_fd())?;
     if now.ident.len.0 != e.len || now.ident.mtime != e.keeper_mtime {
         return Err(io::Error::other(
