@@ -110,6 +110,16 @@ pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<Diff> 
     (!diff.is_empty()).then_some(diff)
 }
 
+/// [`never`] of the victim, or of its keeper (as [`SkipReason::KeeperUnfit`]).
+fn never_either(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Option<SkipReason> {
+    never(victim).or_else(|| {
+        never(keeper).map(|r| SkipReason::KeeperUnfit {
+            keeper: keeper_path.to_path_buf(),
+            why: Box::new(r),
+        })
+    })
+}
+
 /// Why `victim` may not become a link of `keeper` (at `keeper_path`), if it may not.
 pub fn pair(
     victim: &Facts<'_>,
@@ -117,14 +127,8 @@ pub fn pair(
     gates: &Gates,
     keeper_path: &Path,
 ) -> Option<SkipReason> {
-    if let Some(r) = never(victim) {
+    if let Some(r) = never_either(victim, keeper, keeper_path) {
         return Some(r);
-    }
-    if let Some(r) = never(keeper) {
-        return Some(SkipReason::KeeperUnfit {
-            keeper: keeper_path.to_path_buf(),
-            why: Box::new(r),
-        });
     }
     // Without --ignore-owner, another owner is a difference (below), reported as such.
     if gates.ignore_owner
@@ -156,14 +160,8 @@ pub fn pair(
 /// extents only when they are open to the same people ([`same_audience`]). Times and `user.*`
 /// attributes may differ: each file keeps its own.
 pub fn share(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Option<SkipReason> {
-    if let Some(r) = never(victim) {
+    if let Some(r) = never_either(victim, keeper, keeper_path) {
         return Some(r);
-    }
-    if let Some(r) = never(keeper) {
-        return Some(SkipReason::KeeperUnfit {
-            keeper: keeper_path.to_path_buf(),
-            why: Box::new(r),
-        });
     }
     (!same_audience(victim, keeper)).then(|| SkipReason::WouldReveal {
         keeper: keeper_path.to_path_buf(),

@@ -212,11 +212,10 @@ impl<'a> Executor<'a> {
                 out.push(Outcome::Skipped(RunSkip::Interrupted));
                 continue;
             }
+            let keeper = group.keeper_of(action);
             let outcome = match group.method {
-                Merge::HardLink => {
-                    self.run_action(group.keeper_of(action), action, &mut keeper_override)
-                }
-                Merge::Reflink => self.run_share(group.keeper_of(action), action),
+                Merge::HardLink => self.run_action(keeper, action, &mut keeper_override),
+                Merge::Reflink => self.run_share(keeper, action),
             };
             if let Some(p) = progress {
                 p.add(1);

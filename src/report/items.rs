@@ -169,18 +169,16 @@ pub struct Action<'a> {
     pub names: &'a Names<'a>,
     /// The group's number, from 1.
     pub group: usize,
-    pub len: u64,
-    /// How its group is merged, and why.
-    pub merge: (crate::model::Merge, crate::model::MergeWhy),
+    /// The group itself: size, method, and the keeper an action without its own links to.
+    pub plan: &'a crate::model::GroupPlan,
     pub action: &'a LinkAction,
-    /// Its planned keeper ([`crate::model::GroupPlan::keeper_of`]).
-    pub keeper: &'a crate::model::Member,
     pub outcome: &'a Outcome,
 }
 
 impl Fields for Action<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        let (a, outcome) = (self.action, self.outcome);
+        let (a, outcome, g) = (self.action, self.outcome, self.plan);
+        let (len, keeper) = (g.len.0, g.keeper_of(a));
         let frees = match outcome {
             Outcome::Planned => a.frees,
             Outcome::Linked { freed, .. } => *freed,
@@ -190,25 +188,25 @@ impl Fields for Action<'_> {
         self.names.put(m, "duplicate", &a.victim.loc)?;
         m.serialize_entry("frees_bytes", &frees)?;
         if frees {
-            m.serialize_entry("freed_bytes", &a.frees_bytes.unwrap_or(self.len))?;
+            m.serialize_entry("freed_bytes", &a.frees_bytes.unwrap_or(len))?;
         }
         m.serialize_entry("group", &self.group)?;
         self.names
-            .put(m, "keeper", super::keeper_used(self.keeper, outcome))?;
+            .put(m, "keeper", super::keeper_used(keeper, outcome))?;
         if let Some((kind, _)) = &status.why {
             m.serialize_entry("kind", kind)?;
         }
-        m.serialize_entry("method", self.merge.0.code())?;
-        m.serialize_entry("method_why", self.merge.1.code())?;
+        m.serialize_entry("method", g.method.code())?;
+        m.serialize_entry("method_why", g.method_why.code())?;
         // A reflinked file keeps its own times.
-        let mtime_differs = self.merge.0 == crate::model::Merge::HardLink
-            && a.victim.expect.mtime != self.keeper.expect.mtime;
+        let mtime_differs = g.method == crate::model::Merge::HardLink
+            && a.victim.expect.mtime != keeper.expect.mtime;
         m.serialize_entry("mtime_differs", &mtime_differs)?;
         m.serialize_entry("outside_links", &a.outside_links)?;
         if let Some((_, reason)) = &status.why {
             m.serialize_entry("reason", reason)?;
         }
-        m.serialize_entry("size", &self.len)?;
+        m.serialize_entry("size", &len)?;
         m.serialize_entry("status", status.word)
     }
 }

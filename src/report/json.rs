@@ -117,10 +117,8 @@ impl Fields for LinkDoc<'_> {
             Obj::new(Action {
                 names,
                 group,
-                len: g.len.0,
-                merge: (g.method, g.method_why),
+                plan: g,
                 action,
-                keeper: g.keeper_of(action),
                 outcome,
             })
         });

@@ -50,10 +50,8 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted) -> io::Result<
         let a = Action {
             names,
             group,
-            len: g.len.0,
-            merge: (g.method, g.method_why),
+            plan: g,
             action,
-            keeper: g.keeper_of(action),
             outcome,
         };
         line(w, &Obj::tagged("action", a))?;
