@@ -110,7 +110,7 @@ pub fn differences(a: &Facts<'_>, k: &Facts<'_>, gates: &Gates) -> Option<Diff> 
     (!diff.is_empty()).then_some(diff)
 }
 
-/// [`never`] of the victim, or of its keeper (as [`SkipReason::KeeperUnfit`]).
+/// [`never()`] of the victim, or of its keeper (as [`SkipReason::KeeperUnfit`]).
 fn never_either(victim: &Facts<'_>, keeper: &Facts<'_>, keeper_path: &Path) -> Option<SkipReason> {
     never(victim).or_else(|| {
         never(keeper).map(|r| SkipReason::KeeperUnfit {
