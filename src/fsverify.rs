@@ -125,11 +125,14 @@ impl<'a> DirFds<'a> {
 }
 
 /// Two reusable buffers for [`same_bytes`].
-pub struct CompareBufs(Vec<u8>, Vec<u8>);
+pub struct CompareBufs(sys::AlignedBuf, sys::AlignedBuf);
 
 impl Default for CompareBufs {
     fn default() -> Self {
-        CompareBufs(vec![0; CMP_BUF], vec![0; CMP_BUF])
+        CompareBufs(
+            sys::AlignedBuf::with_len(CMP_BUF),
+            sys::AlignedBuf::with_len(CMP_BUF),
+        )
     }
 }
 
@@ -145,8 +148,8 @@ pub fn same_bytes(a: &File, b: &File, len: u64, bufs: &mut CompareBufs) -> io::R
         let equal = match (a_data, b_data) {
             (false, false) => true,
             (true, true) => same_range(a, b, off, end, bufs)?,
-            (true, false) => zero_range(a, off, end, &mut bufs.0)?,
-            (false, true) => zero_range(b, off, end, &mut bufs.1)?,
+            (true, false) => zero_range(a, off, end, bufs.0.get(CMP_BUF))?,
+            (false, true) => zero_range(b, off, end, bufs.1.get(CMP_BUF))?,
         };
         if !equal {
             return Ok(false);
@@ -173,7 +176,7 @@ fn same_range(
     end: u64,
     bufs: &mut CompareBufs,
 ) -> io::Result<bool> {
-    let CompareBufs(ba, bb) = bufs;
+    let (ba, bb) = (bufs.0.get(CMP_BUF), bufs.1.get(CMP_BUF));
     while off < end {
         let n = (end - off).min(ba.len() as u64) as usize;
         a.read_exact_at(&mut ba[..n], off)?;

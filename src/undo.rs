@@ -30,6 +30,9 @@ use crate::model::{FileId, RunSkip};
 use crate::resolve::{Symlinks, Unresolved, resolve};
 use crate::sys::{self, Errno, Stat};
 
+/// The buffer bytes are copied through when no clone can be made.
+const COPY_BUF: usize = 256 * 1024;
+
 /// What undo did (or would do) with one journal entry.
 #[derive(Debug)]
 pub enum Undone {
@@ -141,7 +144,7 @@ impl std::fmt::Display for UndoSkip {
 /// when `dry_run`.
 pub fn undo(journal: &Read, only: &[PathBuf], dry_run: bool) -> Vec<Undone> {
     let leases = leases::enable();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = sys::AlignedBuf::with_len(COPY_BUF);
     journal
         .entries
         .iter()
@@ -153,7 +156,7 @@ pub fn undo(journal: &Read, only: &[PathBuf], dry_run: bool) -> Vec<Undone> {
             if run_uid != sys::euid() {
                 return Undone::Skipped(UndoSkip::NotYours { uid: run_uid });
             }
-            match one(e, dry_run, leases, Some(&mut buf)) {
+            match one(e, dry_run, leases, Some(buf.get(COPY_BUF))) {
                 Ok(u) => u,
                 Err(err) => Undone::Failed(err),
             }

@@ -5,8 +5,8 @@
 //! against the walk (same inode, still of the same length). The first step also reads each
 //! file's extended attributes through the fd it already has open.
 //!
-//! Work is handed out by directory (one directory fd serves up to `PIECE` files), and the
-//! results land in slots in job order, so which thread hashed what never shows in the result.
+//! Work is handed out by directory (one directory fd serves up to `PIECE` files, or a few MiB
+//! of reading), and the results land in slots in job order, so which thread hashed what never shows in the result.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -33,6 +33,8 @@ pub const SMALL: u64 = 2 * BLOCK;
 const BUF: usize = 256 * 1024;
 /// Most files hashed through one directory fd by one task.
 const PIECE: usize = 64;
+/// Bytes to read after which a piece takes no more files.
+const PIECE_BYTES: u64 = 4 << 20;
 
 #[derive(Clone, Copy)]
 enum Part {
@@ -44,7 +46,7 @@ enum Part {
 thread_local! {
     /// Grown to the largest read this thread has needed (at most [`BUF`]): with many I/O
     /// threads, a tree of small files keeps small buffers.
-    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static BUFFER: RefCell<sys::AlignedBuf> = RefCell::new(sys::AlignedBuf::default());
 }
 
 /// What the hashing stages share.
@@ -190,10 +192,17 @@ fn hash_jobs(
     let (mut rest_jobs, mut rest_slots) = (jobs, &mut slots[..]);
     while !rest_jobs.is_empty() {
         let dir = dir_of(rest_jobs[0]);
+        // A piece ends at PIECE files, at the directory's end, or once it has PIECE_BYTES to
+        // read: large files go one or a few to a piece, so no thread is left with a long tail.
+        let mut bytes = 0u64;
         let n = rest_jobs
             .iter()
             .take(PIECE)
-            .take_while(|&&i| dir_of(i) == dir)
+            .take_while(|&&i| {
+                let more = dir_of(i) == dir && bytes < PIECE_BYTES;
+                bytes += to_read(len_of(i));
+                more
+            })
             .count();
         let (j, rj) = rest_jobs.split_at(n);
         let (s, rs) = std::mem::take(&mut rest_slots).split_at_mut(n);
@@ -369,10 +378,7 @@ fn hash_file(
                 .unwrap_or(BUF)
                 .min(BUF),
         };
-        if buf.len() < need {
-            buf.reserve_exact(need - buf.len());
-            buf.resize(need, 0);
-        }
+        let buf = buf.get(need);
         match part {
             Part::HeadTail => head_tail(file, len, buf),
             Part::Whole if len <= SMALL => whole(file, len, buf),

@@ -5,6 +5,7 @@
 //! Split by concern; everything is re-exported here, so callers name `sys::stat_at`, never the
 //! file it lives in.
 
+mod buf;
 mod extents;
 mod file;
 mod fs;
@@ -18,6 +19,7 @@ mod stat;
 pub mod term;
 mod xattr;
 
+pub use buf::AlignedBuf;
 pub use extents::{
     Deduped, Extent, cannot_share, clone_file, dedupe_range, extents, shares_extents,
     shares_extents_path,
