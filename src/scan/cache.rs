@@ -20,8 +20,9 @@ use crate::model::Identity;
 use crate::statefile;
 
 const MAGIC: &[u8; 8] = b"LNKDUPHC";
-/// 2: full hashes skip holes and zero blocks (see `scan::hash`).
-const VERSION: u32 = 2;
+/// 2: full hashes skip holes and zero blocks (see `scan::hash`). 3: files of at most 64 KiB
+/// have the plain xxh3-128 of their content as their full hash (it was 8 KiB).
+const VERSION: u32 = 3;
 const RECORD: usize = 8 * 3 + 12 + 12 + 4 + 16 + 16;
 const HEADER: usize = 8 + 4 + 8;
 

@@ -1,12 +1,13 @@
 //! Splits size groups by content: a partial hash (head and tail) and then a full xxh3-128 hash,
-//! each computed in parallel on rayon. Files of at most two blocks are read whole at the first
+//! each computed in parallel on rayon. Files of at most [`SMALL`] are read whole at the first
 //! step, which is then final for them. Every file is opened relative to its directory's fd
 //! without following symlinks, never opened at all unless it is a regular file, and checked
 //! against the walk (same inode, still of the same length). The first step also reads each
 //! file's extended attributes through the fd it already has open.
 //!
 //! Work is handed out by directory (one directory fd serves up to `PIECE` files, or a few MiB
-//! of reading), and the results land in slots in job order, so which thread hashed what never shows in the result.
+//! of reading), and the results land in slots in job order, so which thread hashed what never
+//! shows in the result.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -29,7 +30,11 @@ use crate::sys;
 
 const BLOCK: u64 = 4096;
 /// Files up to this size are hashed whole in the partial step.
-pub const SMALL: u64 = 2 * BLOCK;
+///
+/// Reading up to 64 KiB whole at once is cheaper than opening such a file a second time for
+/// the full hash: measured on `small` (39k candidates of 8-64 KiB), the scan took 1.38 s
+/// instead of 1.54 s with a limit of 8 KiB.
+pub const SMALL: u64 = 16 * BLOCK;
 const BUF: usize = 256 * 1024;
 /// Most files hashed through one directory fd by one task.
 const PIECE: usize = 64;

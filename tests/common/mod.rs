@@ -429,8 +429,9 @@ pub fn edge_tree() -> TestEnv {
     for i in 0..50 {
         t.write(format!("fifty/f{i:02}.dat"), b"fifty copies of this");
     }
-    // Same size, differing only in the first, a middle or the last byte: small and multi-block.
-    for len in [100usize, 20_000] {
+    // Same size, differing only in the first, a middle or the last byte: read whole at the
+    // first step (up to 64 KiB), then head and tail and a full hash (one buffer and several).
+    for len in [100usize, 20_000, 65_536, 65_537, 300_000] {
         let base: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         t.write(format!("near{len}/base"), &base);
         t.write(format!("near{len}/copy"), &base);
