@@ -2,6 +2,8 @@
 # Benchmark linkdup against other duplicate finders on a generated tree.
 #
 #   scripts/bench.sh PRESET [RUNS]          PRESET: tiny, mixed, small (~1.4 GiB), large (~4 GiB)
+#   scripts/bench.sh /path/to/tree [RUNS]   any existing directory (a path with a `/`), e.g. a
+#                                           real source or photo tree: find mode only, read only
 #   BENCH_MODE=link scripts/bench.sh PRESET (or: scripts/bench.sh --link PRESET)
 #   BENCH_COLD=1 scripts/bench.sh PRESET    find mode with an empty page cache before every run
 #
@@ -46,19 +48,29 @@ if [ "${1:-}" = --link ]; then MODE="link"; shift; fi
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 PRESET=$1
 RUNS=${2:-3}
-case $PRESET in tiny | mixed | small | large) ;; *) usage ;; esac
+REAL=
+case $PRESET in
+  tiny | mixed | small | large) ;;
+  */*) [ -d "$PRESET" ] || die "no directory $PRESET"; REAL=1 ;;
+  *) usage ;;
+esac
+[ -z "$REAL" ] || [ "$MODE" = find ] || die "a directory of your own is timed in find mode only (link mode would change it)"
 case $MODE in find | link) ;; *) die "BENCH_MODE must be 'find' or 'link', not '$MODE'" ;; esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
 ROOT=${BENCH_ROOT:-/tmp/linkdup-bench}
 DIR=$ROOT/$PRESET
 OUT=$ROOT/results/$PRESET.$MODE
 WORK=$ROOT/work/$PRESET          # link mode: the fresh copy each tool links
+if [ -n "$REAL" ]; then
+  DIR=$(cd "$PRESET" && pwd)
+  OUT=$ROOT/results/real-$(basename "$DIR").$MODE
+fi
 read -ra TOOLS <<<"${BENCH_TOOLS:-linkdup linkdup-json linkdup-q fclones fclones-json jdupes fdupes rdfind dupe-krill dupe-krill-json hardlink}"
 LINKDUP=${CARGO_TARGET_DIR:-$REPO/target}/release/linkdup
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # ------------------------------------------------------------------ tree
-if [ ! -f "$DIR.meta.json" ]; then
+if [ -z "$REAL" ] && [ ! -f "$DIR.meta.json" ]; then
   [ -e "$DIR" ] && die "$DIR exists but has no $DIR.meta.json (interrupted generation?); remove it and rerun"
   mkdir -p "$ROOT"
   log "generating the '$PRESET' tree in $DIR (seeded, same content every time)"
@@ -177,7 +189,8 @@ done
 # ------------------------------------------------------------------ table
 # inodes in the tree before linking, and the ideal after (one per distinct non-empty content;
 # empty files stay separate)
-read -r before ideal < <(awk -F'\t' '!/^#/ { ino[$3]; if ($2 == 0) e[$3]; else s[$5] }
+before=? ideal=?
+[ -n "$REAL" ] || read -r before ideal < <(awk -F'\t' '!/^#/ { ino[$3]; if ($2 == 0) e[$3]; else s[$5] }
   END { for (k in ino) n++; for (k in e) m++; for (k in s) m++; print n, m }' "$DIR.truth.tsv")
 python3 - "$OUT" "$MODE" "$before" "$ideal" "${TOOLS[@]}" <<'EOF' | tee "$OUT/table.txt"
 import json, os, sys

@@ -243,24 +243,30 @@ fn a_file_deleted_between_listing_and_stat_is_no_error() {
     assert_eq!(grouped_paths(&v), ["./a", "./c"]);
 }
 
+/// Both ways a file is opened for hashing: directly in a directory only root can write, `O_PATH`
+/// first in one that others can write.
 #[test]
 fn a_file_deleted_before_it_is_hashed_is_a_warning_not_a_failure() {
-    let t = TestEnv::new();
-    for n in ["a", "b", "c"] {
-        t.write(n, b"same bytes");
+    use std::os::unix::fs::PermissionsExt;
+    for (mode, open) in [(0o700, "O_NONBLOCK"), (0o775, "O_PATH")] {
+        let t = TestEnv::new();
+        fs::set_permissions(t.root(), fs::Permissions::from_mode(mode)).unwrap();
+        for n in ["a", "b", "c"] {
+            t.write(n, b"same bytes");
+        }
+        let Some(out) = scan_with_vanishing(&t, "openat", &["\"b\"", open]) else {
+            return;
+        };
+        assert_eq!(code(&out), 0, "{open}: {}", stderr(&out));
+        let v = parse(&out);
+        let warnings = problems(&v, "warnings");
+        assert_eq!(warnings.len(), 1, "{open}: {v}");
+        assert_eq!(
+            warnings[0],
+            ("./b".into(), "changed".into(), "deleted".into())
+        );
+        assert_eq!(grouped_paths(&v), ["./a", "./c"], "{open}");
     }
-    let Some(out) = scan_with_vanishing(&t, "openat", &["\"b\"", "O_PATH"]) else {
-        return;
-    };
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let v = parse(&out);
-    let warnings = problems(&v, "warnings");
-    assert_eq!(warnings.len(), 1, "{v}");
-    assert_eq!(
-        warnings[0],
-        ("./b".into(), "changed".into(), "deleted".into())
-    );
-    assert_eq!(grouped_paths(&v), ["./a", "./c"]);
 }
 
 #[test]

@@ -176,6 +176,70 @@ fn fifo_socket_and_symlink_loop_cause_no_hang_and_are_not_reported() {
     assert_eq!(v["groups"].as_array().unwrap().len(), 1);
 }
 
+/// A file in a directory that someone untrusted can write (group-writable, world-writable and
+/// sticky, or owned by another user) could be swapped for a FIFO or device after the walk: it is
+/// opened `O_PATH` and checked before it is opened for reading. In a directory only root (the
+/// invoking user) can write, nobody untrusted can swap it, and it is opened directly. Both ways
+/// find the same group.
+#[test]
+fn files_where_others_can_write_are_checked_before_they_are_opened_for_reading() {
+    if !is_root() {
+        skip("chown to another user needs root");
+        return;
+    }
+    let t = TestEnv::new();
+    let content = b"the same bytes in every directory\n".repeat(50);
+    let dirs = ["mine", "group_writable", "sticky", "theirs"];
+    for d in dirs {
+        t.write(format!("{d}/{d}-1"), &content);
+        t.write(format!("{d}/{d}-2"), &content);
+    }
+    t.chmod("mine", 0o755);
+    t.chmod("group_writable", 0o775);
+    t.chmod("sticky", 0o1777);
+    t.chmod("theirs", 0o755);
+    rustix::fs::chown(
+        t.path("theirs"),
+        Some(rustix::fs::Uid::from_raw(ATTACKER)),
+        Some(rustix::fs::Gid::from_raw(ATTACKER)),
+    )
+    .unwrap();
+    let Some((trace, out)) = t.traced("openat", &["scan", "-f", "json", "."]) else {
+        return;
+    };
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["files"].as_array().unwrap().len(), 8);
+    let opens = |name: &str| -> Vec<&str> {
+        let quoted = format!("\"{name}\"");
+        trace.lines().filter(|l| l.contains(&quoted)).collect()
+    };
+    for d in dirs {
+        for f in [format!("{d}-1"), format!("{d}-2")] {
+            let lines = opens(&f);
+            let by_path = lines.iter().any(|l| l.contains("O_PATH"));
+            // O_RDONLY is 0: strace shows it beside O_PATH too.
+            let for_reading = lines
+                .iter()
+                .any(|l| l.contains("O_RDONLY") && !l.contains("O_PATH"));
+            if d == "mine" {
+                assert!(
+                    for_reading && !by_path,
+                    "{f} should be opened directly: {lines:?}"
+                );
+            } else {
+                assert!(by_path, "{f} should be opened O_PATH first: {lines:?}");
+                assert!(
+                    !for_reading,
+                    "{f} was opened for reading by name: {lines:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn missing_path_is_named_and_the_rest_is_still_scanned() {
     let t = TestEnv::new();

@@ -1,8 +1,10 @@
 //! Splits size groups by content: a partial hash (head and tail) and then a full xxh3-128 hash,
 //! each computed in parallel on rayon. Files of at most [`SMALL`] are read whole at the first
 //! step, which is then final for them. Every file is opened relative to its directory's fd
-//! without following symlinks, never opened at all unless it is a regular file, and checked
-//! against the walk (same inode, still of the same length). The first step also reads each
+//! without following symlinks, never opened at all unless it is a regular file (in a directory
+//! that someone untrusted can write, it is first opened `O_PATH` and checked; in one only the
+//! invoking user and root can write, nobody untrusted can have swapped it, and it is opened
+//! directly), and checked against the walk (same inode, still of the same length). The first step also reads each
 //! file's extended attributes through the fd it already has open.
 //!
 //! Work is handed out by directory (one directory fd serves up to `PIECE` files, or a few MiB
@@ -12,7 +14,7 @@
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -274,11 +276,12 @@ fn halves(h: u128) -> [u64; 2] {
 }
 
 /// A directory's fd for opening its files by name, opened when the first of them must be read
-/// (a piece whose hashes all come from the cache opens nothing).
+/// (a piece whose hashes all come from the cache opens nothing), and whether only trusted
+/// parties can change its names (see [`only_trusted_write`]).
 pub(super) struct DirFd<'a> {
     tree: &'a Tree,
     idx: crate::model::DirIdx,
-    fd: Option<Option<OwnedFd>>,
+    fd: Option<Option<(OwnedFd, bool)>>,
 }
 
 impl<'a> DirFd<'a> {
@@ -293,16 +296,40 @@ impl<'a> DirFd<'a> {
     /// The fd, if the directory is still the one the walk saw (else files are opened by path,
     /// and their own checks say what changed).
     pub(super) fn get(&mut self) -> Option<&OwnedFd> {
+        self.get_with_trust().map(|(fd, _)| fd)
+    }
+
+    /// [`DirFd::get`], and whether only the invoking user and root can write the directory.
+    fn get_with_trust(&mut self) -> Option<(&OwnedFd, bool)> {
         let (tree, idx) = (self.tree, self.idx);
         self.fd
             .get_or_insert_with(|| {
                 let dir = tree.dir(idx);
                 let fd = sys::open_root_dir(&dir.path).ok()?;
                 let st = sys::stat_fd(fd.as_fd()).ok()?;
-                (st.is_dir() && st.ident.id == dir.id).then_some(fd)
+                if !st.is_dir() || st.ident.id != dir.id {
+                    return None;
+                }
+                let trusted = only_trusted_write(fd.as_fd(), &st);
+                Some((fd, trusted))
             })
             .as_ref()
+            .map(|(fd, trusted)| (fd, *trusted))
     }
+}
+
+/// Can no one but the invoking user and root add, remove or rename a name in this directory
+/// (`st`, open as `fd`)? It is owned by one of them, not writable by its group or others (with
+/// POSIX ACLs the group bits are the mask, so no named user or group can write either), and it
+/// has no other access-control attribute (`system.*`: NFSv4 ACLs, which the mode may not show;
+/// one that can't be read counts as one). In such a directory the file the walk saw can only
+/// have been replaced by someone linkdup trusts anyway, so it is opened directly.
+fn only_trusted_write(fd: BorrowedFd<'_>, st: &sys::Stat) -> bool {
+    let owner = st.ident.uid;
+    (owner == 0 || owner == sys::euid())
+        && st.ident.mode & 0o022 == 0
+        && sys::xattrs_of_path_fd(fd)
+            .is_ok_and(|x| x.iter().all(|(name, _)| !name.starts_with(b"system.")))
 }
 
 /// Hash one candidate (from the cache when it has it); report a problem and return a slot that
@@ -319,8 +346,18 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
         return Slot::hashed(h, None);
     }
     let path = || files.path(ctx.tree, rec);
-    let opened = match dir.get() {
-        Some(d) => sys::open_regular_at(d.as_fd(), files.c_name(rec)),
+    let opened = match dir.get_with_trust() {
+        // A symlink there now, or a lease being broken, takes the careful way, which says
+        // what it is.
+        Some((d, true)) => sys::open_regular_direct_at(d.as_fd(), files.c_name(rec)).or_else(|e| {
+            match sys::Errno::from_io_error(&e) {
+                Some(sys::Errno::LOOP | sys::Errno::AGAIN) => {
+                    sys::open_regular_at(d.as_fd(), files.c_name(rec))
+                }
+                _ => Err(e),
+            }
+        }),
+        Some((d, false)) => sys::open_regular_at(d.as_fd(), files.c_name(rec)),
         None => sys::open_regular(&path()),
     };
     let result = match opened {

@@ -30,7 +30,7 @@ pub use memory::{one_arena, release_freed_memory};
 pub use names::{exchange_at, link_fd_at, mkdir_at, read_dir, rename_at, unlink_at};
 pub use open::{
     OpenFlags, create_new_at, open_dir_at, open_dir_list, open_parent, open_path_at, open_regular,
-    open_regular_at, open_root_dir, open_start, reopen,
+    open_regular_at, open_regular_direct_at, open_root_dir, open_start, reopen,
 };
 pub use path::{dir_path, or_dot, parent_or_dot, read_link_fd};
 pub use process::{euid, lock_exclusive, process_running, raise_fd_limit};

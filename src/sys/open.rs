@@ -155,6 +155,24 @@ pub fn open_regular_at<P: rustix::path::Arg + Copy>(
     Ok((Some(File::from(fd)), st))
 }
 
+/// [`open_regular_at`] in a directory where no one but the invoking user and root can add,
+/// remove or rename a name (see `scan::hash`): the file the walk saw there can't have been
+/// swapped for a FIFO or device by anyone untrusted, so the name is opened for reading directly
+/// (`O_NOFOLLOW|O_NONBLOCK|O_NOCTTY`: a symlink is refused, a FIFO does not block) and then
+/// checked, without the `O_PATH` open and its close. `None` and what the name is when it is not
+/// a regular file.
+pub fn open_regular_direct_at<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    name: P,
+) -> io::Result<(Option<File>, Stat)> {
+    let fd = open_read(dir, name, OFlags::NOFOLLOW)?;
+    let st = stat_fd(fd.as_fd())?;
+    if !st.is_file() {
+        return Ok((None, st));
+    }
+    Ok((Some(File::from(fd)), st))
+}
+
 /// [`open_regular_at`] for a path (relative to the current directory).
 pub fn open_regular(path: &Path) -> io::Result<(Option<File>, Stat)> {
     open_regular_at(CWD, path.as_os_str())
