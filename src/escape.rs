@@ -90,16 +90,27 @@ impl<P: AsRef<Path> + ?Sized> fmt::Display for Escaped<'_, P> {
         for chunk in bytes.utf8_chunks() {
             let text = chunk.valid();
             let nfc = text.is_ascii() || is_nfc(text);
-            for c in text.chars() {
-                match c {
-                    '\\' => f.write_str("\\\\")?,
-                    '>' if prev == '-' => f.write_str("\\x3e")?,
-                    ' ' if prev == ':' => f.write_str("\\x20")?,
-                    c if hidden(c) || (!nfc && decomposed_part(c)) => escape_char(f, c)?,
-                    c => write!(f, "{c}")?,
+            // Runs of characters that stand for themselves are written as one slice.
+            let mut plain = 0;
+            for (i, c) in text.char_indices() {
+                let fixed = match c {
+                    '\\' => Some("\\\\"),
+                    '>' if prev == '-' => Some("\\x3e"),
+                    ' ' if prev == ':' => Some("\\x20"),
+                    _ => None,
+                };
+                let coded = fixed.is_none() && (hidden(c) || (!nfc && decomposed_part(c)));
+                if fixed.is_some() || coded {
+                    f.write_str(&text[plain..i])?;
+                    match fixed {
+                        Some(e) => f.write_str(e)?,
+                        None => escape_char(f, c)?,
+                    }
+                    plain = i + c.len_utf8();
                 }
                 prev = c;
             }
+            f.write_str(&text[plain..])?;
             for b in chunk.invalid() {
                 write!(f, "\\x{b:02x}")?;
                 prev = '\0';
