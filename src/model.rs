@@ -5,6 +5,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+pub mod packed;
+pub use packed::Groups;
+
 /// An inode: device and inode number. Two paths with the same `FileId` are one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId {
@@ -151,7 +154,8 @@ pub struct Tree {
     /// Facts about every mount the scan entered, by mount id.
     pub mounts: std::collections::BTreeMap<u64, MountInfo>,
     /// The names of the files that matter (duplicates, temp names, their twins), each ended by a
-    /// NUL, that [`Loc::name`] points into: one arena instead of an allocation per path.
+    /// NUL, that [`Loc::name`] points into: one arena instead of an allocation per path. (When
+    /// most files are duplicates it is the walk's whole arena, taken over rather than copied.)
     names: Vec<u8>,
 }
 
@@ -184,6 +188,24 @@ impl Tree {
         Ok(NameIdx(at))
     }
 
+    /// Take over an arena of NUL-ended names (moved when the tree has none yet, else appended);
+    /// a name at offset `o` there is at `NameIdx(o + base)` here, `base` being what is returned.
+    pub fn adopt_names(&mut self, names: Vec<u8>) -> Result<NameIdx, NamesFull> {
+        let base = u32::try_from(self.names.len()).map_err(|_| NamesFull)?;
+        u32::try_from(self.names.len() + names.len()).map_err(|_| NamesFull)?;
+        if self.names.is_empty() {
+            self.names = names;
+        } else {
+            self.names.extend_from_slice(&names);
+        }
+        Ok(NameIdx(base))
+    }
+
+    /// Make room for `bytes` more of names (each counted with its NUL).
+    pub fn reserve_names(&mut self, bytes: usize) {
+        self.names.reserve_exact(bytes);
+    }
+
     /// A location of `name` in directory `dir`, seen through mount `mnt`.
     pub fn loc(&mut self, dir: DirIdx, name: &[u8], mnt: u64) -> Result<Loc, NamesFull> {
         Ok(Loc {
@@ -205,12 +227,22 @@ impl Tree {
         self.names.shrink_to_fit();
     }
 
-    /// Compare two locations by their full path, byte for byte.
+    /// Compare two locations by their full path, byte for byte (the bytes of [`Tree::path`],
+    /// compared where they lie: nothing is allocated).
     pub fn cmp_loc(&self, a: &Loc, b: &Loc) -> std::cmp::Ordering {
         if a.dir == b.dir {
             return self.name(a).cmp(self.name(b));
         }
-        path_bytes(&self.path(a)).cmp(path_bytes(&self.path(b)))
+        let parts = |l: &Loc| {
+            let dir = path_bytes(&self.dir(l.dir).path);
+            let sep: &[u8] = if dir.last().is_some_and(|&b| b != b'/') {
+                b"/"
+            } else {
+                b""
+            };
+            [dir, sep, self.name(l).as_bytes()]
+        };
+        cmp_concat(parts(a), parts(b))
     }
 
     /// The full path of a location, as the user will see it.
@@ -311,7 +343,7 @@ pub struct DupGroup {
 pub struct ScanOutput {
     pub tree: Tree,
     /// Sorted: largest size first, then by first path.
-    pub groups: Vec<DupGroup>,
+    pub groups: Groups,
     /// Regular files seen (each path counted once).
     pub files_scanned: u64,
     /// Files and directories that could not be read (already reported to the listener).
@@ -1025,16 +1057,42 @@ pub fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
+/// Compare the concatenations of `a`'s parts and `b`'s, byte for byte, without building them.
+fn cmp_concat(a: [&[u8]; 3], b: [&[u8]; 3]) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a.iter().copied(), b.iter().copied());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(p) => x = p,
+                None => break,
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(p) => y = p,
+                None => break,
+            }
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.is_empty().cmp(&y.is_empty()).reverse();
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            std::cmp::Ordering::Equal => (x, y) = (&x[n..], &y[n..]),
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `write_path` gives the bytes `Path::join` would: one separator, none after an empty or
-    /// `/`-ended directory.
-    #[test]
-    fn write_path_joins_like_path_join() {
+    /// A tree of roots at `dirs`.
+    fn tree_of(dirs: &[&str]) -> Tree {
         let mut tree = Tree::default();
-        for dir in ["", ".", "/", "a/", "a//b", "/srv/x"] {
+        for dir in dirs {
             tree.dirs.push(Dir {
                 path: PathBuf::from(dir),
                 id: FileId { dev: 0, ino: 0 },
@@ -1045,6 +1103,14 @@ mod tests {
                 public: false,
             });
         }
+        tree
+    }
+
+    /// `write_path` gives the bytes `Path::join` would: one separator, none after an empty or
+    /// `/`-ended directory.
+    #[test]
+    fn write_path_joins_like_path_join() {
+        let mut tree = tree_of(&["", ".", "/", "a/", "a//b", "/srv/x"]);
         let mut buf = b"stale".to_vec();
         for (i, dir) in ["", ".", "/", "a/", "a//b", "/srv/x"]
             .into_iter()
@@ -1061,6 +1127,34 @@ mod tests {
             tree.write_path(&loc, &mut buf);
             assert_eq!(buf, path_bytes(&want), "{dir:?}");
             assert_eq!(tree.path(&loc), want, "{dir:?}");
+        }
+    }
+
+    /// `cmp_loc` orders locations exactly as their full paths' bytes, without building them:
+    /// across directories whose names are prefixes of each other, a separator (`/`, 0x2f)
+    /// against `.` (0x2e) and `0` (0x30), empty and `/`-ended directories, equal paths.
+    #[test]
+    fn cmp_loc_orders_as_full_path_bytes() {
+        let dirs = ["", ".", "/", "a", "a/", "a/b", "a/b.", "a/b/c", "ab", "a.b"];
+        let names: [&[u8]; 7] = [b"b", b"b.txt", b"b0", b"c", b"", b"\xff", b"b/c"];
+        let mut tree = tree_of(&dirs);
+        let mut locs = Vec::new();
+        for d in 0..dirs.len() {
+            for n in names {
+                locs.push(tree.loc(DirIdx(d as u32), n, 0).unwrap());
+            }
+        }
+        for a in &locs {
+            for b in &locs {
+                let want = path_bytes(&tree.path(a)).cmp(path_bytes(&tree.path(b)));
+                assert_eq!(
+                    tree.cmp_loc(a, b),
+                    want,
+                    "{:?} against {:?}",
+                    tree.path(a),
+                    tree.path(b)
+                );
+            }
         }
     }
 

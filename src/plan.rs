@@ -32,9 +32,9 @@ pub struct PlanOptions {
     pub extents: std::collections::HashMap<FileId, ExtentSum>,
 }
 
-/// Turn duplicate groups into a plan. Each group is dropped once planned, so the scan's groups
-/// and the plan are not both whole in memory at once.
-pub fn plan(tree: &Tree, groups: Vec<DupGroup>, opts: &PlanOptions) -> Plan {
+/// Turn duplicate groups into a plan, one at a time: the scan's packed [`crate::model::Groups`]
+/// builds each group's `Inode`s when it is reached, and it is dropped once planned.
+pub fn plan(tree: &Tree, groups: impl IntoIterator<Item = DupGroup>, opts: &PlanOptions) -> Plan {
     let mut plan = Plan::default();
     for g in groups {
         plan_group(tree, &g, opts, &mut plan);

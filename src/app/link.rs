@@ -108,9 +108,10 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
         keep_under,
         method,
     } = &cfg.policy;
+    let groups = std::mem::take(&mut scanned.groups);
     let plan = crate::plan::plan(
         &scanned.tree,
-        std::mem::take(&mut scanned.groups),
+        groups.iter(),
         &crate::plan::PlanOptions {
             gates: *gates,
             max_links: *max_links,
@@ -120,6 +121,7 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
             extents: std::mem::take(&mut scanned.extents),
         },
     );
+    drop(groups);
     if let Some(path) = &cfg.save_plan {
         crate::planfile::save(path, &scanned.tree, &plan, &cfg.policy.run_options())?;
         io.listener.note(

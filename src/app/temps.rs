@@ -23,11 +23,7 @@ pub fn recorded(scanned: &ScanOutput, extra: &[PathBuf], listener: &dyn Listener
 
 /// A temp name about to be removed is one link less of `id`.
 pub fn discount_link(scanned: &mut ScanOutput, id: FileId) {
-    for inode in scanned.groups.iter_mut().flat_map(|g| g.inodes.iter_mut()) {
-        if inode.ident.id == id {
-            inode.nlink = inode.nlink.saturating_sub(1);
-        }
-    }
+    scanned.groups.discount_link(id);
 }
 
 /// Temp names of linkdup's that could not be resolved: not those of a running linkdup, nor

@@ -22,7 +22,7 @@ pub struct Row {
 /// its first path.
 pub fn of_scan(scan: &ScanOutput, top: usize) -> Vec<Row> {
     let mut direct: HashMap<DirIdx, (u64, u64)> = HashMap::new();
-    for g in &scan.groups {
+    for g in scan.groups.iter() {
         for inode in g.inodes.iter().skip(1) {
             let e = direct.entry(inode.paths[0].dir).or_default();
             e.0 += g.len.0;

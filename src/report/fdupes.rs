@@ -28,7 +28,7 @@ fn end_group(w: &mut dyn Write, null: bool) -> io::Result<()> {
 
 /// Every duplicate group, every path.
 pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool, raw: bool) -> io::Result<()> {
-    for g in &scan.groups {
+    for g in scan.groups.iter() {
         for inode in &g.inodes {
             for p in &inode.paths {
                 path(w, &scan.tree.path(p), null, raw)?;

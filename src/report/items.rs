@@ -112,12 +112,12 @@ fn put_bytes<M: SerializeMap>(m: &mut M, key: &str, bytes: &[u8]) -> Result<(), 
 /// A duplicate group of a scan, with every path of every inode.
 pub struct Group<'a> {
     pub names: &'a Names<'a>,
-    pub group: &'a DupGroup,
+    pub group: DupGroup,
 }
 
 impl Fields for Group<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        let g = self.group;
+        let g = &self.group;
         let files = g.inodes.iter().flat_map(|inode| {
             inode.paths.iter().map(move |loc| {
                 Obj::new(GroupFile {

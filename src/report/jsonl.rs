@@ -26,7 +26,7 @@ fn line<T: Serialize>(w: &mut dyn Write, v: &T) -> io::Result<()> {
 
 pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted) -> io::Result<()> {
     let names = &Names::new(&scan.tree);
-    for group in &scan.groups {
+    for group in scan.groups.iter() {
         line(w, &Obj::tagged("group", Group { names, group }))?;
     }
     problems(w, noted)?;

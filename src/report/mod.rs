@@ -267,8 +267,8 @@ pub fn keeper_used<'a>(
 
 /// Scan-level totals: redundant inodes and their bytes, before any gate.
 pub fn redundancy(scan: &ScanOutput) -> (u64, u64) {
-    scan.groups.iter().fold((0, 0), |(n, b), g| {
-        let extra = g.inodes.len() as u64 - 1;
-        (n + extra, b + extra * g.len.0)
+    scan.groups.sizes().fold((0, 0), |(n, b), (len, inodes)| {
+        let extra = inodes as u64 - 1;
+        (n + extra, b + extra * len.0)
     })
 }

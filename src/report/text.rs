@@ -96,7 +96,7 @@ pub fn scan(
     let p = Paint { on: look.color };
     let tree = &scan.tree;
     if !look.quiet {
-        for g in &scan.groups {
+        for g in scan.groups.iter() {
             let head = format!(
                 "{} × {}",
                 size(g.len.0),

@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::fsverify::DirFds;
-use crate::model::{DupGroup, ExtentSum, FileId, Tree};
+use crate::model::{ExtentSum, FileId, Groups, Tree};
 use crate::sys::{self, Extent};
 
 /// More extents than this in one file: its map is not read further (an attacker's file of a
@@ -20,10 +20,10 @@ const MAX_EXTENTS: usize = 65_536;
 /// The extent summary of every inode of `groups` on a filesystem that can share extents. An
 /// inode that can't be opened or mapped is left out: the planner then counts its bytes as a
 /// hard link would, and the executor finds out what changed.
-pub fn read(tree: &Tree, groups: &[DupGroup]) -> HashMap<FileId, ExtentSum> {
+pub fn read(tree: &Tree, groups: &Groups) -> HashMap<FileId, ExtentSum> {
     let mut dirs = DirFds::new(tree);
     let mut out = HashMap::new();
-    for inode in groups.iter().flat_map(|g| &g.inodes) {
+    for inode in groups.iter().flat_map(|g| g.inodes) {
         let loc = &inode.paths[0];
         if !tree.mounts.get(&loc.mnt).is_some_and(|m| m.reflink) {
             continue;

@@ -1,123 +1,15 @@
 //! Folds hard links into inodes and groups inodes by size, dropping every size that only one
 //! inode has, all over the walk's packed table: the records are sorted in place, an inode is a
-//! run of records and a size group a run of inodes, so no per-file allocation is made. Also the
-//! last step of the scan: turning the final groups into [`DupGroup`]s, ordered by path bytes so
-//! that the result never depends on walk or thread order.
+//! run of records and a size group a run of inodes, so no per-file allocation is made. The
+//! table's types live in [`crate::model::packed`], which also keeps the final groups.
 
-use std::ops::Range;
-use std::os::unix::ffi::OsStringExt;
-
-use super::table::Files;
-use crate::model::{DupGroup, FileLen, Inode, Loc, NamesFull, Tree, XattrSum};
-
-/// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
-#[derive(Clone, Copy, Debug)]
-pub struct Cand {
-    pub start: u32,
-    pub count: u32,
-    /// Its extended attributes.
-    pub xattr: XattrSlot,
-}
-
-// One per candidate inode of the whole walk: kept at three `u32`s.
-const _: () = assert!(std::mem::size_of::<Cand>() == 12);
-
-/// Where a candidate's extended-attribute digest is: not read yet, none (most files), or an
-/// entry of [`Sums`]. One `u32`, not an enum, so that a [`Cand`] stays 12 bytes (an enum with
-/// a `u32` payload takes 8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct XattrSlot(u32);
-
-impl XattrSlot {
-    /// Not read yet.
-    pub const UNKNOWN: XattrSlot = XattrSlot(0);
-    /// Read: the file has none that the gates look at.
-    pub const NONE: XattrSlot = XattrSlot(1);
-
-    /// Entry `i` of [`Sums`].
-    fn at(i: usize) -> XattrSlot {
-        XattrSlot(i as u32 + 2)
-    }
-
-    /// The entry of [`Sums`] it names, if any.
-    fn entry(self) -> Option<usize> {
-        (self.0 as usize).checked_sub(2)
-    }
-
-    pub fn is_unknown(self) -> bool {
-        self == XattrSlot::UNKNOWN
-    }
-}
-
-impl Cand {
-    fn recs(self) -> Range<usize> {
-        self.start as usize..(self.start + self.count) as usize
-    }
-}
-
-/// Candidates that may be identical: one length (and, after hashing, one hash).
-#[derive(Clone, Debug)]
-pub struct Group {
-    pub len: u64,
-    pub hash: u128,
-    /// Indexes into the candidate list.
-    pub cands: Range<u32>,
-}
-
-/// Every candidate and the groups over them.
-#[derive(Debug, Default)]
-pub struct Candidates {
-    pub cands: Vec<Cand>,
-    pub groups: Vec<Group>,
-    pub sums: Sums,
-}
-
-impl Candidates {
-    /// Append a group of `members` (kept only if it has two or more).
-    pub fn push_group(&mut self, len: u64, hash: u128, members: impl IntoIterator<Item = Cand>) {
-        let start = self.cands.len();
-        self.cands.extend(members);
-        if self.cands.len() - start >= 2 {
-            self.groups.push(Group {
-                len,
-                hash,
-                cands: start as u32..self.cands.len() as u32,
-            });
-        } else {
-            self.cands.truncate(start);
-        }
-    }
-}
-
-/// The extended-attribute digests of the few candidates that have any.
-#[derive(Debug, Default)]
-pub struct Sums(Vec<XattrSum>);
-
-impl Sums {
-    /// The [`Cand::xattr`] value for a digest.
-    pub fn intern(&mut self, sum: XattrSum) -> XattrSlot {
-        if sum == XattrSum::default() {
-            return XattrSlot::NONE;
-        }
-        self.0.push(sum);
-        XattrSlot::at(self.0.len() - 1)
-    }
-
-    /// The digest of a candidate, if known.
-    pub fn get(&self, c: &Cand) -> Option<XattrSum> {
-        match c.xattr {
-            XattrSlot::UNKNOWN => None,
-            XattrSlot::NONE => Some(XattrSum::default()),
-            slot => slot.entry().and_then(|i| self.0.get(i)).copied(),
-        }
-    }
-}
+pub use crate::model::packed::{Cand, Candidates, Files, Group, XattrSlot};
 
 /// Sort the records by (size, inode), drop every record whose size only one inode has, and
 /// return the inodes (runs of records) grouped by size.
 pub fn size_groups(files: &mut Files) -> Candidates {
     let mut recs = std::mem::take(&mut files.recs);
-    let key = |r: &super::table::Rec| (r.len, files.dev(r), r.ino, r.dir);
+    let key = |r: &crate::model::packed::Rec| (r.len, files.dev(r), r.ino, r.dir);
     // Ties (two names of one inode in one directory) are ordered by name.
     recs.sort_unstable_by(|a, b| {
         key(a)
@@ -166,6 +58,8 @@ pub fn size_groups(files: &mut Files) -> Candidates {
             cands: first..out.cands.len() as u32,
         });
     }
+    out.cands.shrink_to_fit();
+    out.groups.shrink_to_fit();
     out
 }
 
@@ -189,76 +83,12 @@ pub fn drop_ungrouped(files: &mut Files, c: &mut Candidates) {
     }
 }
 
-/// The inode of a candidate, with all its paths (their names copied into `tree`), sorted.
-pub fn inode(
-    tree: &mut Tree,
-    files: &Files,
-    c: Cand,
-    xattrs: XattrSum,
-) -> Result<Inode, NamesFull> {
-    let recs = &files.recs[c.recs()];
-    let first = &recs[0];
-    let mut paths = crate::model::Paths::with_capacity(recs.len());
-    for r in recs {
-        paths.push(files.loc(tree, r)?);
-    }
-    if paths.len() > 1 {
-        paths.sort_by_cached_key(|l| path_key(tree, l));
-    }
-    Ok(Inode {
-        ident: files.ident(first),
-        nlink: Files::nlink(first),
-        attrs: Files::attrs(first),
-        xattrs,
-        paths,
-    })
-}
-
-/// Build the final duplicate groups, sorted: largest size first, then by first path.
-pub fn dup_groups(tree: &Tree, mut groups: Vec<DupGroup>) -> Vec<DupGroup> {
-    for g in &mut groups {
-        sort_inodes(tree, &mut g.inodes);
-    }
-    groups.sort_by_cached_key(|g| {
-        (
-            std::cmp::Reverse(g.len),
-            path_key(tree, &g.inodes[0].paths[0]),
-        )
-    });
-    groups
-}
-
-/// A group of the scan's result.
-pub fn dup_group(len: u64, hash: u128, inodes: Vec<Inode>) -> DupGroup {
-    DupGroup {
-        len: FileLen(len),
-        hash,
-        inodes,
-    }
-}
-
-/// The bytes of a location's full path, the sort key everywhere (built once per item).
-pub fn path_key(tree: &Tree, loc: &Loc) -> Vec<u8> {
-    tree.path(loc).into_os_string().into_vec()
-}
-
-/// Sort each inode's paths, then the inodes by their first path.
-pub fn sort_inodes(tree: &Tree, inodes: &mut [Inode]) {
-    for i in inodes.iter_mut() {
-        if i.paths.len() > 1 {
-            i.paths.sort_by_cached_key(|l| path_key(tree, l));
-        }
-    }
-    inodes.sort_by_cached_key(|i| path_key(tree, &i.paths[0]));
-}
-
 #[cfg(test)]
 mod tests {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
     use super::*;
-    use crate::model::{Attrs, Dir, DirIdx, FileId, Identity, Timestamp};
+    use crate::model::{Attrs, Dir, DirIdx, FileId, FileLen, Groups, Identity, Timestamp, Tree};
     use crate::sys::Stat;
 
     /// One path of the fixture: (directory index, name, device, inode, size).
@@ -286,8 +116,16 @@ mod tests {
     fn files(paths: &[P]) -> Files {
         let mut f = Files::default();
         for &(dir, name, dev, ino, len) in paths {
-            f.push(DirIdx(dir), name.as_bytes(), &stat(dev, ino, len))
-                .expect("the table takes a few files");
+            let st = stat(dev, ino, len);
+            f.push(
+                DirIdx(dir),
+                name.as_bytes(),
+                &st.ident,
+                st.nlink,
+                st.attrs,
+                st.mnt,
+            )
+            .expect("the table takes a few files");
         }
         f
     }
@@ -408,7 +246,11 @@ mod tests {
                 .flat_map(|(_, cands)| cands.iter())
                 .map(|c| c.len())
                 .sum();
-            assert_eq!(f.len(), kept, "{what}: records of dropped sizes remain");
+            assert_eq!(
+                f.recs.len(),
+                kept,
+                "{what}: records of dropped sizes remain"
+            );
             assert!(
                 c.groups.iter().all(|g| g.hash == 0),
                 "{what}: a size group carries a hash"
@@ -503,41 +345,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sums_intern_and_give_back_digests() {
-        let mut s = Sums::default();
-        let none = XattrSum::default();
-        let a = XattrSum {
-            digest: 1,
-            user: 0,
-            capability: false,
-        };
-        let b = XattrSum {
-            digest: 0,
-            user: 7,
-            capability: true,
-        };
-        let with = |xattr| Cand {
-            start: 0,
-            count: 1,
-            xattr,
-        };
-        assert_eq!(s.intern(none), XattrSlot::NONE);
-        let ia = s.intern(a);
-        let ib = s.intern(b);
-        let special = [XattrSlot::UNKNOWN, XattrSlot::NONE];
-        assert!(!special.contains(&ia) && !special.contains(&ib) && ia != ib);
-        for (xattr, want) in [
-            (XattrSlot::UNKNOWN, None),
-            (XattrSlot::NONE, Some(none)),
-            (ia, Some(a)),
-            (ib, Some(b)),
-            (XattrSlot::at(2), None),
-        ] {
-            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr:?}");
-        }
-    }
-
     /// The fixture of the remap tests. After `size_groups`, the candidates are:
     /// size 10: 0 = x+y (two links), 1 = z; size 20: 2 = p, 3 = q, 4 = r;
     /// size 30: 5 = s, 6 = t+u+v (three links). `w` (size 40) is dropped.
@@ -587,7 +394,7 @@ mod tests {
             ("groups and members in reverse order", &[&[6, 5], &[1, 0]]),
             ("nothing kept", &[]),
         ];
-        let mut tree = remap_tree();
+        let tree = remap_tree();
         for (what, keep) in cases {
             let mut f = files(REMAP);
             let sized = size_groups(&mut f);
@@ -598,11 +405,7 @@ mod tests {
                 c.push_group(len, g as u128, members.iter().map(|&m| sized.cands[m]));
             }
             // What each surviving candidate is before the remap: its inode and its paths.
-            let before: Vec<Inode> = c
-                .cands
-                .iter()
-                .map(|&cand| inode(&mut tree, &f, cand, XattrSum::default()).unwrap())
-                .collect();
+            let before: Vec<_> = c.cands.iter().map(|&cand| seen(&tree, &f, cand)).collect();
             let names_before: Vec<Vec<String>> = c
                 .cands
                 .iter()
@@ -611,13 +414,13 @@ mod tests {
             drop_ungrouped(&mut f, &mut c);
             let kept: u32 = c.cands.iter().map(|c| c.count).sum();
             assert_eq!(
-                f.len(),
+                f.recs.len(),
                 kept as usize,
                 "{what}: records of dropped candidates remain"
             );
             for (i, &cand) in c.cands.iter().enumerate() {
                 assert!(
-                    cand.recs().end <= f.len(),
+                    cand.recs().end <= f.recs.len(),
                     "{what}: candidate {i} points past the table"
                 );
                 let len = f.recs[cand.start as usize].len;
@@ -626,12 +429,7 @@ mod tests {
                     names_before[i],
                     "{what}: candidate {i}"
                 );
-                let after = inode(&mut tree, &f, cand, XattrSum::default()).unwrap();
-                assert_eq!(after.ident, before[i].ident, "{what}: candidate {i}");
-                let full = |i: &Inode| -> Vec<Vec<u8>> {
-                    i.paths.iter().map(|l| path_key(&tree, l)).collect()
-                };
-                assert_eq!(full(&after), full(&before[i]), "{what}: candidate {i}");
+                assert_eq!(seen(&tree, &f, cand), before[i], "{what}: candidate {i}");
             }
             // The groups still span the same candidates, of one size each.
             for g in &c.groups {
@@ -641,7 +439,7 @@ mod tests {
                 }
             }
             // No record is shared by two candidates, and none is orphaned.
-            let mut owner = vec![None; f.len()];
+            let mut owner = vec![None; f.recs.len()];
             for (i, cand) in c.cands.iter().enumerate() {
                 for r in cand.recs() {
                     assert_eq!(owner[r], None, "{what}: record {r} in two candidates");
@@ -656,25 +454,59 @@ mod tests {
     }
 
     #[test]
-    fn inode_gives_paths_sorted_by_full_path_bytes() {
+    fn groups_sort_paths_inodes_and_groups_by_full_path_bytes() {
         let mut f = files(&[
             (1, "b", 1, 1, 10),
             (0, "b", 1, 1, 10),
             (1, "a", 1, 1, 10),
             (0, "c", 1, 2, 10),
+            (1, "0", 1, 3, 20),
+            (0, "z", 1, 4, 20),
+            (1, "c", 1, 5, 30),
         ]);
-        let c = size_groups(&mut f);
+        let mut c = size_groups(&mut f);
+        for cand in &mut c.cands {
+            cand.xattr = XattrSlot::NONE;
+        }
         let mut tree = remap_tree();
-        let i = inode(&mut tree, &f, c.cands[0], XattrSum::default()).unwrap();
-        let full: Vec<Vec<u8>> = i.paths.iter().map(|l| path_key(&tree, l)).collect();
+        let groups = Groups::new(&mut tree, f, c).unwrap();
+        let described: Vec<(u64, Vec<Vec<String>>)> = groups
+            .iter()
+            .map(|g| {
+                let inodes = g.inodes.iter().map(|i| {
+                    i.paths
+                        .iter()
+                        .map(|l| tree.path(l).to_string_lossy().into_owned())
+                        .collect()
+                });
+                (g.len.0, inodes.collect())
+            })
+            .collect();
         assert_eq!(
-            full,
-            [b"/d0/b".to_vec(), b"/d1/a".to_vec(), b"/d1/b".to_vec()]
+            described,
+            owned(&[
+                (20, &[&["/d0/z"], &["/d1/0"]]),
+                (10, &[&["/d0/b", "/d1/a", "/d1/b"], &["/d0/c"]]),
+            ])
         );
-        assert_eq!(i.ident.id, FileId { dev: 1, ino: 1 });
+        let g = groups.get(1);
+        assert_eq!(g.inodes[0].ident.id, FileId { dev: 1, ino: 1 });
+        assert_eq!(g.inodes[0].nlink, 1);
+        assert_eq!(tree.name(&g.inodes[0].paths[0]).as_bytes(), b"b");
         assert_eq!(
-            tree.name(&i.paths[0]).as_bytes(),
-            OsStr::new("b").as_bytes()
+            groups.sizes().collect::<Vec<_>>(),
+            [(FileLen(20), 2), (FileLen(10), 2)]
         );
+    }
+
+    /// A candidate's identity and the full paths of its records, sorted.
+    fn seen(tree: &Tree, f: &Files, c: Cand) -> (crate::model::Identity, Vec<Vec<u8>>) {
+        let recs = &f.recs[c.recs()];
+        let mut paths: Vec<Vec<u8>> = recs
+            .iter()
+            .map(|r| f.path(tree, r).into_os_string().into_vec())
+            .collect();
+        paths.sort();
+        (f.ident(&recs[0]), paths)
     }
 }

@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,11 +23,11 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
 
 use super::cache::{HashCache, Kind};
-use super::group::{Cand, Candidates};
-use super::table::Files;
+use super::group::{Cand, Candidates, Group, XattrSlot};
 use super::xattr;
 use crate::error::{Error, Moved};
 use crate::listener::{Listener, Stage};
+use crate::model::packed::Files;
 use crate::model::{Tree, XattrSum};
 use crate::sys;
 
@@ -65,51 +66,45 @@ pub struct Ctx<'a> {
     pub cache: Option<&'a HashCache>,
 }
 
-/// The outcome of one file (32 bytes).
+/// The outcome of one file: 17 bytes, one per candidate of a hashing step (millions at once).
+/// Its extended attributes, when it has any that matter (rare), go to a list beside.
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    hash: [u64; 2],
-    xattr_digest: u64,
-    xattr_user: u32,
+    hash: [u8; 16],
     flags: u8,
 }
 
+const _: () = assert!(std::mem::size_of::<Slot>() == 17);
+
 impl Slot {
     const OK: u8 = 1;
-    const XATTRS: u8 = 2;
-    const CAPABILITY: u8 = 4;
+    /// Its extended attributes were read (a digest other than none's is in the list beside).
+    const XATTRS_READ: u8 = 2;
 
     fn ok(&self) -> bool {
         self.flags & Slot::OK != 0
     }
 
-    fn hashed(h: u128, sum: Option<XattrSum>) -> Slot {
-        let mut s = Slot {
-            hash: halves(h),
-            xattr_digest: 0,
-            xattr_user: 0,
-            flags: Slot::OK,
-        };
-        if let Some(x) = sum {
-            s.xattr_digest = x.digest;
-            s.xattr_user = x.user;
-            s.flags |= Slot::XATTRS | if x.capability { Slot::CAPABILITY } else { 0 };
+    fn hashed(h: u128, xattrs_read: bool) -> Slot {
+        Slot {
+            hash: h.to_le_bytes(),
+            flags: Slot::OK | if xattrs_read { Slot::XATTRS_READ } else { 0 },
         }
-        s
     }
 
-    /// Extended attributes, when read here.
-    fn xattrs(&self) -> Option<XattrSum> {
-        (self.flags & Slot::XATTRS != 0).then_some(XattrSum {
-            digest: self.xattr_digest,
-            user: self.xattr_user,
-            capability: self.flags & Slot::CAPABILITY != 0,
-        })
+    fn hash(&self) -> u128 {
+        u128::from_le_bytes(self.hash)
     }
 }
 
+/// One file's outcome and, when they were read and are not none, its extended attributes.
+type Hashed = (Slot, Option<XattrSum>);
+
 /// Jobs of one directory (candidate indexes) and the slots their results go to.
 type Piece<'a> = (&'a [u32], &'a mut [Slot]);
+
+/// The extended attributes read at a hashing step that are not none: (candidate, digest).
+type Found = Vec<(u32, XattrSum)>;
 
 /// Split groups by a cheap hash: whole content for small files, head and tail for larger ones.
 /// Reads the extended attributes of every file it opens.
@@ -153,23 +148,33 @@ fn split(
         .collect();
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
     jobs.sort_unstable_by_key(|&i| (dir_of(i), i));
-    let slots = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
-    // Where each candidate's slot is (u32::MAX: not hashed at this step).
-    let mut slot_of = vec![u32::MAX; cands.len()];
+    let (slots, mut found) = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
+    // Where the slot of each candidate is, by its first record (which stays its own while
+    // the candidates move; u32::MAX: not hashed at this step).
+    let mut slot_of = vec![u32::MAX; files.recs.len()];
     for (s, &i) in jobs.iter().enumerate() {
-        slot_of[i as usize] = s as u32;
-    }
-    drop(jobs);
-    for (i, &s) in slot_of.iter().enumerate() {
-        if let Some(sum) = slots.get(s as usize).and_then(Slot::xattrs) {
-            cands[i].xattr = sums.intern(sum);
+        let c = &mut cands[i as usize];
+        slot_of[c.start as usize] = s as u32;
+        if slots[s].flags & Slot::XATTRS_READ != 0 {
+            c.xattr = XattrSlot::NONE;
         }
     }
-    let hash_of = |i: u32| {
-        let s = &slots[slot_of[i as usize] as usize];
-        s.ok().then(|| join(s.hash))
+    drop(jobs);
+    // In candidate order, so that the digests' table does not depend on the threads.
+    found.sort_unstable_by_key(|&(i, _)| i);
+    for (i, sum) in found {
+        cands[i as usize].xattr = sums.intern(sum);
+    }
+    let hash_of = |c: &Cand| {
+        let s = slots.get(slot_of[c.start as usize] as usize)?;
+        s.ok().then(|| s.hash())
     };
-    regroup(cands, groups, sums, |len| part(len).is_some(), hash_of)
+    let c = Candidates {
+        cands,
+        groups,
+        sums,
+    };
+    regroup(c, |len| part(len).is_some(), hash_of)
 }
 
 /// Hash `jobs` (candidate indexes, ordered by directory) on the pool, in pieces of one
@@ -181,7 +186,7 @@ fn hash_jobs(
     stage: Stage,
     read_xattrs: bool,
     part: &(impl Fn(u64) -> Option<Part> + Sync),
-) -> Vec<Slot> {
+) -> (Vec<Slot>, Found) {
     let files = ctx.files;
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
     let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
@@ -216,65 +221,88 @@ fn hash_jobs(
         pieces.push((j, s));
         (rest_jobs, rest_slots) = (rj, rs);
     }
-    pieces.into_par_iter().for_each(|(jobs, slots)| {
-        let mut dir = DirFd::new(ctx.tree, dir_of(jobs[0]));
-        for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
-            let c = cands[i as usize];
-            let len = len_of(i);
-            let p = part(len).unwrap_or(Part::Whole);
-            let want_xattrs = read_xattrs && c.xattr.is_unknown();
-            *slot = hash_one(ctx, &mut dir, c, p, want_xattrs);
-            if let Some(pr) = progress {
-                pr.add(to_read(len));
+    let found = pieces
+        .into_par_iter()
+        .map(|(jobs, slots)| {
+            let mut found = Found::new();
+            let mut dir = DirFd::new(ctx.tree, dir_of(jobs[0]));
+            for (&i, slot) in jobs.iter().zip(slots.iter_mut()) {
+                let c = cands[i as usize];
+                let len = len_of(i);
+                let p = part(len).unwrap_or(Part::Whole);
+                let want_xattrs = read_xattrs && c.xattr.is_unknown();
+                let sum;
+                (*slot, sum) = hash_one(ctx, &mut dir, c, p, want_xattrs);
+                if let Some(sum) = sum {
+                    found.push((i, sum));
+                }
+                if let Some(pr) = progress {
+                    pr.add(to_read(len));
+                }
             }
-        }
-    });
-    slots
+            found
+        })
+        .reduce(Found::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    (slots, found)
 }
 
 /// The groups again, each split by `hash_of` its candidates where `hashed(len)` (candidates
-/// with no hash, unreadable or changed, drop out), in candidate order inside each hash.
+/// with no hash, unreadable or changed, drop out), in candidate order inside each hash. Done in
+/// place: each group's candidates are sorted by hash where they are, then moved down over the
+/// room the dropped ones left (a group's range never starts before the ones before it end).
 fn regroup(
-    cands: Vec<Cand>,
-    groups: Vec<super::group::Group>,
-    sums: super::group::Sums,
+    mut c: Candidates,
     hashed: impl Fn(u64) -> bool,
-    hash_of: impl Fn(u32) -> Option<u128>,
+    hash_of: impl Fn(&Cand) -> Option<u128>,
 ) -> Candidates {
-    let mut out = Candidates {
-        cands: Vec::with_capacity(cands.len()),
-        groups: Vec::new(),
-        sums,
+    let groups = std::mem::take(&mut c.groups);
+    // Every group has two candidates or more: this is room enough, and is given back below.
+    let mut out = Vec::with_capacity(c.cands.len() / 2);
+    let mut to = 0usize;
+    // Move candidates `from` down to `to` as a group, if they are two or more.
+    let mut keep = |cands: &mut Vec<Cand>, to: &mut usize, from: Range<usize>, len, hash| {
+        let n = from.len();
+        if n >= 2 {
+            cands.copy_within(from, *to);
+            out.push(Group {
+                len,
+                hash,
+                cands: *to as u32..(*to + n) as u32,
+            });
+            *to += n;
+        }
     };
-    let mut members: Vec<(u128, u32)> = Vec::new();
     for g in groups {
+        let (a, b) = (g.cands.start as usize, g.cands.end as usize);
+        debug_assert!(a >= to, "groups out of candidate order");
         if !hashed(g.len) {
-            out.push_group(g.len, g.hash, g.cands.map(|i| cands[i as usize]));
+            keep(&mut c.cands, &mut to, a..b, g.len, g.hash);
             continue;
         }
-        members.clear();
-        members.extend(g.cands.clone().filter_map(|i| Some((hash_of(i)?, i))));
-        members.sort_unstable();
-        for same in members.chunk_by(|a, b| a.0 == b.0) {
-            out.push_group(
-                g.len,
-                same[0].0,
-                same.iter().map(|&(_, i)| cands[i as usize]),
-            );
+        // Hashed ones first, by hash, then by first record (candidate order); failed ones last.
+        c.cands[a..b].sort_unstable_by_key(|x| (hash_of(x).map_or((1, 0), |h| (0, h)), x.start));
+        let mut i = a;
+        while i < b {
+            let Some(h) = hash_of(&c.cands[i]) else {
+                break;
+            };
+            let n = c.cands[i..b]
+                .iter()
+                .take_while(|x| hash_of(x) == Some(h))
+                .count();
+            keep(&mut c.cands, &mut to, i..i + n, g.len, h);
+            i += n;
         }
     }
-    out.cands.shrink_to_fit();
-    out
+    c.cands.truncate(to);
+    c.cands.shrink_to_fit();
+    out.shrink_to_fit();
+    c.groups = out;
+    c
 }
-
-fn join(h: [u64; 2]) -> u128 {
-    (u128::from(h[0]) << 64) | u128::from(h[1])
-}
-
-fn halves(h: u128) -> [u64; 2] {
-    [(h >> 64) as u64, h as u64]
-}
-
 /// A directory's fd for opening its files by name, opened when the first of them must be read
 /// (a piece whose hashes all come from the cache opens nothing), and whether only trusted
 /// parties can change its names (see [`only_trusted_write`]).
@@ -334,7 +362,7 @@ fn only_trusted_write(fd: BorrowedFd<'_>, st: &sys::Stat) -> bool {
 
 /// Hash one candidate (from the cache when it has it); report a problem and return a slot that
 /// is not `ok`.
-fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: bool) -> Slot {
+fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: bool) -> Hashed {
     let files = ctx.files;
     let rec = &files.recs[c.start as usize];
     let ident = files.ident(rec);
@@ -343,7 +371,7 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
         Part::Whole => Kind::Full,
     };
     if let Some(h) = ctx.cache.and_then(|cache| cache.get(&ident, kind)) {
-        return Slot::hashed(h, None);
+        return (Slot::hashed(h, false), None);
     }
     let path = || files.path(ctx.tree, rec);
     let opened = match dir.get_with_trust() {
@@ -390,18 +418,22 @@ fn hash_one(ctx: &Ctx<'_>, dir: &mut DirFd<'_>, c: Cand, part: Part, xattrs: boo
             if let Some(cache) = ctx.cache {
                 cache.put(&ident, kind, h);
             }
-            Slot::hashed(h, sum)
+            let read = sum.is_some();
+            (
+                Slot::hashed(h, read),
+                sum.filter(|s| *s != XattrSum::default()),
+            )
         }
         // A file replaced or rewritten while we scan (another program, another linkdup) is
         // simply not a candidate: a warning, not a failure.
         Err(e @ Error::Changed { .. }) => {
             ctx.listener.warn(&e);
-            Slot::default()
+            (Slot::default(), None)
         }
         Err(e) => {
             ctx.listener.error(&e);
             ctx.errors.fetch_add(1, Ordering::Relaxed);
-            Slot::default()
+            (Slot::default(), None)
         }
     }
 }

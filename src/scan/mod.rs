@@ -5,7 +5,6 @@ pub(crate) mod extents;
 pub(crate) mod group;
 pub(crate) mod hash;
 pub(crate) mod prefer;
-pub(crate) mod table;
 pub(crate) mod walk;
 pub(crate) mod xattr;
 
@@ -14,10 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::ScanConfig;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{DupGroup, NamesFull, ScanOutput, TempFile, Tree};
+use crate::model::{Groups, NamesFull, ScanOutput, TempFile, Tree};
 
-use group::Candidates;
-use table::Files;
+use crate::model::packed::Files;
 
 /// Find every group of two or more distinct inodes with identical content under `cfg.roots`.
 ///
@@ -25,7 +23,8 @@ use table::Files;
 /// walk (regular files only, symlinks never followed) into a packed table → fold hard links into
 /// inodes and group by size, dropping unique sizes → split by partial hash (reading extended
 /// attributes on the way) → split by full xxh3-128 → read the extended attributes the hashing
-/// did not (cache hits) → build the groups, with paths, for the duplicates only → with
+/// did not (cache hits) → keep the records and names of the duplicates only, as the result's
+/// packed [`Groups`] (no per-path copy) → with
 /// `cfg.extents`, map the extents of those on filesystems that can share them.
 ///
 /// # Threading
@@ -46,6 +45,7 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
         std::mem::take(&mut walked.temps),
     );
     let mut files = walked.files;
+    files.shrink_to_fit();
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&mut files);
     let cache = open_cache(cfg, listener)?;
@@ -63,10 +63,18 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     // What the walk's and the hashing's threads freed is given back before the groups are built.
     crate::sys::release_freed_memory();
     let mut tree = walked.tree;
-    let groups = with_paths(&mut tree, &files, done, &errors, listener);
-    drop(files);
+    let groups = match Groups::new(&mut tree, files, done) {
+        Ok(g) => g,
+        Err(NamesFull) => {
+            listener.error(&Error::io(
+                cfg.roots.first().cloned().unwrap_or_default(),
+                std::io::Error::other(crate::model::packed::TOO_MANY_NAMES.0),
+            ));
+            errors.fetch_add(1, Ordering::Relaxed);
+            Groups::default()
+        }
+    };
     crate::sys::release_freed_memory();
-    let groups = group::dup_groups(&tree, groups);
     let extents = if cfg.extents {
         extents::read(&tree, &groups)
     } else {
@@ -183,46 +191,4 @@ fn open_cache(
         listener.warn(&e);
     }
     Ok(Some(cache))
-}
-
-/// The final candidate groups as [`DupGroup`]s, with their paths (unsorted). A group whose names
-/// the tree's arena can't take is reported and left out.
-fn with_paths(
-    tree: &mut Tree,
-    files: &Files,
-    done: Candidates,
-    ctx_errors: &AtomicU64,
-    listener: &dyn Listener,
-) -> Vec<DupGroup> {
-    let mut out = Vec::with_capacity(done.groups.len());
-    for g in &done.groups {
-        // Every candidate's attributes are known by now; one that is not would be left out
-        // rather than let through the gates unchecked.
-        let cands = &done.cands[g.cands.start as usize..g.cands.end as usize];
-        let known = cands.iter().filter_map(|c| Some((*c, done.sums.get(c)?)));
-        // Exact capacity: a group's Vec has no spare slots.
-        let mut inodes = Vec::with_capacity(cands.len());
-        for (c, sum) in known {
-            match group::inode(tree, files, c, sum) {
-                Ok(inode) => inodes.push(inode),
-                Err(NamesFull) => {
-                    let path = files.path(tree, &files.recs[c.start as usize]);
-                    listener.error(&Error::io(
-                        path,
-                        std::io::Error::other(table::TOO_MANY_NAMES.0),
-                    ));
-                    ctx_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        if inodes.len() < cands.len() {
-            inodes.shrink_to_fit();
-        }
-        if inodes.len() >= 2 {
-            out.push(group::dup_group(g.len, g.hash, inodes));
-        }
-    }
-    out.shrink_to_fit();
-    tree.shrink_names();
-    out
 }

@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::table::{Files, Full, TOO_MANY_NAMES};
 use crate::config::{Globs, ScanConfig};
 use crate::error::{Error, Moved, NotScanned};
 use crate::listener::{Listener, Stage};
+use crate::model::packed::{Files, Full, TOO_MANY_NAMES};
 use crate::model::{Dir, DirIdx, FileEntry, FileId, MountInfo, NamesFull, Tree};
 use crate::sys::{self, Errno, FileType, Stat};
 
@@ -266,7 +266,14 @@ impl Lister<'_> {
         if !self.cfg.filters.size.contains(len) {
             return;
         }
-        if let Err(full) = out.files.push(DirIdx(0), cname.to_bytes(), &st) {
+        if let Err(full) = out.files.push(
+            DirIdx(0),
+            cname.to_bytes(),
+            &st.ident,
+            st.nlink,
+            st.attrs,
+            st.mnt,
+        ) {
             out.errors.push(too_many(path(), full));
         }
     }
@@ -341,7 +348,11 @@ impl Walker<'_> {
         if !self.cfg.filters.size.contains(len) {
             return;
         }
-        if let Err(full) = self.out.files.push(dir, name.as_bytes(), &st) {
+        if let Err(full) =
+            self.out
+                .files
+                .push(dir, name.as_bytes(), &st.ident, st.nlink, st.attrs, st.mnt)
+        {
             self.error(too_many(root.to_path_buf(), full));
         }
     }

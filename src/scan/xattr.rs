@@ -58,27 +58,23 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
             }
         })
         .collect();
-    let mut failed = vec![false; cands.len()];
+    // One whose attributes could not be read stays unknown, and drops out here.
     for (&i, sum) in todo.iter().zip(read) {
-        match sum {
-            Some(s) => cands[i as usize].xattr = sums.intern(s),
-            None => failed[i as usize] = true,
+        if let Some(s) = sum {
+            cands[i as usize].xattr = sums.intern(s);
         }
     }
     let mut out = Candidates {
-        cands: Vec::with_capacity(cands.len()),
-        groups: Vec::with_capacity(groups.len()),
+        cands,
+        groups,
         sums,
     };
-    for g in groups {
-        let kept = g.cands.filter(|&i| !failed[i as usize]);
-        out.push_group(g.len, g.hash, kept.map(|i| cands[i as usize]));
-    }
+    out.retain(|c| !c.xattr.is_unknown());
     out
 }
 
 /// One file's attributes, through an `O_PATH` fd of the inode the walk saw.
-fn read_one(ctx: &Ctx<'_>, rec: &super::table::Rec) -> Result<Xattrs, Error> {
+fn read_one(ctx: &Ctx<'_>, rec: &crate::model::packed::Rec) -> Result<Xattrs, Error> {
     let files = ctx.files;
     let path = || files.path(ctx.tree, rec);
     let changed = |what: Moved| Error::Changed { path: path(), what };

@@ -1,0 +1,605 @@
+//! The scan's compact data: every path the walk keeps is one fixed-size [`Rec`] (56 bytes) plus
+//! its name, NUL-terminated, in one shared byte arena (no allocation per file, and no path is
+//! built until it is needed); a candidate inode is a run of records ([`Cand`]), a group a run of
+//! candidates ([`Group`]). The scan's result, [`Groups`], is that same table cut down to the
+//! duplicates: the later stages read each group through it, so the memory of a duplicate path
+//! is its record, its name and a share of its group's 12-byte entry, never a copy of all three.
+//! What thousands of files share (device, mount id, owner, group and mode) is interned in a small
+//! table of places, so that a record takes 56 bytes.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, OsStr};
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
+
+use super::{
+    Attrs, DirIdx, DupGroup, FileId, FileLen, Identity, Inode, Loc, NameIdx, NamesFull, Timestamp,
+    Tree, XattrSum,
+};
+
+/// One path of a regular file: its directory, its name (an offset in the names arena of [`Files`]) and what
+/// `statx` said of its inode. Fields are split and packed (not [`Identity`]) so that the record
+/// takes 56 bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec {
+    pub len: u64,
+    pub ino: u64,
+    mtime_sec: i64,
+    ctime_sec: i64,
+    mtime_nsec: u32,
+    ctime_nsec: u32,
+    /// Offset of the name in the arena.
+    name: u32,
+    pub dir: DirIdx,
+    /// Link count (low 30 bits, saturated) and the immutable / append-only flags (top bits).
+    nlink_attrs: u32,
+    /// Index of its device, mount, owner, group and mode in [`Files::places`].
+    place: u32,
+}
+
+const NLINK_MAX: u32 = (1 << 30) - 1;
+const IMMUTABLE: u32 = 1 << 30;
+const APPEND_ONLY: u32 = 1 << 31;
+
+/// Regular files as packed records, their names, and the (device, mount id) pairs they live on.
+#[derive(Debug, Default)]
+pub struct Files {
+    pub recs: Vec<Rec>,
+    names: Vec<u8>,
+    places: Vec<Place>,
+    place_of: HashMap<Place, u32>,
+}
+
+/// The table can't take more: the reason, for the message.
+#[derive(Debug)]
+pub struct Full(pub &'static str);
+
+pub const TOO_MANY_NAMES: Full = Full("more than 4 GiB of file names in one scan");
+const TOO_MANY_PLACES: Full = Full("more than 4 billion kinds of file in one scan");
+
+/// What many files share: device, mount id (`statx`), owner, group, and `st_mode` (file type
+/// and permission bits: 16 bits, as `statx` reports it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Place {
+    dev: u64,
+    mnt: u64,
+    uid: u32,
+    gid: u32,
+    mode: u16,
+}
+
+impl Files {
+    fn place(&mut self, p: Place) -> Result<u32, Full> {
+        if self.places.last() == Some(&p) {
+            return Ok((self.places.len() - 1) as u32);
+        }
+        if let Some(&i) = self.place_of.get(&p) {
+            return Ok(i);
+        }
+        let i = u32::try_from(self.places.len()).map_err(|_| TOO_MANY_PLACES)?;
+        self.places.push(p);
+        self.place_of.insert(p, i);
+        Ok(i)
+    }
+
+    /// Add a file named `name` in `dir`: `id` is what `statx` said of it, `nlink` its link
+    /// count, `mnt` the mount it was seen through.
+    pub fn push(
+        &mut self,
+        dir: DirIdx,
+        name: &[u8],
+        id: &Identity,
+        nlink: u64,
+        attrs: Attrs,
+        mnt: u64,
+    ) -> Result<(), Full> {
+        let offset = u32::try_from(self.names.len()).map_err(|_| TOO_MANY_NAMES)?;
+        if u32::try_from(self.names.len() + name.len() + 1).is_err() {
+            return Err(TOO_MANY_NAMES);
+        }
+        let place = self.place(Place {
+            dev: id.id.dev,
+            mnt,
+            uid: id.uid,
+            gid: id.gid,
+            mode: id.mode as u16,
+        })?;
+        self.names.extend_from_slice(name);
+        self.names.push(0);
+        self.recs.push(Rec {
+            len: id.len.0,
+            ino: id.id.ino,
+            mtime_sec: id.mtime.sec,
+            ctime_sec: id.ctime.sec,
+            mtime_nsec: id.mtime.nsec,
+            ctime_nsec: id.ctime.nsec,
+            name: offset,
+            dir,
+            nlink_attrs: u32::try_from(nlink).map_or(NLINK_MAX, |n| n.min(NLINK_MAX))
+                | (if attrs.immutable { IMMUTABLE } else { 0 })
+                | (if attrs.append_only { APPEND_ONLY } else { 0 }),
+            place,
+        });
+        Ok(())
+    }
+
+    /// Move every file of `other` (one directory's listing) here, under directory `dir`.
+    pub fn append(&mut self, other: Files, dir: DirIdx) -> Result<(), Full> {
+        let base = self.names.len();
+        if u32::try_from(base + other.names.len()).is_err() {
+            return Err(TOO_MANY_NAMES);
+        }
+        let remap: Vec<u32> = other
+            .places
+            .iter()
+            .map(|&p| self.place(p))
+            .collect::<Result<_, _>>()?;
+        self.names.extend_from_slice(&other.names);
+        self.recs.extend(other.recs.into_iter().map(|mut r| {
+            r.name += base as u32;
+            r.dir = dir;
+            r.place = remap[r.place as usize];
+            r
+        }));
+        Ok(())
+    }
+
+    /// The name as a C string (for `*at` calls, no copy).
+    pub fn c_name(&self, r: &Rec) -> &CStr {
+        let start = r.name as usize;
+        let end = start
+            + self.names[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(self.names.len() - start);
+        // The arena always holds the NUL we wrote after every name.
+        CStr::from_bytes_with_nul(&self.names[start..=end]).unwrap_or_default()
+    }
+
+    pub fn name(&self, r: &Rec) -> &OsStr {
+        OsStr::from_bytes(self.c_name(r).to_bytes())
+    }
+
+    pub fn dev(&self, r: &Rec) -> u64 {
+        self.places[r.place as usize].dev
+    }
+
+    pub fn mnt(&self, r: &Rec) -> u64 {
+        self.places[r.place as usize].mnt
+    }
+
+    pub fn id(&self, r: &Rec) -> FileId {
+        FileId {
+            dev: self.dev(r),
+            ino: r.ino,
+        }
+    }
+
+    pub fn ident(&self, r: &Rec) -> Identity {
+        ident(r, &self.places[r.place as usize])
+    }
+
+    pub fn nlink(r: &Rec) -> u64 {
+        nlink(r)
+    }
+
+    pub fn attrs(r: &Rec) -> Attrs {
+        attrs(r)
+    }
+
+    /// The full path of a record, as the user will see it (for messages).
+    pub fn path(&self, tree: &Tree, r: &Rec) -> std::path::PathBuf {
+        tree.dir(r.dir).path.join(self.name(r))
+    }
+
+    /// The location of a record, its name copied into `tree`'s arena.
+    pub fn loc(&self, tree: &mut Tree, r: &Rec) -> Result<Loc, NamesFull> {
+        tree.loc(r.dir, self.name(r).as_bytes(), self.mnt(r))
+    }
+
+    /// Give back the spare capacity of the records and the names once the walk is done.
+    pub fn shrink_to_fit(&mut self) {
+        self.recs.shrink_to_fit();
+        self.names.shrink_to_fit();
+    }
+
+    /// Keep only the records `keep` says yes to, and give the memory of the others back.
+    pub fn retain(&mut self, keep: impl FnMut(&Rec) -> bool) {
+        self.recs.retain(keep);
+        self.recs.shrink_to_fit();
+    }
+}
+
+/// What a record and its place say of its inode.
+fn ident(r: &Rec, p: &Place) -> Identity {
+    Identity {
+        id: FileId {
+            dev: p.dev,
+            ino: r.ino,
+        },
+        len: FileLen(r.len),
+        mtime: Timestamp {
+            sec: r.mtime_sec,
+            nsec: r.mtime_nsec,
+        },
+        ctime: Timestamp {
+            sec: r.ctime_sec,
+            nsec: r.ctime_nsec,
+        },
+        mode: u32::from(p.mode),
+        uid: p.uid,
+        gid: p.gid,
+    }
+}
+
+fn nlink(r: &Rec) -> u64 {
+    u64::from(r.nlink_attrs & NLINK_MAX)
+}
+
+fn attrs(r: &Rec) -> Attrs {
+    Attrs {
+        immutable: r.nlink_attrs & IMMUTABLE != 0,
+        append_only: r.nlink_attrs & APPEND_ONLY != 0,
+    }
+}
+
+/// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
+#[derive(Clone, Copy, Debug)]
+pub struct Cand {
+    pub start: u32,
+    pub count: u32,
+    /// Its extended attributes.
+    pub xattr: XattrSlot,
+}
+
+// One per candidate inode of the whole walk: kept at three `u32`s.
+const _: () = assert!(std::mem::size_of::<Cand>() == 12);
+
+/// Where a candidate's extended-attribute digest is: not read yet, none (most files), or an
+/// entry of [`Sums`]. One `u32`, not an enum, so that a [`Cand`] stays 12 bytes (an enum with
+/// a `u32` payload takes 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XattrSlot(u32);
+
+impl XattrSlot {
+    /// Not read yet.
+    pub const UNKNOWN: XattrSlot = XattrSlot(0);
+    /// Read: the file has none that the gates look at.
+    pub const NONE: XattrSlot = XattrSlot(1);
+
+    /// Entry `i` of [`Sums`].
+    fn at(i: usize) -> XattrSlot {
+        XattrSlot(i as u32 + 2)
+    }
+
+    /// The entry of [`Sums`] it names, if any.
+    fn entry(self) -> Option<usize> {
+        (self.0 as usize).checked_sub(2)
+    }
+
+    pub fn is_unknown(self) -> bool {
+        self == XattrSlot::UNKNOWN
+    }
+}
+
+impl Cand {
+    pub fn recs(self) -> Range<usize> {
+        self.start as usize..(self.start + self.count) as usize
+    }
+}
+
+/// Candidates that may be identical: one length (and, after hashing, one hash).
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub len: u64,
+    pub hash: u128,
+    /// Indexes into the candidate list.
+    pub cands: Range<u32>,
+}
+
+/// Every candidate and the groups over them.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub cands: Vec<Cand>,
+    pub groups: Vec<Group>,
+    pub sums: Sums,
+}
+
+impl Candidates {
+    /// Append a group of `members` (kept only if it has two or more).
+    pub fn push_group(&mut self, len: u64, hash: u128, members: impl IntoIterator<Item = Cand>) {
+        let start = self.cands.len();
+        self.cands.extend(members);
+        if self.cands.len() - start >= 2 {
+            self.groups.push(Group {
+                len,
+                hash,
+                cands: start as u32..self.cands.len() as u32,
+            });
+        } else {
+            self.cands.truncate(start);
+        }
+    }
+
+    /// Keep only the candidates `keep` says yes to, in place (no second table), dropping the
+    /// groups left with fewer than two.
+    pub fn retain(&mut self, keep: impl Fn(&Cand) -> bool) {
+        let (mut to_cand, mut to_group) = (0usize, 0usize);
+        for gi in 0..self.groups.len() {
+            let g = self.groups[gi].clone();
+            let start = to_cand;
+            for i in g.cands.clone() {
+                let c = self.cands[i as usize];
+                if keep(&c) {
+                    self.cands[to_cand] = c;
+                    to_cand += 1;
+                }
+            }
+            if to_cand - start >= 2 {
+                self.groups[to_group] = Group {
+                    cands: start as u32..to_cand as u32,
+                    ..g
+                };
+                to_group += 1;
+            } else {
+                to_cand = start;
+            }
+        }
+        self.cands.truncate(to_cand);
+        self.groups.truncate(to_group);
+    }
+}
+
+/// The extended-attribute digests of the few candidates that have any.
+#[derive(Debug, Default)]
+pub struct Sums(Vec<XattrSum>);
+
+impl Sums {
+    /// The [`Cand::xattr`] value for a digest.
+    pub fn intern(&mut self, sum: XattrSum) -> XattrSlot {
+        if sum == XattrSum::default() {
+            return XattrSlot::NONE;
+        }
+        self.0.push(sum);
+        XattrSlot::at(self.0.len() - 1)
+    }
+
+    /// The digest of a candidate, if known.
+    pub fn get(&self, c: &Cand) -> Option<XattrSum> {
+        match c.xattr {
+            XattrSlot::UNKNOWN => None,
+            XattrSlot::NONE => Some(XattrSum::default()),
+            slot => slot.entry().and_then(|i| self.0.get(i)).copied(),
+        }
+    }
+}
+
+/// The scan's duplicate groups, kept in the packed form the scan found them in: the records of
+/// the grouped files only (their names moved into the [`Tree`]'s arena), each inode a run of
+/// them, each group a run of inodes. Sorted: largest size first, then by first path; an inode's
+/// paths by full path, a group's inodes by first path. [`Groups::get`] gives one group as a
+/// [`DupGroup`] (built then, and dropped by the caller), so that a report or the planner holds
+/// one group's worth of `Inode`s at a time, not the whole tree's.
+#[derive(Debug, Default)]
+pub struct Groups {
+    recs: Vec<Rec>,
+    places: Vec<Place>,
+    found: Candidates,
+}
+
+impl Groups {
+    /// The groups of `found` over `files`, sorted, every name moved into `tree`. `found` must
+    /// have every candidate's attributes read ([`XattrSlot::UNKNOWN`] ones are left out) and
+    /// `files` no records but those of its candidates.
+    pub fn new(tree: &mut Tree, files: Files, mut found: Candidates) -> Result<Groups, NamesFull> {
+        let Files {
+            mut recs,
+            names,
+            places,
+            ..
+        } = files;
+        found.retain(|c| !c.xattr.is_unknown());
+        // Names into the tree's arena. When most of the walk's arena is names of duplicates
+        // (trees of copies), the arena itself is taken over, no copy made; otherwise only the
+        // duplicates' names are copied, into room made once to the exact size.
+        let need: usize = recs
+            .iter()
+            .map(|r| {
+                names[r.name as usize..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(0)
+                    + 1
+            })
+            .sum();
+        if need * 2 >= names.len() {
+            let base = tree.adopt_names(names)?;
+            for r in &mut recs {
+                r.name += base.0;
+            }
+        } else {
+            tree.reserve_names(need);
+            for r in &mut recs {
+                let start = r.name as usize;
+                let end = start + names[start..].iter().position(|&b| b == 0).unwrap_or(0);
+                r.name = tree.intern(&names[start..end])?.0;
+            }
+        }
+        let mut out = Groups {
+            recs,
+            places,
+            found,
+        };
+        out.sort(tree);
+        Ok(out)
+    }
+
+    fn loc(&self, r: &Rec) -> Loc {
+        Loc {
+            dir: r.dir,
+            name: NameIdx(r.name),
+            mnt: self.places[r.place as usize].mnt,
+        }
+    }
+
+    /// Sort paths, inodes and groups by path bytes (see [`Groups`]), comparing in place. No
+    /// two items compare equal (a path is one record of one inode of one group), so an
+    /// unstable sort, which needs no room, gives the one order whatever the input order.
+    fn sort(&mut self, tree: &Tree) {
+        let places = &self.places;
+        let loc = |r: &Rec| Loc {
+            dir: r.dir,
+            name: NameIdx(r.name),
+            mnt: places[r.place as usize].mnt,
+        };
+        let Candidates { cands, groups, .. } = &mut self.found;
+        let recs = &mut self.recs;
+        for c in cands.iter() {
+            if c.count > 1 {
+                recs[c.recs()].sort_unstable_by(|a, b| tree.cmp_loc(&loc(a), &loc(b)));
+            }
+        }
+        let first = |c: &Cand| loc(&recs[c.start as usize]);
+        for g in groups.iter() {
+            cands[g.cands.start as usize..g.cands.end as usize]
+                .sort_unstable_by(|a, b| tree.cmp_loc(&first(a), &first(b)));
+        }
+        let head = |g: &Group| first(&cands[g.cands.start as usize]);
+        groups.sort_unstable_by(|a, b| {
+            b.len
+                .cmp(&a.len)
+                .then_with(|| tree.cmp_loc(&head(a), &head(b)))
+        });
+    }
+
+    /// How many groups.
+    pub fn len(&self) -> usize {
+        self.found.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.groups.is_empty()
+    }
+
+    /// Group `i`, with its inodes and their paths.
+    pub fn get(&self, i: usize) -> DupGroup {
+        let g = &self.found.groups[i];
+        let cands = &self.found.cands[g.cands.start as usize..g.cands.end as usize];
+        let inodes = cands
+            .iter()
+            .map(|c| {
+                let recs = &self.recs[c.recs()];
+                let first = &recs[0];
+                Inode {
+                    ident: ident(first, &self.places[first.place as usize]),
+                    nlink: nlink(first),
+                    attrs: attrs(first),
+                    xattrs: self.found.sums.get(c).unwrap_or_default(),
+                    paths: recs.iter().map(|r| self.loc(r)).collect(),
+                }
+            })
+            .collect();
+        DupGroup {
+            len: FileLen(g.len),
+            hash: g.hash,
+            inodes,
+        }
+    }
+
+    /// The length and the number of inodes of every group, in order (nothing is built).
+    pub fn sizes(&self) -> impl Iterator<Item = (FileLen, usize)> + '_ {
+        self.found
+            .groups
+            .iter()
+            .map(|g| (FileLen(g.len), g.cands.len()))
+    }
+
+    /// Every group in order (each built when it is reached).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = DupGroup> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// One link less for inode `id` (a temp name of it about to be removed).
+    pub fn discount_link(&mut self, id: FileId) {
+        let places = &self.places;
+        for r in &mut self.recs {
+            if r.ino == id.ino && places[r.place as usize].dev == id.dev {
+                let n = r.nlink_attrs & NLINK_MAX;
+                r.nlink_attrs = (r.nlink_attrs & !NLINK_MAX) | n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 56);
+    }
+
+    #[test]
+    fn sums_intern_and_give_back_digests() {
+        let mut s = Sums::default();
+        let none = XattrSum::default();
+        let a = XattrSum {
+            digest: 1,
+            user: 0,
+            capability: false,
+        };
+        let b = XattrSum {
+            digest: 0,
+            user: 7,
+            capability: true,
+        };
+        let with = |xattr| Cand {
+            start: 0,
+            count: 1,
+            xattr,
+        };
+        assert_eq!(s.intern(none), XattrSlot::NONE);
+        let ia = s.intern(a);
+        let ib = s.intern(b);
+        let special = [XattrSlot::UNKNOWN, XattrSlot::NONE];
+        assert!(!special.contains(&ia) && !special.contains(&ib) && ia != ib);
+        for (xattr, want) in [
+            (XattrSlot::UNKNOWN, None),
+            (XattrSlot::NONE, Some(none)),
+            (ia, Some(a)),
+            (ib, Some(b)),
+            (XattrSlot::at(2), None),
+        ] {
+            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr:?}");
+        }
+    }
+
+    /// `retain` keeps the order of what stays, moves later groups down onto the freed slots,
+    /// and drops a group left with one candidate.
+    #[test]
+    fn retain_compacts_in_place_and_drops_groups_of_one() {
+        let cand = |start: u32| Cand {
+            start,
+            count: 1,
+            xattr: XattrSlot::NONE,
+        };
+        let mut c = Candidates::default();
+        c.push_group(10, 1, [cand(0), cand(1), cand(2)]);
+        c.push_group(20, 2, [cand(3), cand(4)]);
+        c.push_group(30, 3, [cand(5), cand(6), cand(7)]);
+        c.retain(|c| ![1, 4, 6].contains(&c.start));
+        let got: Vec<(u64, u128, Vec<u32>)> = c
+            .groups
+            .iter()
+            .map(|g| {
+                let cands = &c.cands[g.cands.start as usize..g.cands.end as usize];
+                (g.len, g.hash, cands.iter().map(|c| c.start).collect())
+            })
+            .collect();
+        assert_eq!(got, [(10, 1, vec![0, 2]), (30, 3, vec![5, 7])]);
+        assert_eq!(c.cands.len(), 4, "no candidate left behind the last group");
+        c.retain(|_| false);
+        assert!(c.groups.is_empty() && c.cands.is_empty());
+    }
+}
