@@ -36,6 +36,9 @@ pub struct PlanOptions {
 /// builds each group's `Inode`s when it is reached, and it is dropped once planned.
 pub fn plan(tree: &Tree, groups: impl IntoIterator<Item = DupGroup>, opts: &PlanOptions) -> Plan {
     let mut plan = Plan::default();
+    let groups = groups.into_iter();
+    // Most groups make one group of the plan: room for them all at once, not grown by doubling.
+    plan.groups.reserve_exact(groups.size_hint().0);
     for g in groups {
         plan_group(tree, &g, opts, &mut plan);
     }
@@ -619,7 +622,7 @@ fn new_group(g: &DupGroup, keeper: &Inode) -> GroupPlan {
         dev: keeper.ident.id.dev,
         keeper: Named::of(keeper).member(&keeper.paths[0]),
         keeper_links: keeper.paths[1..].to_vec(),
-        actions: Vec::new(),
+        actions: Default::default(),
         method: Merge::HardLink,
         method_why: MergeWhy::Asked,
     }
@@ -654,7 +657,7 @@ pub fn with_keeper(
         dev: g.dev,
         keeper: keeper.member(&keeper.paths[0]),
         keeper_links: keeper.paths[1..].to_vec(),
-        actions: Vec::new(),
+        actions: Default::default(),
         method: g.method,
         method_why: g.method_why,
     };

@@ -374,7 +374,7 @@ fn group_json(g: &GroupPlan, tree: &Tree, cwd: &Path) -> Value {
 fn read_group(v: &Value, r: &mut Reader) -> Option<GroupPlan> {
     let len = FileLen(v["size"].as_u64()?);
     let keeper = read_member(&v["keeper"], r)?;
-    let mut actions = Vec::new();
+    let mut actions = crate::model::Actions::new();
     for a in v["actions"].as_array()? {
         let action = LinkAction {
             other_keeper: LinkAction::other_keeper(&keeper, read_member(&a["keeper"], r)?),
@@ -509,7 +509,7 @@ mod tests {
                     keeper: keeper.clone(),
                     keeper_links: vec![loc(tree, 0, name)],
                     // Every other action is linked to the keeper's other path: its own keeper.
-                    actions: vec![LinkAction {
+                    actions: smallvec::smallvec![LinkAction {
                         other_keeper: LinkAction::other_keeper(
                             &keeper,
                             if i % 2 == 1 {

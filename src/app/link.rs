@@ -111,7 +111,7 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
     let groups = std::mem::take(&mut scanned.groups);
     let plan = crate::plan::plan(
         &scanned.tree,
-        groups.iter(),
+        groups.into_iter(),
         &crate::plan::PlanOptions {
             gates: *gates,
             max_links: *max_links,
@@ -121,7 +121,6 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
             extents: std::mem::take(&mut scanned.extents),
         },
     );
-    drop(groups);
     if let Some(path) = &cfg.save_plan {
         crate::planfile::save(path, &scanned.tree, &plan, &cfg.policy.run_options())?;
         io.listener.note(

@@ -431,6 +431,7 @@ impl Groups {
             found,
         };
         out.sort(tree);
+        out.store_last_first();
         Ok(out)
     }
 
@@ -446,30 +447,28 @@ impl Groups {
     /// two items compare equal (a path is one record of one inode of one group), so an
     /// unstable sort, which needs no room, gives the one order whatever the input order.
     fn sort(&mut self, tree: &Tree) {
+        let order = tree.path_order();
         let places = &self.places;
         let loc = |r: &Rec| Loc {
             dir: r.dir,
             name: NameIdx(r.name),
             mnt: places[r.place as usize].mnt,
         };
+        let cmp = |a: &Rec, b: &Rec| tree.cmp_ordered(&order, &loc(a), &loc(b));
         let Candidates { cands, groups, .. } = &mut self.found;
         let recs = &mut self.recs;
         for c in cands.iter() {
             if c.count > 1 {
-                recs[c.recs()].sort_unstable_by(|a, b| tree.cmp_loc(&loc(a), &loc(b)));
+                recs[c.recs()].sort_unstable_by(cmp);
             }
         }
-        let first = |c: &Cand| loc(&recs[c.start as usize]);
+        let first = |c: &Cand| &recs[c.start as usize];
         for g in groups.iter() {
             cands[g.cands.start as usize..g.cands.end as usize]
-                .sort_unstable_by(|a, b| tree.cmp_loc(&first(a), &first(b)));
+                .sort_unstable_by(|a, b| cmp(first(a), first(b)));
         }
         let head = |g: &Group| first(&cands[g.cands.start as usize]);
-        groups.sort_unstable_by(|a, b| {
-            b.len
-                .cmp(&a.len)
-                .then_with(|| tree.cmp_loc(&head(a), &head(b)))
-        });
+        groups.sort_unstable_by(|a, b| b.len.cmp(&a.len).then_with(|| cmp(head(a), head(b))));
     }
 
     /// How many groups.
@@ -481,9 +480,49 @@ impl Groups {
         self.found.groups.is_empty()
     }
 
-    /// Group `i`, with its inodes and their paths.
-    pub fn get(&self, i: usize) -> DupGroup {
-        let g = &self.found.groups[i];
+    /// Lay the groups out last first: the records of no group first, then those of the last
+    /// group, ... the first group's at the end; the candidates and the groups' entries likewise.
+    /// So [`Groups::into_iter`] takes the first group off the end of every table, and can give
+    /// the memory of what it has handed out back while the planner fills the plan. Permuted in
+    /// place (4 bytes a record and a candidate meanwhile), not copied.
+    fn store_last_first(&mut self) {
+        let Candidates { cands, groups, .. } = &mut self.found;
+        let grouped: usize = cands.iter().map(|c| c.count as usize).sum();
+        // Where each record and each candidate goes.
+        let mut rec_to = vec![u32::MAX; self.recs.len()];
+        let mut cand_to = vec![u32::MAX; cands.len()];
+        let (mut next_rec, mut next_cand) = (self.recs.len() - grouped, 0u32);
+        for g in groups.iter_mut().rev() {
+            let start = next_cand;
+            for i in g.cands.clone() {
+                let c = &mut cands[i as usize];
+                for r in c.recs() {
+                    rec_to[r] = next_rec as u32;
+                    next_rec += 1;
+                }
+                c.start = rec_to[c.start as usize];
+                cand_to[i as usize] = next_cand;
+                next_cand += 1;
+            }
+            g.cands = start..next_cand;
+        }
+        // Records of no candidate (dropped ones) go first, in their order.
+        for (orphan, to) in rec_to.iter_mut().filter(|t| **t == u32::MAX).enumerate() {
+            *to = orphan as u32;
+        }
+        permute(&mut self.recs, rec_to);
+        permute(cands, cand_to);
+        groups.reverse();
+    }
+
+    /// The entry of group `i` (in order: the table holds them last first).
+    fn head(&self, i: usize) -> &Group {
+        let groups = &self.found.groups;
+        &groups[groups.len() - 1 - i]
+    }
+
+    /// The group an entry stands for, with its inodes and their paths.
+    fn build(&self, g: &Group) -> DupGroup {
         let cands = &self.found.cands[g.cands.start as usize..g.cands.end as usize];
         let inodes = cands
             .iter()
@@ -506,17 +545,31 @@ impl Groups {
         }
     }
 
+    /// Group `i`, with its inodes and their paths.
+    pub fn get(&self, i: usize) -> DupGroup {
+        self.build(self.head(i))
+    }
+
     /// The length and the number of inodes of every group, in order (nothing is built).
     pub fn sizes(&self) -> impl Iterator<Item = (FileLen, usize)> + '_ {
         self.found
             .groups
             .iter()
+            .rev()
             .map(|g| (FileLen(g.len), g.cands.len()))
     }
 
     /// Every group in order (each built when it is reached).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = DupGroup> + '_ {
         (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Every group in order, each built when it is reached and its records, candidates and
+    /// entry then dropped: the memory of the groups handed out goes back (a table is shrunk
+    /// once it is less than half full) while the caller builds from them.
+    #[allow(clippy::should_implement_trait)]
+    pub fn into_iter(self) -> HandOut {
+        HandOut(self)
     }
 
     /// One link less for inode `id` (a temp name of it about to be removed).
@@ -528,6 +581,51 @@ impl Groups {
                 r.nlink_attrs = (r.nlink_attrs & !NLINK_MAX) | n.saturating_sub(1);
             }
         }
+    }
+}
+
+/// The groups handed out one at a time by [`Groups::into_iter`].
+#[derive(Debug)]
+pub struct HandOut(Groups);
+
+impl Iterator for HandOut {
+    type Item = DupGroup;
+
+    fn next(&mut self) -> Option<DupGroup> {
+        let rest = &mut self.0;
+        let g = rest.found.groups.pop()?;
+        let group = rest.build(&g);
+        let first_rec = rest.found.cands[g.cands.start as usize].start as usize;
+        rest.found.cands.truncate(g.cands.start as usize);
+        rest.recs.truncate(first_rec);
+        shrink_when_half_empty(&mut rest.found.cands);
+        shrink_when_half_empty(&mut rest.recs);
+        shrink_when_half_empty(&mut rest.found.groups);
+        Some(group)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.len(), Some(self.0.len()))
+    }
+}
+
+impl ExactSizeIterator for HandOut {}
+
+/// Move `items[i]` to `to[i]` for every `i`, in place (`to` is a permutation).
+pub fn permute<T>(items: &mut [T], mut to: Vec<u32>) {
+    for i in 0..items.len() {
+        while to[i] as usize != i {
+            let j = to[i] as usize;
+            items.swap(i, j);
+            to.swap(i, j);
+        }
+    }
+}
+
+/// Give back a table's spare room once it is more than half of it.
+fn shrink_when_half_empty<T>(v: &mut Vec<T>) {
+    if v.len() < v.capacity() / 2 {
+        v.shrink_to_fit();
     }
 }
 

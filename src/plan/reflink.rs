@@ -49,7 +49,7 @@ pub(super) fn plan_part(
         dev: keeper.ident.id.dev,
         keeper: member(keeper),
         keeper_links: keeper.paths[1..].to_vec(),
-        actions: Vec::new(),
+        actions: Default::default(),
         method: Merge::Reflink,
         method_why: why,
     };
@@ -139,7 +139,7 @@ pub(super) fn with_keeper(g: &GroupPlan, member: usize) -> Option<GroupPlan> {
             other_keeper: None,
             ..a.clone()
         });
-    let actions: Vec<LinkAction> = std::iter::once(old).chain(rest).collect();
+    let actions: crate::model::Actions = std::iter::once(old).chain(rest).collect();
     Some(GroupPlan {
         keeper: new,
         keeper_links: Vec::new(),

@@ -148,25 +148,42 @@ fn split(
         .collect();
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
     jobs.sort_unstable_by_key(|&i| (dir_of(i), i));
-    let (slots, mut found) = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
-    // Where the slot of each candidate is, by its first record (which stays its own while
-    // the candidates move; u32::MAX: not hashed at this step).
-    let mut slot_of = vec![u32::MAX; files.recs.len()];
+    if jobs.is_empty() {
+        return Candidates {
+            cands,
+            groups,
+            sums,
+        };
+    }
+    let (mut slots, mut found) = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
     for (s, &i) in jobs.iter().enumerate() {
-        let c = &mut cands[i as usize];
-        slot_of[c.start as usize] = s as u32;
         if slots[s].flags & Slot::XATTRS_READ != 0 {
-            c.xattr = XattrSlot::NONE;
+            cands[i as usize].xattr = XattrSlot::NONE;
         }
     }
+    // Each slot moves to its candidate's first record, which stays its own while candidates
+    // move: a candidate's hash is then one look-up away, and the hashes of a size group lie
+    // together, as its records do. Records that are no job's get the rest of the slots.
+    let n = files.recs.len();
+    let mut to: Vec<u32> = Vec::with_capacity(n);
+    let mut taken = vec![false; n];
+    for &i in &jobs {
+        let r = cands[i as usize].start;
+        taken[r as usize] = true;
+        to.push(r);
+    }
     drop(jobs);
+    to.extend((0..n as u32).filter(|&r| !taken[r as usize]));
+    drop(taken);
+    slots.resize(n, Slot::default());
+    crate::model::packed::permute(&mut slots, to);
     // In candidate order, so that the digests' table does not depend on the threads.
     found.sort_unstable_by_key(|&(i, _)| i);
     for (i, sum) in found {
         cands[i as usize].xattr = sums.intern(sum);
     }
     let hash_of = |c: &Cand| {
-        let s = slots.get(slot_of[c.start as usize] as usize)?;
+        let s = &slots[c.start as usize];
         s.ok().then(|| s.hash())
     };
     let c = Candidates {
