@@ -3,8 +3,8 @@
 //! ```text
 //! cli ─▶ Config { output, command }                                  (one config per command)
 //! ScanConfig ─walk─▶ Walked { Tree, Files } ─size─▶ Candidates ─partial─▶ Candidates
-//!            ─full─▶ Candidates ─xattrs─▶ DupGroup*                  (scan::scan, in that order)
-//! DupGroup* + PlanPolicy ─plan─▶ Plan                                (pure: touches nothing)
+//!            ─full─▶ Candidates ─xattrs─▶ Groups                    (scan::scan, in that order)
+//! Groups ─one DupGroup at a time─▶ + PlanPolicy ─plan─▶ Plan        (pure: touches nothing)
 //! Plan ─▶ report::render | ui confirm ─▶ execute (RunOptions) ─▶ Outcome* ─▶ Summary ─▶ report
 //! ```
 //!

@@ -10,7 +10,7 @@
 //! The figures are printed, one line per tree and command; the assertions are on memory only
 //! (a time limit would fail on a slow machine for no fault of the code): growth from the
 //! smallest to the largest tree must be linear (per added file no more than 1.25 times the
-//! smallest run's cost per file) and no more than 450 bytes per file. Every file of this tree is
+//! smallest run's cost per file) and no more than 300 bytes per file. Every file of this tree is
 //! a duplicate, the worst case for memory.
 
 use std::fs;
@@ -136,8 +136,8 @@ fn millions_of_files_in_linear_bounded_memory() {
             first.0
         );
         assert!(
-            last.2 / last.0 as u64 <= 450,
-            "{:?}: peak RSS {} B/file for {} files (regression bound 450)",
+            last.2 / last.0 as u64 <= 300,
+            "{:?}: peak RSS {} B/file for {} files (regression bound 300)",
             args,
             last.2 / last.0 as u64,
             last.0
