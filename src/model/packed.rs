@@ -487,7 +487,17 @@ impl Groups {
     /// place (4 bytes a record and a candidate meanwhile), not copied.
     fn store_last_first(&mut self) {
         let Candidates { cands, groups, .. } = &mut self.found;
-        let grouped: usize = cands.iter().map(|c| c.count as usize).sum();
+        // (Every candidate is in a group: `Groups::new` keeps no other.)
+        let grouped: usize = groups
+            .iter()
+            .flat_map(|g| g.cands.clone())
+            .map(|i| cands[i as usize].count as usize)
+            .sum();
+        debug_assert_eq!(
+            groups.iter().map(|g| g.cands.len()).sum::<usize>(),
+            cands.len(),
+            "a candidate in no group"
+        );
         // Where each record and each candidate goes.
         let mut rec_to = vec![u32::MAX; self.recs.len()];
         let mut cand_to = vec![u32::MAX; cands.len()];
