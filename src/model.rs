@@ -244,12 +244,7 @@ impl Tree {
             return self.name(a).cmp(self.name(b));
         }
         let parts = |l: &Loc| {
-            let dir = path_bytes(&self.dir(l.dir).path);
-            let sep: &[u8] = if dir.last().is_some_and(|&b| b != b'/') {
-                b"/"
-            } else {
-                b""
-            };
+            let (dir, sep) = self.dir_start(l.dir);
             [dir, sep, self.name(l).as_bytes()]
         };
         cmp_concat(parts(a), parts(b))
@@ -258,15 +253,10 @@ impl Tree {
     /// Where each directory's paths fall in the byte order of full paths (see [`PathOrder`]).
     pub fn path_order(&self) -> PathOrder {
         // The bytes every path in a directory starts with: its path and the separator.
-        let starts: Vec<Vec<u8>> = self
-            .dirs
-            .iter()
-            .map(|d| {
-                let mut s = path_bytes(&d.path).to_vec();
-                if s.last().is_some_and(|&b| b != b'/') {
-                    s.push(b'/');
-                }
-                s
+        let starts: Vec<Vec<u8>> = (0..self.dirs.len())
+            .map(|i| {
+                let (dir, sep) = self.dir_start(DirIdx(i as u32));
+                [dir, sep].concat()
             })
             .collect();
         let mut by_start: Vec<usize> = (0..starts.len()).collect();
@@ -305,13 +295,22 @@ impl Tree {
     /// Append the bytes of [`Tree::path`] to `buf`: a report that writes many paths reuses one
     /// buffer instead of allocating a `PathBuf` for each.
     pub fn write_path(&self, loc: &Loc, buf: &mut Vec<u8>) {
-        let dir = path_bytes(&self.dir(loc.dir).path);
+        let (dir, sep) = self.dir_start(loc.dir);
         buf.extend_from_slice(dir);
-        // As `Path::join` does: a separator unless the directory is empty or ends with one.
-        if dir.last().is_some_and(|&b| b != b'/') {
-            buf.push(b'/');
-        }
+        buf.extend_from_slice(sep);
         buf.extend_from_slice(self.name(loc).as_bytes());
+    }
+
+    /// What every path in directory `idx` starts with: its path, and the separator `Path::join`
+    /// puts after it (none when the path is empty or ends with one).
+    fn dir_start(&self, idx: DirIdx) -> (&[u8], &'static [u8]) {
+        let dir = path_bytes(&self.dir(idx).path);
+        let sep: &[u8] = if dir.last().is_some_and(|&b| b != b'/') {
+            b"/"
+        } else {
+            b""
+        };
+        (dir, sep)
     }
 }
 

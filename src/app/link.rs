@@ -108,10 +108,9 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
         keep_under,
         method,
     } = &cfg.policy;
-    let groups = std::mem::take(&mut scanned.groups);
     let plan = crate::plan::plan(
         &scanned.tree,
-        groups.into_iter(),
+        std::mem::take(&mut scanned.groups),
         &crate::plan::PlanOptions {
             gates: *gates,
             max_links: *max_links,

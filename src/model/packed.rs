@@ -3,7 +3,7 @@
 //! built until it is needed); a candidate inode is a run of records ([`Cand`]), a group a run of
 //! candidates ([`Group`]). The scan's result, [`Groups`], is that same table cut down to the
 //! duplicates: the later stages read each group through it, so the memory of a duplicate path
-//! is its record, its name and a share of its group's 12-byte entry, never a copy of all three.
+//! is its record, its name, its candidate entry and a share of its group's, never a copy.
 //! What thousands of files share (device, mount id, owner, group and mode) is interned in a small
 //! table of places, so that a record takes 56 bytes.
 
@@ -17,9 +17,9 @@ use super::{
     Tree, XattrSum,
 };
 
-/// One path of a regular file: its directory, its name (an offset in the names arena of [`Files`]) and what
-/// `statx` said of its inode. Fields are split and packed (not [`Identity`]) so that the record
-/// takes 56 bytes.
+/// One path of a regular file: its directory, its name (an offset in the names arena of
+/// [`Files`]) and what `statx` said of its inode. Fields are split and packed (not
+/// [`Identity`]) so that the record takes 56 bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Rec {
     pub len: u64,
@@ -41,7 +41,7 @@ const NLINK_MAX: u32 = (1 << 30) - 1;
 const IMMUTABLE: u32 = 1 << 30;
 const APPEND_ONLY: u32 = 1 << 31;
 
-/// Regular files as packed records, their names, and the (device, mount id) pairs they live on.
+/// Regular files as packed records, their names, and the places ([`Place`]) they share.
 #[derive(Debug, Default)]
 pub struct Files {
     pub recs: Vec<Rec>,
@@ -180,11 +180,14 @@ impl Files {
     }
 
     pub fn nlink(r: &Rec) -> u64 {
-        nlink(r)
+        u64::from(r.nlink_attrs & NLINK_MAX)
     }
 
     pub fn attrs(r: &Rec) -> Attrs {
-        attrs(r)
+        Attrs {
+            immutable: r.nlink_attrs & IMMUTABLE != 0,
+            append_only: r.nlink_attrs & APPEND_ONLY != 0,
+        }
     }
 
     /// The full path of a record, as the user will see it (for messages).
@@ -232,14 +235,12 @@ fn ident(r: &Rec, p: &Place) -> Identity {
     }
 }
 
-fn nlink(r: &Rec) -> u64 {
-    u64::from(r.nlink_attrs & NLINK_MAX)
-}
-
-fn attrs(r: &Rec) -> Attrs {
-    Attrs {
-        immutable: r.nlink_attrs & IMMUTABLE != 0,
-        append_only: r.nlink_attrs & APPEND_ONLY != 0,
+/// The location of a record whose name is in the tree's arena.
+fn loc(r: &Rec, places: &[Place]) -> Loc {
+    Loc {
+        dir: r.dir,
+        name: NameIdx(r.name),
+        mnt: places[r.place as usize].mnt,
     }
 }
 
@@ -391,40 +392,30 @@ impl Groups {
     /// The groups of `found` over `files`, sorted, every name moved into `tree`. `found` must
     /// have every candidate's attributes read ([`XattrSlot::UNKNOWN`] ones are left out) and
     /// `files` no records but those of its candidates.
-    pub fn new(tree: &mut Tree, files: Files, mut found: Candidates) -> Result<Groups, NamesFull> {
-        let Files {
-            mut recs,
-            names,
-            places,
-            ..
-        } = files;
+    pub fn new(
+        tree: &mut Tree,
+        mut files: Files,
+        mut found: Candidates,
+    ) -> Result<Groups, NamesFull> {
         found.retain(|c| !c.xattr.is_unknown());
         // Names into the tree's arena. When most of the walk's arena is names of duplicates
         // (trees of copies), the arena itself is taken over, no copy made; otherwise only the
         // duplicates' names are copied, into room made once to the exact size.
-        let need: usize = recs
-            .iter()
-            .map(|r| {
-                names[r.name as usize..]
-                    .iter()
-                    .position(|&b| b == 0)
-                    .unwrap_or(0)
-                    + 1
-            })
-            .sum();
-        if need * 2 >= names.len() {
-            let base = tree.adopt_names(names)?;
-            for r in &mut recs {
+        let name_len = |r: &Rec| files.c_name(r).to_bytes_with_nul().len();
+        let need: usize = files.recs.iter().map(name_len).sum();
+        if need * 2 >= files.names.len() {
+            let base = tree.adopt_names(std::mem::take(&mut files.names))?;
+            for r in &mut files.recs {
                 r.name += base.0;
             }
         } else {
             tree.reserve_names(need);
-            for r in &mut recs {
-                let start = r.name as usize;
-                let end = start + names[start..].iter().position(|&b| b == 0).unwrap_or(0);
-                r.name = tree.intern(&names[start..end])?.0;
+            for i in 0..files.recs.len() {
+                let at = tree.intern(files.c_name(&files.recs[i]).to_bytes())?;
+                files.recs[i].name = at.0;
             }
         }
+        let Files { recs, places, .. } = files;
         let mut out = Groups {
             recs,
             places,
@@ -435,26 +426,13 @@ impl Groups {
         Ok(out)
     }
 
-    fn loc(&self, r: &Rec) -> Loc {
-        Loc {
-            dir: r.dir,
-            name: NameIdx(r.name),
-            mnt: self.places[r.place as usize].mnt,
-        }
-    }
-
     /// Sort paths, inodes and groups by path bytes (see [`Groups`]), comparing in place. No
     /// two items compare equal (a path is one record of one inode of one group), so an
     /// unstable sort, which needs no room, gives the one order whatever the input order.
     fn sort(&mut self, tree: &Tree) {
         let order = tree.path_order();
         let places = &self.places;
-        let loc = |r: &Rec| Loc {
-            dir: r.dir,
-            name: NameIdx(r.name),
-            mnt: places[r.place as usize].mnt,
-        };
-        let cmp = |a: &Rec, b: &Rec| tree.cmp_ordered(&order, &loc(a), &loc(b));
+        let cmp = |a: &Rec, b: &Rec| tree.cmp_ordered(&order, &loc(a, places), &loc(b, places));
         let Candidates { cands, groups, .. } = &mut self.found;
         let recs = &mut self.recs;
         for c in cands.iter() {
@@ -482,7 +460,7 @@ impl Groups {
 
     /// Lay the groups out last first: the records of no group first, then those of the last
     /// group, ... the first group's at the end; the candidates and the groups' entries likewise.
-    /// So [`Groups::into_iter`] takes the first group off the end of every table, and can give
+    /// So `into_iter` takes the first group off the end of every table, and can give
     /// the memory of what it has handed out back while the planner fills the plan. Permuted in
     /// place (4 bytes a record and a candidate meanwhile), not copied.
     fn store_last_first(&mut self) {
@@ -541,10 +519,10 @@ impl Groups {
                 let first = &recs[0];
                 Inode {
                     ident: ident(first, &self.places[first.place as usize]),
-                    nlink: nlink(first),
-                    attrs: attrs(first),
+                    nlink: Files::nlink(first),
+                    attrs: Files::attrs(first),
                     xattrs: self.found.sums.get(c).unwrap_or_default(),
-                    paths: recs.iter().map(|r| self.loc(r)).collect(),
+                    paths: recs.iter().map(|r| loc(r, &self.places)).collect(),
                 }
             })
             .collect();
@@ -574,14 +552,6 @@ impl Groups {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// Every group in order, each built when it is reached and its records, candidates and
-    /// entry then dropped: the memory of the groups handed out goes back (a table is shrunk
-    /// once it is less than half full) while the caller builds from them.
-    #[allow(clippy::should_implement_trait)]
-    pub fn into_iter(self) -> HandOut {
-        HandOut(self)
-    }
-
     /// One link less for inode `id` (a temp name of it about to be removed).
     pub fn discount_link(&mut self, id: FileId) {
         let places = &self.places;
@@ -594,7 +564,19 @@ impl Groups {
     }
 }
 
-/// The groups handed out one at a time by [`Groups::into_iter`].
+/// Every group in order, each built when it is reached and its records, candidates and entry
+/// then dropped: the memory of the groups handed out goes back (a table is shrunk once it is
+/// less than half full) while the caller builds from them.
+impl IntoIterator for Groups {
+    type Item = DupGroup;
+    type IntoIter = HandOut;
+
+    fn into_iter(self) -> HandOut {
+        HandOut(self)
+    }
+}
+
+/// The groups handed out one at a time by [`Groups`]'s `into_iter`.
 #[derive(Debug)]
 pub struct HandOut(Groups);
 

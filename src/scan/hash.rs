@@ -320,6 +320,7 @@ fn regroup(
     c.groups = out;
     c
 }
+
 /// A directory's fd for opening its files by name, opened when the first of them must be read
 /// (a piece whose hashes all come from the cache opens nothing), and whether only trusted
 /// parties can change its names (see [`only_trusted_write`]).

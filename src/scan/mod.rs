@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::ScanConfig;
 use crate::error::Error;
 use crate::listener::Listener;
-use crate::model::{Groups, NamesFull, ScanOutput, TempFile, Tree};
-
 use crate::model::packed::Files;
+use crate::model::{Groups, NamesFull, ScanOutput, TempFile, Tree};
 
 /// Find every group of two or more distinct inodes with identical content under `cfg.roots`.
 ///

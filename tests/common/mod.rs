@@ -180,11 +180,7 @@ impl TestEnv {
             ..Default::default()
         };
         let scanned = linkdup::scan::scan(&cfg, &linkdup::listener::Silent).expect("scan");
-        let plan = linkdup::plan::plan(
-            &scanned.tree,
-            scanned.groups.into_iter(),
-            &Default::default(),
-        );
+        let plan = linkdup::plan::plan(&scanned.tree, scanned.groups, &Default::default());
         change(self);
         let stop = std::sync::atomic::AtomicBool::new(false);
         let outcomes =
