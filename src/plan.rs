@@ -35,17 +35,46 @@ pub struct PlanOptions {
 /// Turn duplicate groups into a plan, one at a time: the scan's packed [`crate::model::Groups`]
 /// builds each group's `Inode`s when it is reached, and it is dropped once planned.
 pub fn plan(tree: &Tree, groups: impl IntoIterator<Item = DupGroup>, opts: &PlanOptions) -> Plan {
-    let mut plan = Plan::default();
     let groups = groups.into_iter();
     // Most groups make one group of the plan: room for them all at once, not grown by doubling.
-    plan.groups.reserve_exact(groups.size_hint().0);
+    let mut held = Vec::with_capacity(groups.size_hint().0);
+    let mut plan = plan_each(tree, groups, opts, |g| held.push(g));
+    held.shrink_to_fit();
+    plan.groups = held;
+    plan
+}
+
+/// [`plan`], handing each group of the plan to `each` as it is made instead of holding it: the
+/// plan returned has the skips and the sets kept apart, and no groups.
+pub fn plan_each(
+    tree: &Tree,
+    groups: impl IntoIterator<Item = DupGroup>,
+    opts: &PlanOptions,
+    mut each: impl FnMut(GroupPlan),
+) -> Plan {
+    let mut plan = Plan::default();
     for g in groups {
         plan_group(tree, &g, opts, &mut plan);
+        plan.groups.drain(..).for_each(&mut each);
     }
-    plan.groups.shrink_to_fit();
     plan.skipped.shrink_to_fit();
     plan.settled.shrink_to_fit();
     plan
+}
+
+/// The groups of the plan of `groups`, made again one scan group at a time as they are read,
+/// each dropped by the reader: how a dry run reports the plan of millions of files without
+/// holding it. Made by the same steps as [`plan`], in the same order: the same groups.
+pub fn replan<'a>(
+    tree: &'a Tree,
+    groups: &'a crate::model::Groups,
+    opts: &'a PlanOptions,
+) -> impl Iterator<Item = GroupPlan> + 'a {
+    groups.iter().flat_map(move |g| {
+        let mut plan = Plan::default();
+        plan_group(tree, &g, opts, &mut plan);
+        plan.groups
+    })
 }
 
 fn plan_group(tree: &Tree, g: &DupGroup, opts: &PlanOptions, plan: &mut Plan) {

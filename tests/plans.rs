@@ -306,3 +306,89 @@ fn a_plan_reads_as_paths_and_a_reviewer_may_delete_groups_or_actions_but_not_edi
     assert_eq!(v["summary"]["linked"], 0, "{v}");
     assert_ne!(t.ino("data/k2"), t.ino("data/v2"));
 }
+
+/// A dry run that saves no plan never holds its plan: it makes each group again from the scan's
+/// groups as the report reads it. What it reports, in every format, is byte for byte what the
+/// held plan of `--save-plan` reports (and so what a run would execute), on a tree with skips,
+/// sets kept apart, outside links, hard-linked keepers and a keeper preference.
+#[test]
+fn a_dry_run_reports_the_plan_it_would_hold_in_every_format() {
+    let t = edge_tree();
+    // A copy whose mode differs (skipped), a pair with a link outside the scanned paths, and
+    // a linked set kept apart by its owner's mode.
+    t.write("modes/a", b"mode gated content");
+    t.write("modes/b", b"mode gated content");
+    t.chmod("modes/b", 0o600);
+    t.write("outside/a", b"linked from outside");
+    t.write("outside/b", b"linked from outside");
+    t.hard_link("outside/b", "elsewhere/b");
+    t.write("apart/a", b"apart set");
+    t.hard_link("apart/a", "apart/a2");
+    t.write("apart/b", b"apart set");
+    t.chmod("apart/b", 0o640);
+    // Keepers picked by age, and duplicates that take their keeper's time.
+    for (i, f) in ["p2/a.txt", "t3/t.bin", "fifty/f07.dat", "h/z"]
+        .iter()
+        .enumerate()
+    {
+        t.set_mtime(f, 1000 + i as i64);
+    }
+    let roots = [
+        "p1",
+        "p2",
+        "n",
+        "t1",
+        "t2",
+        "t3",
+        "fifty",
+        "h",
+        "done",
+        "with space",
+        "odd",
+        "modes",
+        "outside",
+        "apart",
+        "near100",
+        "near65537",
+    ];
+    let mut checked = 0;
+    for format in ["text", "json", "jsonl", "csv", "fdupes"] {
+        for extra in [&[][..], &["--keep-under", "t2", "--by-dir", "3"][..]] {
+            if format != "text" && format != "json" && !extra.is_empty() {
+                continue;
+            }
+            let mut args = vec!["link", "-n", "-f", format];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&roots);
+            let streamed = t.run(&args);
+            let _ = fs::remove_file(t.path("held.plan"));
+            args.splice(2..2, ["--save-plan", "held.plan"]);
+            let held = t.run(&args);
+            assert_eq!(code(&streamed), code(&held), "{format} {extra:?}");
+            let (a, b) = (stdout(&streamed), stdout(&held));
+            // The text report's last line names the scan's time; everything else is equal.
+            let untimed = |s: &str| {
+                s.split(" scanned in ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            assert!(!a.is_empty(), "{format} {extra:?}: no report");
+            assert_eq!(untimed(&a), untimed(&b), "{format} {extra:?}");
+            if format != "text" {
+                assert_eq!(a, b, "{format} {extra:?}");
+            }
+            if format != "fdupes" {
+                assert!(a.contains("modes/b"), "the skip is reported: {format}\n{a}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7);
+    // The totals come from the same groups: the mode-gated copies are not planned; the copy
+    // with a link outside the scanned paths is the keeper (most links), so its twin is freed.
+    let (v, _) = t.json(&["link", "-n", "-f", "json", "modes", "outside", "p1", "p2"]);
+    assert_eq!(v["summary"]["planned"], 2, "{v}");
+    assert_eq!(v["summary"]["reclaimable_bytes"], 130 + 19, "{v}");
+    assert_eq!(v["actions"][1]["keeper"], "outside/b", "{v}");
+}

@@ -14,8 +14,9 @@ use crate::error::{Error, Refusal, StateKind};
 use crate::execute::{self, execute};
 use crate::journal::{Entry, Journal};
 use crate::model::{Outcome, Plan, ScanOutput, Summary};
+use crate::plan::PlanOptions;
 use crate::recover::{Recovered, recover};
-use crate::report::{self, LinkReport, Report};
+use crate::report::{self, LinkReport, PlanRef, Report};
 use crate::ui::{Choice, GroupChoice, GroupView};
 
 /// What a link run (or an apply) is to do once it has a plan.
@@ -63,9 +64,18 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
     if cfg.dry_run {
         temps::note(io.listener, &scanned, &results, true);
     }
-    let plan = make_plan(cfg, &io, &mut scanned)?;
-    // The scan's groups are gone: what they held is the plan's room for the run.
-    crate::sys::release_freed_memory();
+    let opts = plan_options(cfg, &mut scanned)?;
+    // A dry run that saves no plan reads its groups from the scan's, made again as they are
+    // reported: the plan of millions of files is never held whole. Otherwise the scan's groups
+    // are consumed, and what they held is the plan's room for the run.
+    let replan = cfg.dry_run && cfg.save_plan.is_none();
+    let plan = if replan {
+        crate::plan::plan_each(&scanned.tree, scanned.groups.iter(), &opts, drop)
+    } else {
+        let plan = make_plan(cfg, &io, &mut scanned, &opts)?;
+        crate::sys::release_freed_memory();
+        plan
+    };
     let run = Run {
         dry_run: cfg.dry_run,
         yes: cfg.yes,
@@ -76,7 +86,8 @@ pub fn link(cfg: &LinkConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         saved: false,
     };
     let pending = Pending { results, recorded };
-    run_plan(out, io, &scanned, plan, &run, &pending)
+    let replan = replan.then_some(&opts);
+    run_plan(out, io, (&scanned, replan), plan, &run, &pending)
 }
 
 /// `apply`: a saved plan, re-verified file by file as the executor comes to it.
@@ -95,12 +106,11 @@ pub fn apply(cfg: &ApplyConfig, out: &Output, io: Io<'_>) -> Result<u8, Error> {
         roots: &[],
         saved: true,
     };
-    run_plan(out, io, &scanned, plan, &run, &Pending::default())
+    run_plan(out, io, (&scanned, None), plan, &run, &Pending::default())
 }
 
-/// Plan a scanned tree (and save the plan when asked).
-/// The scan's groups are consumed: from here on the plan is what the run and its reports use.
-fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<Plan, Error> {
+/// What the planner is to do with a scanned tree (its extents move into it).
+fn plan_options(cfg: &LinkConfig, scanned: &mut ScanOutput) -> Result<PlanOptions, Error> {
     let PlanPolicy {
         gates,
         max_links,
@@ -108,18 +118,25 @@ fn make_plan(cfg: &LinkConfig, io: &Io<'_>, scanned: &mut ScanOutput) -> Result<
         keep_under,
         method,
     } = &cfg.policy;
-    let plan = crate::plan::plan(
-        &scanned.tree,
-        std::mem::take(&mut scanned.groups),
-        &crate::plan::PlanOptions {
-            gates: *gates,
-            max_links: *max_links,
-            keep: *keep,
-            preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
-            method: *method,
-            extents: std::mem::take(&mut scanned.extents),
-        },
-    );
+    Ok(PlanOptions {
+        gates: *gates,
+        max_links: *max_links,
+        keep: *keep,
+        preferred: crate::scan::prefer::dirs_under(&scanned.tree, keep_under)?,
+        method: *method,
+        extents: std::mem::take(&mut scanned.extents),
+    })
+}
+
+/// Plan a scanned tree (and save the plan when asked).
+/// The scan's groups are consumed: from here on the plan is what the run and its reports use.
+fn make_plan(
+    cfg: &LinkConfig,
+    io: &Io<'_>,
+    scanned: &mut ScanOutput,
+    opts: &PlanOptions,
+) -> Result<Plan, Error> {
+    let plan = crate::plan::plan(&scanned.tree, std::mem::take(&mut scanned.groups), opts);
     if let Some(path) = &cfg.save_plan {
         crate::planfile::save(path, &scanned.tree, &plan, &cfg.policy.run_options())?;
         io.listener.note(
@@ -148,7 +165,7 @@ struct Done {
 fn run_plan(
     out: &Output,
     mut io: Io<'_>,
-    scanned: &ScanOutput,
+    (scanned, replan): (&ScanOutput, Option<&PlanOptions>),
     mut plan: Plan,
     run: &Run<'_>,
     pending: &Pending,
@@ -163,7 +180,7 @@ fn run_plan(
         let checked = execute::check(&scanned.tree, &plan, &run.opts, io.listener.progress());
         Done::nothing(checked, pending)
     } else if run.dry_run || (plan.action_count() == 0 && removable == 0) {
-        Done::nothing(planned(&plan), pending)
+        Done::nothing(Vec::new(), pending)
     } else {
         if !run.yes {
             confirm(&mut io, scanned, &mut plan, removable)?;
@@ -171,7 +188,11 @@ fn run_plan(
         real_run(&io, scanned, &mut plan, run, pending)?
     };
     let signal = done.signals.as_ref().and_then(Signals::exit_code);
-    let mut summary = report::summarize(scanned, Some((&plan, &done.outcomes)));
+    let plan_ref = PlanRef {
+        plan: &plan,
+        replan,
+    };
+    let mut summary = report::summarize(scanned, Some((plan_ref, &done.outcomes)));
     if run.dry_run && run.saved {
         report::only_what_passed(&mut summary, &plan, &done.outcomes);
     }
@@ -182,6 +203,7 @@ fn run_plan(
     let r = Report::Link(LinkReport {
         scan: scanned,
         plan: &plan,
+        replan,
         outcomes: &done.outcomes,
         summary: &summary,
         dry_run: run.dry_run,
@@ -212,7 +234,8 @@ fn run_plan(
 }
 
 impl Done {
-    /// Nothing run: a dry run's outcomes, the temp names as recovery would leave them.
+    /// Nothing run: a dry run's outcomes (none when every action is planned: see
+    /// [`LinkReport`]), the temp names as recovery would leave them.
     fn nothing(outcomes: Vec<Outcome>, pending: &Pending) -> Done {
         Done {
             outcomes,
@@ -288,7 +311,8 @@ fn confirm(
     plan: &mut Plan,
     removable: u64,
 ) -> Result<(), Error> {
-    let planned = report::summarize(scanned, Some((plan, &[])));
+    let plan_ref = PlanRef { plan, replan: None };
+    let planned = report::summarize(scanned, Some((plan_ref, &[])));
     let mut summary = format!(
         "{} in {} can be replaced with hard links, reclaiming {} ({} skipped).",
         count(planned.planned, "duplicate"),
@@ -385,11 +409,11 @@ fn review_material(
     plan: &Plan,
     totals: &Summary,
 ) -> (String, Vec<GroupView>) {
-    let outcomes = planned(plan);
     let r = Report::Link(LinkReport {
         scan: scanned,
         plan,
-        outcomes: &outcomes,
+        replan: None,
+        outcomes: &[],
         summary: totals,
         dry_run: true,
         temps: &[],
@@ -442,13 +466,6 @@ fn member_line(tree: &crate::model::Tree, m: &crate::model::Member) -> String {
         e.mode & 0o7777,
         count(m.nlink, "link")
     )
-}
-
-/// One [`Outcome::Planned`] per action: what a dry run reports.
-fn planned(plan: &Plan) -> Vec<Outcome> {
-    std::iter::repeat_with(|| Outcome::Planned)
-        .take(plan.action_count())
-        .collect()
 }
 
 fn count(n: u64, what: &str) -> String {

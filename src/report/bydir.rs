@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::model::{DirIdx, Outcome, Plan, ScanOutput, Tree, path_bytes};
+use super::LinkReport;
+use crate::model::{DirIdx, Outcome, ScanOutput, Tree, path_bytes};
 
 /// One directory of the rollup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +35,10 @@ pub fn of_scan(scan: &ScanOutput, top: usize) -> Vec<Row> {
 
 /// A plan's rollup: the bytes each duplicate frees (or, after the run, freed), in its
 /// directory.
-pub fn of_plan(tree: &Tree, plan: &Plan, outcomes: &[Outcome], top: usize) -> Vec<Row> {
+pub fn of_plan(r: &LinkReport<'_>, top: usize) -> Vec<Row> {
     let mut direct: HashMap<DirIdx, (u64, u64)> = HashMap::new();
-    let mut outcome_of = outcomes.iter();
-    for g in &plan.groups {
+    let mut outcome_of = r.outcomes.iter();
+    for g in r.groups() {
         for a in &g.actions {
             let frees = match outcome_of.next() {
                 Some(Outcome::Linked { freed, .. }) => *freed,
@@ -51,7 +52,7 @@ pub fn of_plan(tree: &Tree, plan: &Plan, outcomes: &[Outcome], top: usize) -> Ve
             }
         }
     }
-    rollup(tree, direct, top)
+    rollup(&r.scan.tree, direct, top)
 }
 
 fn rollup(tree: &Tree, direct: HashMap<DirIdx, (u64, u64)>, top: usize) -> Vec<Row> {

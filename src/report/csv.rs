@@ -57,7 +57,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, raw: bool) -> io::Result<()> 
         "group", "size", "path", "dev", "ino", "role", "status", "reason", "kind", "method",
     ])?;
     let mut outcomes = r.outcomes.iter();
-    for (gi, g) in r.plan.groups.iter().enumerate() {
+    for (gi, g) in r.groups().enumerate() {
         let group = (gi + 1).to_string();
         let size = g.len.0.to_string();
         let k = &g.keeper;

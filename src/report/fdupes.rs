@@ -44,7 +44,8 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, null: bool, raw: bool) -> io::
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, null: bool, raw: bool) -> io::Result<()> {
     let tree = &r.scan.tree;
     let mut outcomes = r.outcomes.iter();
-    for g in &r.plan.groups {
+    for g in r.groups() {
+        let g = &*g;
         // keeper location → its duplicates, in order (a link limit can split a group).
         let mut sets: Vec<(&Loc, Vec<&Loc>)> = Vec::new();
         for a in &g.actions {

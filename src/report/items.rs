@@ -14,7 +14,7 @@ use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 
 use super::{LinkReport, Status};
 use crate::error::Problem;
-use crate::model::{DupGroup, GroupPlan, Inode, LinkAction, Loc, Outcome, ScanOutput, Tree};
+use crate::model::{DupGroup, Inode, LinkAction, Loc, Outcome, ScanOutput, Tree};
 use crate::recover::Recovered;
 use crate::undo::Undone;
 
@@ -148,20 +148,45 @@ impl Fields for GroupFile<'_> {
     }
 }
 
-/// Every action of a link report in plan order, with its group's number (from 1), the group
-/// and what became of it ([`Outcome::Planned`] past the end of `outcomes`).
-pub fn actions<'a>(
-    r: &'a LinkReport<'a>,
-    planned: &'a Outcome,
-) -> impl Iterator<Item = (usize, &'a GroupPlan, &'a LinkAction, &'a Outcome)> + 'a {
-    let outcomes = r.outcomes.iter().chain(std::iter::repeat(planned));
-    r.plan
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(gi, g)| g.actions.iter().map(move |a| (gi + 1, g, a)))
-        .zip(outcomes)
-        .map(|((n, g, a), o)| (n, g, a, o))
+/// Hand every action of a link report to `each` in plan order, as an [`Action`]: with its
+/// group's number (from 1), the group and what became of it ([`Outcome::Planned`] past the
+/// end of `outcomes`). A callback, not an iterator: a dry run's groups are made as they are
+/// read, and an action lives as long as its group.
+pub fn each_action<E>(
+    r: &LinkReport<'_>,
+    names: &Names<'_>,
+    mut each: impl FnMut(Action<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let planned = Outcome::Planned;
+    let mut outcomes = r.outcomes.iter().chain(std::iter::repeat(&planned));
+    for (gi, g) in r.groups().enumerate() {
+        for action in &g.actions {
+            let outcome = outcomes.next().unwrap_or(&planned);
+            each(Action {
+                names,
+                group: gi + 1,
+                plan: &g,
+                action,
+                outcome,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Every action of a link report, as a JSON array written as the groups are read.
+pub struct Actions<'a> {
+    pub r: &'a LinkReport<'a>,
+    pub names: &'a Names<'a>,
+}
+
+impl Serialize for Actions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        each_action(self.r, self.names, |a| seq.serialize_element(&Obj::new(a)))?;
+        seq.end()
+    }
 }
 
 /// One `duplicate -> keeper` action of a link report and what became of it.

@@ -9,14 +9,14 @@ use serde::ser::SerializeMap;
 
 use super::LinkReport;
 use super::items::{
-    Action, DirRow, Each, Fields, Group, JournalRow, JournalsSummary, KeptApart, LinkSummary,
-    Names, Obj, RecoverSummary, ScanSummary, Skipped, Trouble, UndoPath, UndoSummary, actions,
-    put_problems, temps,
+    Actions, DirRow, Each, Fields, Group, JournalRow, JournalsSummary, KeptApart, LinkSummary,
+    Names, Obj, RecoverSummary, ScanSummary, Skipped, Trouble, UndoPath, UndoSummary, put_problems,
+    temps,
 };
 use super::jsonfmt::serializer;
 use crate::config::Output;
 use crate::error::{Noted, Problem};
-use crate::model::{Outcome, ScanOutput};
+use crate::model::ScanOutput;
 use crate::recover::Recovered;
 
 /// The version of the JSON reports' layout: raised when a field changes meaning or goes away
@@ -96,9 +96,7 @@ impl Fields for ScanDoc<'_> {
 }
 
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted, look: &Output) -> io::Result<()> {
-    let by_dir = look
-        .by_dir
-        .map(|top| super::bydir::of_plan(&r.scan.tree, r.plan, r.outcomes, top));
+    let by_dir = look.by_dir.map(|top| super::bydir::of_plan(r, top));
     write(w, look.pretty, LinkDoc { r, noted, by_dir })
 }
 
@@ -112,16 +110,6 @@ impl Fields for LinkDoc<'_> {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
         let r = self.r;
         let names = &Names::new(&r.scan.tree);
-        let planned = Outcome::Planned;
-        let acts = actions(r, &planned).map(|(group, g, action, outcome)| {
-            Obj::new(Action {
-                names,
-                group,
-                plan: g,
-                action,
-                outcome,
-            })
-        });
         let skipped = r
             .plan
             .skipped
@@ -132,7 +120,7 @@ impl Fields for LinkDoc<'_> {
             .apart
             .iter()
             .map(|apart| Obj::new(KeptApart { names, apart }));
-        m.serialize_entry("actions", &Each::new(acts))?;
+        m.serialize_entry("actions", &Actions { r, names })?;
         if let Some(rows) = &self.by_dir {
             m.serialize_entry("by_dir", &by_dir_json(&r.scan.tree, rows))?;
         }

@@ -10,13 +10,13 @@ use serde::ser::SerializeMap;
 
 use super::LinkReport;
 use super::items::{
-    Action, Fields, Group, KeptApart, LinkSummary, Names, Obj, ScanSummary, Skipped, Trouble,
-    actions, temps,
+    Fields, Group, KeptApart, LinkSummary, Names, Obj, ScanSummary, Skipped, Trouble, each_action,
+    temps,
 };
 use super::json::{Refused, VERSION};
 use super::jsonfmt::serializer;
 use crate::error::{Noted, Problem};
-use crate::model::{Outcome, ScanOutput};
+use crate::model::ScanOutput;
 
 /// Write `v` on a line of its own.
 fn line<T: Serialize>(w: &mut dyn Write, v: &T) -> io::Result<()> {
@@ -45,17 +45,7 @@ pub fn scan(w: &mut dyn Write, scan: &ScanOutput, noted: &Noted) -> io::Result<(
 
 pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, noted: &Noted) -> io::Result<()> {
     let names = &Names::new(&r.scan.tree);
-    let planned = Outcome::Planned;
-    for (group, g, action, outcome) in actions(r, &planned) {
-        let a = Action {
-            names,
-            group,
-            plan: g,
-            action,
-            outcome,
-        };
-        line(w, &Obj::tagged("action", a))?;
-    }
+    each_action(r, names, |a| line(w, &Obj::tagged("action", a)))?;
     for apart in &r.plan.apart {
         line(w, &Obj::tagged("kept_apart", KeptApart { names, apart }))?;
     }

@@ -12,13 +12,15 @@ mod jsonfmt;
 pub mod jsonl;
 pub mod text;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::config::{Format, Output};
 use crate::error::Noted;
 use crate::journal::Entry;
-use crate::model::{GroupPlan, LinkAction, Merge, Outcome, Plan, ScanOutput, Summary};
+use crate::model::{GroupPlan, Merge, Outcome, Plan, ScanOutput, Summary};
+use crate::plan::PlanOptions;
 use crate::recover::Recovered;
 use crate::undo::Undone;
 
@@ -121,10 +123,15 @@ pub fn render(
     }
 }
 
-/// Everything a link report shows. `outcomes` has one entry per action, in plan order.
+/// Everything a link report shows. `outcomes` has one entry per action, in plan order, or none
+/// when nothing was run (a dry run): then every action reads as [`Outcome::Planned`], and a
+/// plan of millions of actions needs no table of them.
 pub struct LinkReport<'a> {
     pub scan: &'a ScanOutput,
+    /// The plan: its groups, unless `replan` says they are made again as they are read.
     pub plan: &'a Plan,
+    /// See [`PlanRef::replan`].
+    pub replan: Option<&'a PlanOptions>,
     pub outcomes: &'a [Outcome],
     pub summary: &'a Summary,
     pub dry_run: bool,
@@ -134,68 +141,98 @@ pub struct LinkReport<'a> {
     pub proposed: bool,
 }
 
-/// Totals of a scan (and, when given, of a plan and its outcomes).
-pub fn summarize(scan: &ScanOutput, plan: Option<(&Plan, &[Outcome])>) -> Summary {
+/// A plan as the reports read it.
+#[derive(Clone, Copy)]
+pub struct PlanRef<'a> {
+    /// The plan: its skips and the sets kept apart, and its groups unless `replan` is set.
+    pub plan: &'a Plan,
+    /// Set for a dry run: `plan` holds no groups, and they are made again from the scan's groups
+    /// with these options each time they are read ([`crate::plan::replan`]: the same groups,
+    /// in the same order), so that the plan of millions of files is never held whole.
+    pub replan: Option<&'a PlanOptions>,
+}
+
+impl<'a> PlanRef<'a> {
+    /// The plan's groups, in order.
+    pub fn groups(self, scan: &'a ScanOutput) -> Box<dyn Iterator<Item = Cow<'a, GroupPlan>> + 'a> {
+        match self.replan {
+            Some(opts) => {
+                Box::new(crate::plan::replan(&scan.tree, &scan.groups, opts).map(Cow::Owned))
+            }
+            None => Box::new(self.plan.groups.iter().map(Cow::Borrowed)),
+        }
+    }
+}
+
+impl<'a> LinkReport<'a> {
+    /// The plan's groups, in order (see [`PlanRef`]).
+    pub fn groups(&self) -> Box<dyn Iterator<Item = Cow<'a, GroupPlan>> + 'a> {
+        PlanRef {
+            plan: self.plan,
+            replan: self.replan,
+        }
+        .groups(self.scan)
+    }
+}
+
+/// Totals of a scan (and, when given, of a plan and its outcomes: none when nothing was run).
+pub fn summarize(scan: &ScanOutput, plan: Option<(PlanRef<'_>, &[Outcome])>) -> Summary {
     let mut s = Summary {
         files_scanned: scan.files_scanned,
         scan_errors: scan.errors,
         ..Summary::default()
     };
-    let Some((plan, outcomes)) = plan else {
+    let Some((plan_ref, outcomes)) = plan else {
         s.groups = scan.groups.len() as u64;
         return s;
     };
-    s.groups = plan.groups.len() as u64;
-    s.planned = plan.action_count() as u64;
+    let plan = plan_ref.plan;
     s.settled = plan.settled.len() as u64;
     s.apart = plan.apart.len() as u64;
     for skip in &plan.skipped {
         *s.skip_kinds.entry(skip.reason.kind()).or_default() += 1;
     }
-    s.reclaimable_bytes = plan.reclaimable();
     let mut outcome_of = outcomes.iter();
-    for g in &plan.groups {
-        let mine = outcome_of.by_ref().take(g.actions.len());
-        if mine.filter(|o| matches!(o, Outcome::Linked { .. })).count() > 0 {
-            s.groups_linked += 1;
-        }
-    }
-    // A reflinked file keeps its own times.
-    let retimes = |(g, a): &(&GroupPlan, &LinkAction)| {
-        g.method == Merge::HardLink && a.victim.expect.mtime != g.keeper_of(a).expect.mtime
-    };
-    let pairs = || {
-        plan.groups
-            .iter()
-            .flat_map(|g| g.actions.iter().map(move |a| (g, a)))
-    };
-    if outcomes.is_empty() {
-        s.retimed = pairs().filter(retimes).count() as u64;
-        s.reflinked = pairs().filter(|(g, _)| g.method == Merge::Reflink).count() as u64;
-    }
-    for (pair, outcome) in pairs().zip(outcomes) {
-        let done = matches!(outcome, Outcome::Planned | Outcome::Linked { .. });
-        if retimes(&pair) && done {
-            s.retimed += 1;
-        }
-        if pair.0.method == Merge::Reflink && done {
-            s.reflinked += 1;
-        }
-        let (g, action) = pair;
-        match outcome {
-            Outcome::Planned => {}
-            Outcome::Linked { freed, .. } => {
-                s.linked += 1;
-                if *freed {
-                    s.reclaimed_bytes += action.frees_bytes.unwrap_or(g.len.0);
+    for g in plan_ref.groups(scan) {
+        s.groups += 1;
+        s.planned += g.actions.len() as u64;
+        let mut linked_any = false;
+        for action in &g.actions {
+            if action.frees {
+                s.reclaimable_bytes += action.frees_bytes.unwrap_or(g.len.0);
+            }
+            // A reflinked file keeps its own times.
+            let retimes = g.method == Merge::HardLink
+                && action.victim.expect.mtime != g.keeper_of(action).expect.mtime;
+            let reflinks = g.method == Merge::Reflink;
+            let Some(outcome) = outcome_of.next() else {
+                // Nothing run: every action counts as planned.
+                if outcomes.is_empty() {
+                    s.retimed += u64::from(retimes);
+                    s.reflinked += u64::from(reflinks);
                 }
+                continue;
+            };
+            let done = matches!(outcome, Outcome::Planned | Outcome::Linked { .. });
+            s.retimed += u64::from(retimes && done);
+            s.reflinked += u64::from(reflinks && done);
+            match outcome {
+                Outcome::Planned => {}
+                Outcome::Linked { freed, .. } => {
+                    s.linked += 1;
+                    linked_any = true;
+                    if *freed {
+                        s.reclaimed_bytes += action.frees_bytes.unwrap_or(g.len.0);
+                    }
+                }
+                Outcome::Skipped(why) => {
+                    s.skipped += 1;
+                    *s.skip_kinds.entry(why.kind()).or_default() += 1;
+                }
+                Outcome::Failed(_) => s.failed += 1,
             }
-            Outcome::Skipped(why) => {
-                s.skipped += 1;
-                *s.skip_kinds.entry(why.kind()).or_default() += 1;
-            }
-            Outcome::Failed(_) => s.failed += 1,
         }
+        s.groups_linked += u64::from(linked_any);
     }
     s
 }

@@ -149,8 +149,8 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
     let p = Paint { on: look.color };
     if !look.quiet {
         let mut outcomes = r.outcomes.iter();
-        for g in &r.plan.groups {
-            group_lines(w, r, g, &mut outcomes, &p)?;
+        for g in r.groups() {
+            group_lines(w, r, &g, &mut outcomes, &p)?;
         }
         apart_lines(w, r, &p)?;
         skipped_lines(w, r, &p)?;
@@ -161,7 +161,7 @@ pub fn link(w: &mut dyn Write, r: &LinkReport<'_>, look: &Output) -> io::Result<
         (false, false) => When::Done,
     };
     if let Some(top) = look.by_dir {
-        let rows = super::bydir::of_plan(&r.scan.tree, r.plan, r.outcomes, top);
+        let rows = super::bydir::of_plan(r, top);
         by_dir_lines(w, &r.scan.tree, &rows, &p)?;
     }
     writeln!(w, "{}", summary_line(r.summary, when))
