@@ -1,11 +1,11 @@
-//! The scan's compact data: every path the walk keeps is one fixed-size [`Rec`] (56 bytes) plus
+//! The scan's compact data: every path the walk keeps is one fixed-size [`Rec`] (48 bytes) plus
 //! its name, NUL-terminated, in one shared byte arena (no allocation per file, and no path is
 //! built until it is needed); a candidate inode is a run of records ([`Cand`]), a group a run of
 //! candidates ([`Group`]). The scan's result, [`Groups`], is that same table cut down to the
 //! duplicates: the later stages read each group through it, so the memory of a duplicate path
 //! is its record, its name, its candidate entry and a share of its group's, never a copy.
 //! What thousands of files share (device, mount id, owner, group and mode) is interned in a small
-//! table of places, so that a record takes 56 bytes.
+//! table of places, and a time stamp is one count of nanoseconds, so that a record takes 48 bytes.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, OsStr};
@@ -19,15 +19,14 @@ use super::{
 
 /// One path of a regular file: its directory, its name (an offset in the names arena of
 /// [`Files`]) and what `statx` said of its inode. Fields are split and packed (not
-/// [`Identity`]) so that the record takes 56 bytes.
+/// [`Identity`]) so that the record takes 48 bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Rec {
     pub len: u64,
     pub ino: u64,
-    mtime_sec: i64,
-    ctime_sec: i64,
-    mtime_nsec: u32,
-    ctime_nsec: u32,
+    /// Modification and status change times, as [`pack_time`] packs them.
+    mtime: i64,
+    ctime: i64,
     /// Offset of the name in the arena.
     name: u32,
     pub dir: DirIdx,
@@ -48,6 +47,44 @@ pub struct Files {
     names: Vec<u8>,
     places: Vec<Place>,
     place_of: HashMap<Place, u32>,
+    /// The time stamps that don't fit [`pack_time`]'s count of nanoseconds.
+    odd: Vec<Timestamp>,
+}
+
+/// The first `2^32` values of a packed time name entries of the list of odd times; any larger
+/// is nanoseconds since the epoch.
+const ODD: i64 = i64::MIN;
+const ODD_END: i64 = i64::MIN + (1 << 32);
+const NANOS: i64 = 1_000_000_000;
+
+/// A time stamp in one `i64`: nanoseconds since the epoch when it is one of 1677-09-21 to
+/// 2262-04-11 (every real file's time, in practice), else the entry of `odd` that holds it.
+fn pack_time(t: Timestamp, odd: &mut Vec<Timestamp>) -> Result<i64, Full> {
+    let (sec, nsec) = (t.sec, t.nsec);
+    let ns = sec
+        .checked_mul(NANOS)
+        .and_then(|s| s.checked_add(i64::from(nsec)))
+        .filter(|&ns| ns >= ODD_END && i64::from(nsec) < NANOS);
+    if let Some(ns) = ns {
+        return Ok(ns);
+    }
+    let at = i64::try_from(odd.len())
+        .ok()
+        .filter(|&i| i < ODD_END - ODD)
+        .ok_or(TOO_MANY_ODD_TIMES)?;
+    odd.push(t);
+    Ok(ODD + at)
+}
+
+/// The time stamp [`pack_time`] packed.
+fn unpack_time(v: i64, odd: &[Timestamp]) -> Timestamp {
+    if v < ODD_END {
+        return odd.get((v - ODD) as usize).copied().unwrap_or_default();
+    }
+    Timestamp {
+        sec: v.div_euclid(NANOS),
+        nsec: v.rem_euclid(NANOS) as u32,
+    }
 }
 
 /// The table can't take more: the reason, for the message.
@@ -56,6 +93,8 @@ pub struct Full(pub &'static str);
 
 pub const TOO_MANY_NAMES: Full = Full("more than 4 GiB of file names in one scan");
 const TOO_MANY_PLACES: Full = Full("more than 4 billion kinds of file in one scan");
+const TOO_MANY_ODD_TIMES: Full =
+    Full("more than 4 billion files with times before 1678 or after 2262 in one scan");
 
 /// What many files share: device, mount id (`statx`), owner, group, and `st_mode` (file type
 /// and permission bits: 16 bits, as `statx` reports it).
@@ -97,6 +136,8 @@ impl Files {
         if u32::try_from(self.names.len() + name.len() + 1).is_err() {
             return Err(TOO_MANY_NAMES);
         }
+        let mtime = pack_time(id.mtime, &mut self.odd)?;
+        let ctime = pack_time(id.ctime, &mut self.odd)?;
         let place = self.place(Place {
             dev: id.id.dev,
             mnt,
@@ -109,10 +150,8 @@ impl Files {
         self.recs.push(Rec {
             len: id.len.0,
             ino: id.id.ino,
-            mtime_sec: id.mtime.sec,
-            ctime_sec: id.ctime.sec,
-            mtime_nsec: id.mtime.nsec,
-            ctime_nsec: id.ctime.nsec,
+            mtime,
+            ctime,
             name: offset,
             dir,
             nlink_attrs: u32::try_from(nlink).map_or(NLINK_MAX, |n| n.min(NLINK_MAX))
@@ -134,11 +173,19 @@ impl Files {
             .iter()
             .map(|&p| self.place(p))
             .collect::<Result<_, _>>()?;
+        let odd_base = self.odd.len() as i64;
+        if odd_base + other.odd.len() as i64 > ODD_END - ODD {
+            return Err(TOO_MANY_ODD_TIMES);
+        }
+        self.odd.extend_from_slice(&other.odd);
+        let odd = |t: i64| if t < ODD_END { t + odd_base } else { t };
         self.names.extend_from_slice(&other.names);
         self.recs.extend(other.recs.into_iter().map(|mut r| {
             r.name += base as u32;
             r.dir = dir;
             r.place = remap[r.place as usize];
+            r.mtime = odd(r.mtime);
+            r.ctime = odd(r.ctime);
             r
         }));
         Ok(())
@@ -176,7 +223,7 @@ impl Files {
     }
 
     pub fn ident(&self, r: &Rec) -> Identity {
-        ident(r, &self.places[r.place as usize])
+        ident(r, &self.places[r.place as usize], &self.odd)
     }
 
     pub fn nlink(r: &Rec) -> u64 {
@@ -213,22 +260,16 @@ impl Files {
     }
 }
 
-/// What a record and its place say of its inode.
-fn ident(r: &Rec, p: &Place) -> Identity {
+/// What a record, its place and the odd times say of its inode.
+fn ident(r: &Rec, p: &Place, odd: &[Timestamp]) -> Identity {
     Identity {
         id: FileId {
             dev: p.dev,
             ino: r.ino,
         },
         len: FileLen(r.len),
-        mtime: Timestamp {
-            sec: r.mtime_sec,
-            nsec: r.mtime_nsec,
-        },
-        ctime: Timestamp {
-            sec: r.ctime_sec,
-            nsec: r.ctime_nsec,
-        },
+        mtime: unpack_time(r.mtime, odd),
+        ctime: unpack_time(r.ctime, odd),
         mode: u32::from(p.mode),
         uid: p.uid,
         gid: p.gid,
@@ -385,6 +426,7 @@ impl Sums {
 pub struct Groups {
     recs: Vec<Rec>,
     places: Vec<Place>,
+    odd: Vec<Timestamp>,
     found: Candidates,
 }
 
@@ -415,10 +457,13 @@ impl Groups {
                 files.recs[i].name = at.0;
             }
         }
-        let Files { recs, places, .. } = files;
+        let Files {
+            recs, places, odd, ..
+        } = files;
         let mut out = Groups {
             recs,
             places,
+            odd,
             found,
         };
         out.sort(tree);
@@ -518,7 +563,7 @@ impl Groups {
                 let recs = &self.recs[c.recs()];
                 let first = &recs[0];
                 Inode {
-                    ident: ident(first, &self.places[first.place as usize]),
+                    ident: ident(first, &self.places[first.place as usize], &self.odd),
                     nlink: Files::nlink(first),
                     attrs: Files::attrs(first),
                     xattrs: self.found.sums.get(c).unwrap_or_default(),
@@ -626,8 +671,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_record_is_56_bytes() {
-        assert_eq!(std::mem::size_of::<Rec>(), 56);
+    fn a_record_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 48);
+    }
+
+    /// Every time stamp comes back as it went in: nanoseconds for the common ones, the list
+    /// for the rest (before 1678, after 2262, at the edges, nanoseconds out of range).
+    #[test]
+    fn times_pack_and_unpack_exactly() {
+        let t = |sec, nsec| Timestamp { sec, nsec };
+        let mut odd = Vec::new();
+        let cases = [
+            t(0, 0),
+            t(1_700_000_000, 123_456_789),
+            t(-1, 999_999_999),
+            t(-9_000_000_000, 5),
+            t(9_223_372_036, 854_775_807),
+            t(9_223_372_036, 854_775_808),
+            t(-9_223_372_036, 854_775_808),
+            t(-9_223_372_033, 0),
+            t(i64::MAX, 0),
+            t(i64::MIN, 999_999_999),
+            t(5, 1_000_000_000),
+            t(5, u32::MAX),
+        ];
+        let packed: Vec<i64> = cases
+            .iter()
+            .map(|&c| pack_time(c, &mut odd).unwrap())
+            .collect();
+        for (c, p) in cases.iter().zip(&packed) {
+            assert_eq!(unpack_time(*p, &odd), *c, "{p}");
+        }
+        assert_eq!(packed[1], 1_700_000_000_123_456_789);
+        assert_eq!(
+            odd.len(),
+            7,
+            "only the ones out of range go to the list: {odd:?}"
+        );
     }
 
     #[test]
