@@ -285,21 +285,23 @@ fn loc(r: &Rec, places: &[Place]) -> Loc {
     }
 }
 
-/// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`].
+/// A candidate inode: the run `start..start + count` of records (its paths) in [`Files::recs`],
+/// and what is known of its extended attributes ([`XattrSlot`], in the count's top two bits).
 #[derive(Clone, Copy, Debug)]
 pub struct Cand {
     pub start: u32,
-    pub count: u32,
-    /// Its extended attributes.
-    pub xattr: XattrSlot,
+    count_xattr: u32,
 }
 
-// One per candidate inode of the whole walk: kept at three `u32`s.
-const _: () = assert!(std::mem::size_of::<Cand>() == 12);
+// One per candidate inode of the whole walk: kept at two `u32`s.
+const _: () = assert!(std::mem::size_of::<Cand>() == 8);
 
-/// Where a candidate's extended-attribute digest is: not read yet, none (most files), or an
-/// entry of [`Sums`]. One `u32`, not an enum, so that a [`Cand`] stays 12 bytes (an enum with
-/// a `u32` payload takes 8).
+/// Most records one candidate can have (its count's bits below the [`XattrSlot`]).
+pub const MAX_PATHS: u32 = (1 << 30) - 1;
+const XATTR_SHIFT: u32 = 30;
+
+/// What is known of a candidate's extended attributes: not read yet, none that the gates look
+/// at (most files), or a digest, kept in [`Sums`] under its inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct XattrSlot(u32);
 
@@ -308,16 +310,8 @@ impl XattrSlot {
     pub const UNKNOWN: XattrSlot = XattrSlot(0);
     /// Read: the file has none that the gates look at.
     pub const NONE: XattrSlot = XattrSlot(1);
-
-    /// Entry `i` of [`Sums`].
-    fn at(i: usize) -> XattrSlot {
-        XattrSlot(i as u32 + 2)
-    }
-
-    /// The entry of [`Sums`] it names, if any.
-    fn entry(self) -> Option<usize> {
-        (self.0 as usize).checked_sub(2)
-    }
+    /// Read: its digest is in [`Sums`].
+    const LISTED: XattrSlot = XattrSlot(2);
 
     pub fn is_unknown(self) -> bool {
         self == XattrSlot::UNKNOWN
@@ -325,8 +319,29 @@ impl XattrSlot {
 }
 
 impl Cand {
+    /// The candidate of records `start..start + count`, its attributes not read yet; none if
+    /// it has more than [`MAX_PATHS`] (no inode has that many names).
+    pub fn new(start: u32, count: u32) -> Option<Cand> {
+        (count <= MAX_PATHS).then_some(Cand {
+            start,
+            count_xattr: count,
+        })
+    }
+
+    pub fn count(self) -> u32 {
+        self.count_xattr & MAX_PATHS
+    }
+
+    pub fn xattr(self) -> XattrSlot {
+        XattrSlot(self.count_xattr >> XATTR_SHIFT)
+    }
+
+    pub fn set_xattr(&mut self, x: XattrSlot) {
+        self.count_xattr = self.count() | (x.0 << XATTR_SHIFT);
+    }
+
     pub fn recs(self) -> Range<usize> {
-        self.start as usize..(self.start + self.count) as usize
+        self.start as usize..(self.start + self.count()) as usize
     }
 }
 
@@ -392,26 +407,27 @@ impl Candidates {
     }
 }
 
-/// The extended-attribute digests of the few candidates that have any.
+/// The extended-attribute digests of the few candidates that have any, by inode (which stays
+/// while candidates and records move).
 #[derive(Debug, Default)]
-pub struct Sums(Vec<XattrSum>);
+pub struct Sums(HashMap<FileId, XattrSum>);
 
 impl Sums {
-    /// The [`Cand::xattr`] value for a digest.
-    pub fn intern(&mut self, sum: XattrSum) -> XattrSlot {
+    /// Record the digest of inode `id`, and give the [`Cand::xattr`] value that says so.
+    pub fn intern(&mut self, id: FileId, sum: XattrSum) -> XattrSlot {
         if sum == XattrSum::default() {
             return XattrSlot::NONE;
         }
-        self.0.push(sum);
-        XattrSlot::at(self.0.len() - 1)
+        self.0.insert(id, sum);
+        XattrSlot::LISTED
     }
 
-    /// The digest of a candidate, if known.
-    pub fn get(&self, c: &Cand) -> Option<XattrSum> {
-        match c.xattr {
-            XattrSlot::UNKNOWN => None,
+    /// The digest of candidate `c`, whose inode is `id`, if known.
+    pub fn get(&self, c: &Cand, id: FileId) -> Option<XattrSum> {
+        match c.xattr() {
             XattrSlot::NONE => Some(XattrSum::default()),
-            slot => slot.entry().and_then(|i| self.0.get(i)).copied(),
+            XattrSlot::LISTED => self.0.get(&id).copied(),
+            _ => None,
         }
     }
 }
@@ -439,7 +455,7 @@ impl Groups {
         mut files: Files,
         mut found: Candidates,
     ) -> Result<Groups, NamesFull> {
-        found.retain(|c| !c.xattr.is_unknown());
+        found.retain(|c| !c.xattr().is_unknown());
         // Names into the tree's arena. When most of the walk's arena is names of duplicates
         // (trees of copies), the arena itself is taken over, no copy made; otherwise only the
         // duplicates' names are copied, into room made once to the exact size.
@@ -481,7 +497,7 @@ impl Groups {
         let Candidates { cands, groups, .. } = &mut self.found;
         let recs = &mut self.recs;
         for c in cands.iter() {
-            if c.count > 1 {
+            if c.count() > 1 {
                 recs[c.recs()].sort_unstable_by(cmp);
             }
         }
@@ -507,26 +523,25 @@ impl Groups {
     /// group, ... the first group's at the end; the candidates and the groups' entries likewise.
     /// So `into_iter` takes the first group off the end of every table, and can give
     /// the memory of what it has handed out back while the planner fills the plan. Permuted in
-    /// place (4 bytes a record and a candidate meanwhile), not copied.
+    /// place (4 bytes a record, then 4 a candidate, meanwhile), not copied.
     fn store_last_first(&mut self) {
         let Candidates { cands, groups, .. } = &mut self.found;
         // (Every candidate is in a group: `Groups::new` keeps no other.)
         let grouped: usize = groups
             .iter()
             .flat_map(|g| g.cands.clone())
-            .map(|i| cands[i as usize].count as usize)
+            .map(|i| cands[i as usize].count() as usize)
             .sum();
         debug_assert_eq!(
             groups.iter().map(|g| g.cands.len()).sum::<usize>(),
             cands.len(),
             "a candidate in no group"
         );
-        // Where each record and each candidate goes.
+        // Where each record goes (one table of moves at a time: the records', then the
+        // candidates').
         let mut rec_to = vec![u32::MAX; self.recs.len()];
-        let mut cand_to = vec![u32::MAX; cands.len()];
-        let (mut next_rec, mut next_cand) = (self.recs.len() - grouped, 0u32);
-        for g in groups.iter_mut().rev() {
-            let start = next_cand;
+        let mut next_rec = self.recs.len() - grouped;
+        for g in groups.iter().rev() {
             for i in g.cands.clone() {
                 let c = &mut cands[i as usize];
                 for r in c.recs() {
@@ -534,16 +549,24 @@ impl Groups {
                     next_rec += 1;
                 }
                 c.start = rec_to[c.start as usize];
-                cand_to[i as usize] = next_cand;
-                next_cand += 1;
             }
-            g.cands = start..next_cand;
         }
         // Records of no candidate (dropped ones) go first, in their order.
         for (orphan, to) in rec_to.iter_mut().filter(|t| **t == u32::MAX).enumerate() {
             *to = orphan as u32;
         }
         permute(&mut self.recs, rec_to);
+        // Where each candidate goes.
+        let mut cand_to = vec![u32::MAX; cands.len()];
+        let mut next_cand = 0u32;
+        for g in groups.iter_mut().rev() {
+            let start = next_cand;
+            for i in g.cands.clone() {
+                cand_to[i as usize] = next_cand;
+                next_cand += 1;
+            }
+            g.cands = start..next_cand;
+        }
         permute(cands, cand_to);
         groups.reverse();
     }
@@ -562,11 +585,12 @@ impl Groups {
             .map(|c| {
                 let recs = &self.recs[c.recs()];
                 let first = &recs[0];
+                let ident = ident(first, &self.places[first.place as usize], &self.odd);
                 Inode {
-                    ident: ident(first, &self.places[first.place as usize], &self.odd),
+                    ident,
                     nlink: Files::nlink(first),
                     attrs: Files::attrs(first),
-                    xattrs: self.found.sums.get(c).unwrap_or_default(),
+                    xattrs: self.found.sums.get(c, ident.id).unwrap_or_default(),
                     paths: recs.iter().map(|r| loc(r, &self.places)).collect(),
                 }
             })
@@ -724,35 +748,44 @@ mod tests {
             user: 7,
             capability: true,
         };
-        let with = |xattr| Cand {
-            start: 0,
-            count: 1,
-            xattr,
+        let id = |ino| FileId { dev: 1, ino };
+        let with = |xattr| {
+            let mut c = Cand::new(0, 3).unwrap();
+            c.set_xattr(xattr);
+            assert_eq!(c.count(), 3, "the count stays");
+            c
         };
-        assert_eq!(s.intern(none), XattrSlot::NONE);
-        let ia = s.intern(a);
-        let ib = s.intern(b);
+        assert_eq!(s.intern(id(1), none), XattrSlot::NONE);
+        let ia = s.intern(id(2), a);
+        let ib = s.intern(id(3), b);
         let special = [XattrSlot::UNKNOWN, XattrSlot::NONE];
-        assert!(!special.contains(&ia) && !special.contains(&ib) && ia != ib);
-        for (xattr, want) in [
-            (XattrSlot::UNKNOWN, None),
-            (XattrSlot::NONE, Some(none)),
-            (ia, Some(a)),
-            (ib, Some(b)),
-            (XattrSlot::at(2), None),
+        assert!(!special.contains(&ia) && !special.contains(&ib));
+        for (xattr, ino, want) in [
+            (XattrSlot::UNKNOWN, 2, None),
+            (XattrSlot::NONE, 1, Some(none)),
+            (ia, 2, Some(a)),
+            (ib, 3, Some(b)),
+            (ia, 4, None),
         ] {
-            assert_eq!(s.get(&with(xattr)), want, "xattr {xattr:?}");
+            assert_eq!(s.get(&with(xattr), id(ino)), want, "xattr {xattr:?} {ino}");
         }
+        assert!(Cand::new(0, MAX_PATHS).is_some() && Cand::new(0, MAX_PATHS + 1).is_none());
+        let mut c = Cand::new(5, MAX_PATHS).unwrap();
+        c.set_xattr(XattrSlot::LISTED);
+        assert_eq!(
+            (c.start, c.count(), c.xattr()),
+            (5, MAX_PATHS, XattrSlot::LISTED)
+        );
     }
 
     /// `retain` keeps the order of what stays, moves later groups down onto the freed slots,
     /// and drops a group left with one candidate.
     #[test]
     fn retain_compacts_in_place_and_drops_groups_of_one() {
-        let cand = |start: u32| Cand {
-            start,
-            count: 1,
-            xattr: XattrSlot::NONE,
+        let cand = |start: u32| {
+            let mut c = Cand::new(start, 1).unwrap();
+            c.set_xattr(XattrSlot::NONE);
+            c
         };
         let mut c = Candidates::default();
         c.push_group(10, 1, [cand(0), cand(1), cand(2)]);

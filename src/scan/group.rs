@@ -45,11 +45,10 @@ pub fn size_groups(files: &mut Files) -> Candidates {
                 .iter()
                 .take_while(|r| r.len == len && (files.dev(r), r.ino) == id)
                 .count();
-            out.cands.push(Cand {
-                start: i as u32,
-                count: n as u32,
-                xattr: XattrSlot::UNKNOWN,
-            });
+            // (An inode with more names than a candidate can count is left out: none has.)
+            if let Some(c) = u32::try_from(n).ok().and_then(|n| Cand::new(i as u32, n)) {
+                out.cands.push(c);
+            }
             i += n;
         }
         out.groups.push(Group {
@@ -256,7 +255,7 @@ mod tests {
                 "{what}: a size group carries a hash"
             );
             assert!(
-                c.cands.iter().all(|c| c.xattr.is_unknown()),
+                c.cands.iter().all(|c| c.xattr().is_unknown()),
                 "{what}: attributes known before they were read"
             );
         }
@@ -304,11 +303,7 @@ mod tests {
 
     #[test]
     fn push_group_keeps_only_groups_of_two_or_more() {
-        let cand = |start| Cand {
-            start,
-            count: 1,
-            xattr: XattrSlot::UNKNOWN,
-        };
+        let cand = |start| Cand::new(start, 1).unwrap();
         // (members of each pushed group, groups kept, candidates kept)
         let cases: &[(&[u32], usize, usize)] = &[
             (&[], 0, 0),
@@ -412,7 +407,7 @@ mod tests {
                 .map(|&cand| names(&f, cand, f.recs[cand.start as usize].len))
                 .collect();
             drop_ungrouped(&mut f, &mut c);
-            let kept: u32 = c.cands.iter().map(|c| c.count).sum();
+            let kept: u32 = c.cands.iter().map(|c| c.count()).sum();
             assert_eq!(
                 f.recs.len(),
                 kept as usize,
@@ -469,11 +464,15 @@ mod tests {
         ]);
         let mut c = size_groups(&mut f);
         for cand in &mut c.cands {
-            cand.xattr = XattrSlot::NONE;
+            cand.set_xattr(XattrSlot::NONE);
         }
         // One candidate whose attributes could not be read: its record stays, in no group.
         let g = f.recs.iter().position(|r| f.name(r) == "g").unwrap() as u32;
-        c.cands.iter_mut().find(|c| c.start == g).unwrap().xattr = XattrSlot::UNKNOWN;
+        c.cands
+            .iter_mut()
+            .find(|c| c.start == g)
+            .unwrap()
+            .set_xattr(XattrSlot::UNKNOWN);
         let mut tree = remap_tree();
         let groups = Groups::new(&mut tree, f, c).unwrap();
         let describe = |g: crate::model::DupGroup| {

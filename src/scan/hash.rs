@@ -158,40 +158,42 @@ fn split(
     let (mut slots, mut found) = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
     for (s, &i) in jobs.iter().enumerate() {
         if slots[s].flags & Slot::XATTRS_READ != 0 {
-            cands[i as usize].xattr = XattrSlot::NONE;
+            cands[i as usize].set_xattr(XattrSlot::NONE);
         }
     }
-    // Each slot moves to its candidate's first record, which stays its own while candidates
-    // move: a candidate's hash is then one look-up away, and the hashes of a size group lie
-    // together, as its records do. Records that are no job's get the rest of the slots.
-    let n = files.recs.len();
-    let mut to: Vec<u32> = Vec::with_capacity(n);
-    let mut taken = vec![false; n];
-    for &i in &jobs {
-        let r = cands[i as usize].start;
-        taken[r as usize] = true;
-        to.push(r);
+    // Each slot moves to its candidate's place (a job is a candidate's index: the jobs' table
+    // is the moves'), so that a group's hashes lie together, as its candidates do, and can be
+    // given back group by group. Candidates that are no job's get the rest of the slots; a bit
+    // marks each one taken.
+    let n = cands.len();
+    let mut to = jobs;
+    let mut taken = vec![0u64; n.div_ceil(64)];
+    let is_taken = |taken: &[u64], i: u32| taken[i as usize / 64] & (1 << (i % 64)) != 0;
+    for &i in &to {
+        taken[i as usize / 64] |= 1 << (i % 64);
     }
-    drop(jobs);
-    to.extend((0..n as u32).filter(|&r| !taken[r as usize]));
+    to.reserve_exact(n - to.len());
+    to.extend((0..n as u32).filter(|&i| !is_taken(&taken, i)));
     drop(taken);
     slots.resize(n, Slot::default());
     crate::model::packed::permute(&mut slots, to);
     // In candidate order, so that the digests' table does not depend on the threads.
     found.sort_unstable_by_key(|&(i, _)| i);
     for (i, sum) in found {
-        cands[i as usize].xattr = sums.intern(sum);
+        let c = &mut cands[i as usize];
+        c.set_xattr(sums.intern(files.id(&files.recs[c.start as usize]), sum));
     }
-    let hash_of = |c: &Cand| {
-        let s = &slots[c.start as usize];
-        s.ok().then(|| s.hash())
-    };
     let c = Candidates {
         cands,
         groups,
         sums,
     };
-    regroup(c, |len| part(len).is_some(), hash_of)
+    regroup(c, |len| part(len).is_some(), slots)
+}
+
+/// A candidate's hash from its slot, if it was hashed.
+fn hash_of(s: &Slot) -> Option<u128> {
+    s.ok().then(|| s.hash())
 }
 
 /// Hash `jobs` (candidate indexes, ordered by directory) on the pool, in pieces of one
@@ -247,7 +249,7 @@ fn hash_jobs(
                 let c = cands[i as usize];
                 let len = len_of(i);
                 let p = part(len).unwrap_or(Part::Whole);
-                let want_xattrs = read_xattrs && c.xattr.is_unknown();
+                let want_xattrs = read_xattrs && c.xattr().is_unknown();
                 let sum;
                 (*slot, sum) = hash_one(ctx, &mut dir, c, p, want_xattrs);
                 if let Some(sum) = sum {
@@ -266,59 +268,96 @@ fn hash_jobs(
     (slots, found)
 }
 
-/// The groups again, each split by `hash_of` its candidates where `hashed(len)` (candidates
-/// with no hash, unreadable or changed, drop out), in candidate order inside each hash. Done in
-/// place: each group's candidates are sorted by hash where they are, then moved down over the
-/// room the dropped ones left (a group's range never starts before the ones before it end).
-fn regroup(
-    mut c: Candidates,
-    hashed: impl Fn(u64) -> bool,
-    hash_of: impl Fn(&Cand) -> Option<u128>,
-) -> Candidates {
+/// The groups again, each split by the hash of its candidates where `hashed(len)` (candidates
+/// with no hash, unreadable or changed, drop out), in candidate order inside each hash. `slots`
+/// holds each candidate's hash at its index. Done in place, last group first: each group's
+/// candidates and their slots are sorted by hash where they are, and the runs of two or more
+/// moved up to the top of the table, above what is still to be done (a group's range never
+/// starts before the ones before it end); the slots of each run are given back as its group's
+/// entry is made, so the two tables are never both whole.
+fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>) -> Candidates {
     let groups = std::mem::take(&mut c.groups);
     // Every group has two candidates or more: this is room enough, and is given back below.
     let mut out = Vec::with_capacity(c.cands.len() / 2);
-    let mut to = 0usize;
-    // Move candidates `from` down to `to` as a group, if they are two or more.
-    let mut keep = |cands: &mut Vec<Cand>, to: &mut usize, from: Range<usize>, len, hash| {
+    let mut top = c.cands.len();
+    // Move candidates `from` up to just below `top` as a group, if they are two or more.
+    let mut keep = |cands: &mut Vec<Cand>, top: &mut usize, from: Range<usize>, len, hash| {
         let n = from.len();
         if n >= 2 {
-            cands.copy_within(from, *to);
+            debug_assert!(from.end <= *top, "a group moved over one still to be done");
+            cands.copy_within(from, *top - n);
+            *top -= n;
             out.push(Group {
                 len,
                 hash,
-                cands: *to as u32..(*to + n) as u32,
+                cands: *top as u32..(*top + n) as u32,
             });
-            *to += n;
         }
     };
-    for g in groups {
+    // Give back the slots from `at` on (in steps of a sixteenth, each in place: a large table
+    // is a mapping of its own).
+    let release = |slots: &mut Vec<Slot>, at: usize| {
+        slots.truncate(at);
+        if slots.capacity() - slots.len() > slots.capacity() / 16 {
+            slots.shrink_to_fit();
+        }
+    };
+    for g in groups.iter().rev() {
         let (a, b) = (g.cands.start as usize, g.cands.end as usize);
-        debug_assert!(a >= to, "groups out of candidate order");
         if !hashed(g.len) {
-            keep(&mut c.cands, &mut to, a..b, g.len, g.hash);
+            keep(&mut c.cands, &mut top, a..b, g.len, g.hash);
+            release(&mut slots, a);
             continue;
         }
-        // Hashed ones first, by hash, then by first record (candidate order); failed ones last.
-        c.cands[a..b].sort_unstable_by_key(|x| (hash_of(x).map_or((1, 0), |h| (0, h)), x.start));
-        let mut i = a;
-        while i < b {
-            let Some(h) = hash_of(&c.cands[i]) else {
-                break;
-            };
-            let n = c.cands[i..b]
-                .iter()
-                .take_while(|x| hash_of(x) == Some(h))
-                .count();
-            keep(&mut c.cands, &mut to, i..i + n, g.len, h);
-            i += n;
+        // Hashed ones first, by hash, then by first record (candidate order); failed ones
+        // last, and dropped.
+        let (cands, hashes) = (&mut c.cands[a..b], &mut slots[a..b]);
+        let mut order: Vec<u32> = (0..cands.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| {
+            let h = hash_of(&hashes[k as usize]);
+            (h.map_or((1, 0), |h| (0, h)), cands[k as usize].start)
+        });
+        gather(cands, hashes, order);
+        let mut end = a + hashes.partition_point(|s| s.ok());
+        release(&mut slots, end);
+        // The runs of one hash, last first.
+        while end > a {
+            let h = slots[end - 1].hash();
+            let start = a + slots[a..end].partition_point(|s| s.hash() < h);
+            keep(&mut c.cands, &mut top, start..end, g.len, h);
+            release(&mut slots, start);
+            end = start;
         }
     }
-    c.cands.truncate(to);
+    drop(slots);
+    // The groups were made last first, at the top: bring them down, in order.
+    c.cands.copy_within(top.., 0);
+    c.cands.truncate(c.cands.len() - top);
     c.cands.shrink_to_fit();
+    out.reverse();
+    for g in &mut out {
+        g.cands = g.cands.start - top as u32..g.cands.end - top as u32;
+    }
     out.shrink_to_fit();
     c.groups = out;
     c
+}
+
+/// Reorder `a` and `b` alike, in place: position `j` takes what was at `order[j]` (a
+/// permutation, consumed).
+fn gather<A, B>(a: &mut [A], b: &mut [B], mut order: Vec<u32>) {
+    for start in 0..order.len() {
+        let mut j = start;
+        // Follow the cycle through `start`, placing one item per step.
+        while order[j] as usize != start {
+            let from = order[j] as usize;
+            a.swap(j, from);
+            b.swap(j, from);
+            order[j] = j as u32;
+            j = from;
+        }
+        order[j] = j as u32;
+    }
 }
 
 /// A directory's fd for opening its files by name, opened when the first of them must be read

@@ -45,8 +45,12 @@ pub fn scan(cfg: &ScanConfig, listener: &dyn Listener) -> Result<ScanOutput, Err
     );
     let mut files = walked.files;
     files.shrink_to_fit();
+    // The listings the walk's threads built and merged are freed: give their pages back before
+    // the hashing, the longest stage, runs on top of them.
+    crate::sys::release_freed_memory();
     let errors = AtomicU64::new(walked.errors);
     let by_size = group::size_groups(&mut files);
+    crate::sys::release_freed_memory();
     let cache = open_cache(cfg, listener)?;
     let ctx = hash::Ctx {
         tree: &walked.tree,

@@ -29,7 +29,7 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     let todo: Vec<u32> = groups
         .iter()
         .flat_map(|g| g.cands.clone())
-        .filter(|&i| cands[i as usize].xattr.is_unknown())
+        .filter(|&i| cands[i as usize].xattr().is_unknown())
         .collect();
     if todo.is_empty() {
         return Candidates {
@@ -61,7 +61,8 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     // One whose attributes could not be read stays unknown, and drops out here.
     for (&i, sum) in todo.iter().zip(read) {
         if let Some(s) = sum {
-            cands[i as usize].xattr = sums.intern(s);
+            let c = &mut cands[i as usize];
+            c.set_xattr(sums.intern(files.id(&files.recs[c.start as usize]), s));
         }
     }
     let mut out = Candidates {
@@ -69,7 +70,7 @@ pub fn read(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
         groups,
         sums,
     };
-    out.retain(|c| !c.xattr.is_unknown());
+    out.retain(|c| !c.xattr().is_unknown());
     out
 }
 
