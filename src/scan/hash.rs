@@ -125,8 +125,16 @@ pub fn by_full(ctx: &Ctx<'_>, c: Candidates) -> Candidates {
     })
 }
 
+/// Most jobs of one batch, unless a step has more than 32 of these (see [`split`]).
+const BATCH: usize = 1 << 17;
+
 /// One hashing step: hash the candidates of every group that `part` selects (on the pool, a
 /// directory's worth at a time), record the attributes read on the way, then regroup by hash.
+///
+/// The jobs are handed out in batches of whole directories, at most 32 of them: each batch's
+/// job list (ordered by directory) and results are made, used and dropped in turn, and each
+/// result goes to its candidate's slot. So the step holds one slot per candidate and one
+/// batch's lists, not a job list as long as the candidates.
 fn split(
     ctx: &Ctx<'_>,
     c: Candidates,
@@ -140,43 +148,62 @@ fn split(
         mut sums,
     } = c;
     let files = ctx.files;
-    // Jobs: every candidate of a group that is hashed at this step, ordered by directory.
-    let mut jobs: Vec<u32> = groups
-        .iter()
-        .filter(|g| part(g.len).is_some())
-        .flat_map(|g| g.cands.clone())
-        .collect();
-    let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
-    jobs.sort_unstable_by_key(|&i| (dir_of(i), i));
-    if jobs.is_empty() {
+    let dir_of = |c: &Cand| files.recs[c.start as usize].dir.0 as usize;
+    // The candidates hashed at this step (in candidate order, so their records are read in
+    // order), and how many of them each directory has.
+    let todo = || {
+        groups
+            .iter()
+            .filter(|g| part(g.len).is_some())
+            .flat_map(|g| g.cands.clone())
+    };
+    let mut per_dir = vec![0u32; ctx.tree.dirs.len()];
+    let mut total = 0usize;
+    for i in todo() {
+        per_dir[dir_of(&cands[i as usize])] += 1;
+        total += 1;
+    }
+    if total == 0 {
         return Candidates {
             cands,
             groups,
             sums,
         };
     }
-    let (mut slots, mut found) = hash_jobs(ctx, &cands, &jobs, stage, read_xattrs, &part);
-    for (s, &i) in jobs.iter().enumerate() {
-        if slots[s].flags & Slot::XATTRS_READ != 0 {
-            cands[i as usize].set_xattr(XattrSlot::NONE);
+    if let Some(p) = ctx.listener.progress() {
+        let bytes = |g: &Group| g.cands.len() as u64 * to_read(part(g.len), g.len);
+        let todo_groups = groups.iter().filter(|g| part(g.len).is_some());
+        p.start(stage, todo_groups.map(bytes).sum());
+    }
+    let batch = BATCH.max(total.div_ceil(32));
+    let mut slots = vec![Slot::default(); cands.len()];
+    let mut found = Found::new();
+    let mut next_dir = 0;
+    while next_dir < per_dir.len() {
+        // The next run of directories with about `batch` jobs (one directory is never split).
+        let first = next_dir;
+        let mut n = 0usize;
+        while next_dir < per_dir.len() && (n == 0 || n + per_dir[next_dir] as usize <= batch) {
+            n += per_dir[next_dir] as usize;
+            next_dir += 1;
+        }
+        if n == 0 {
+            continue;
+        }
+        let dirs = first..next_dir;
+        let mut jobs: Vec<u32> = Vec::with_capacity(n);
+        jobs.extend(todo().filter(|&i| dirs.contains(&dir_of(&cands[i as usize]))));
+        jobs.sort_unstable_by_key(|&i| (dir_of(&cands[i as usize]), i));
+        let (results, more) = hash_jobs(ctx, &cands, &jobs, read_xattrs, &part);
+        found.extend(more);
+        for (&i, slot) in jobs.iter().zip(results) {
+            if slot.flags & Slot::XATTRS_READ != 0 {
+                cands[i as usize].set_xattr(XattrSlot::NONE);
+            }
+            slots[i as usize] = slot;
         }
     }
-    // Each slot moves to its candidate's place (a job is a candidate's index: the jobs' table
-    // is the moves'), so that a group's hashes lie together, as its candidates do, and can be
-    // given back group by group. Candidates that are no job's get the rest of the slots; a bit
-    // marks each one taken.
-    let n = cands.len();
-    let mut to = jobs;
-    let mut taken = vec![0u64; n.div_ceil(64)];
-    let is_taken = |taken: &[u64], i: u32| taken[i as usize / 64] & (1 << (i % 64)) != 0;
-    for &i in &to {
-        taken[i as usize / 64] |= 1 << (i % 64);
-    }
-    to.reserve_exact(n - to.len());
-    to.extend((0..n as u32).filter(|&i| !is_taken(&taken, i)));
-    drop(taken);
-    slots.resize(n, Slot::default());
-    crate::model::packed::permute(&mut slots, to);
+    drop(per_dir);
     // In candidate order, so that the digests' table does not depend on the threads.
     found.sort_unstable_by_key(|&(i, _)| i);
     for (i, sum) in found {
@@ -191,6 +218,14 @@ fn split(
     regroup(c, |len| part(len).is_some(), slots)
 }
 
+/// Bytes a step reads of a file of `len`: head and tail, or all of it.
+fn to_read(part: Option<Part>, len: u64) -> u64 {
+    match part {
+        Some(Part::HeadTail) => 2 * BLOCK,
+        _ => len,
+    }
+}
+
 /// A candidate's hash from its slot, if it was hashed.
 fn hash_of(s: &Slot) -> Option<u128> {
     s.ok().then(|| s.hash())
@@ -202,21 +237,14 @@ fn hash_jobs(
     ctx: &Ctx<'_>,
     cands: &[Cand],
     jobs: &[u32],
-    stage: Stage,
     read_xattrs: bool,
     part: &(impl Fn(u64) -> Option<Part> + Sync),
 ) -> (Vec<Slot>, Found) {
     let files = ctx.files;
     let dir_of = |i: u32| files.recs[cands[i as usize].start as usize].dir;
     let len_of = |i: u32| files.recs[cands[i as usize].start as usize].len;
-    let to_read = |len: u64| match part(len) {
-        Some(Part::HeadTail) => 2 * BLOCK,
-        _ => len,
-    };
+    let to_read = |len: u64| to_read(part(len), len);
     let progress = ctx.listener.progress();
-    if let Some(p) = progress {
-        p.start(stage, jobs.iter().map(|&i| to_read(len_of(i))).sum());
-    }
     // Pieces: runs of jobs in one directory, at most PIECE long, each with its slots.
     let mut slots = vec![Slot::default(); jobs.len()];
     let mut pieces: Vec<Piece<'_>> = Vec::new();
@@ -311,14 +339,8 @@ fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>
         }
         // Hashed ones first, by hash, then by first record (candidate order); failed ones
         // last, and dropped.
-        let (cands, hashes) = (&mut c.cands[a..b], &mut slots[a..b]);
-        let mut order: Vec<u32> = (0..cands.len() as u32).collect();
-        order.sort_unstable_by_key(|&k| {
-            let h = hash_of(&hashes[k as usize]);
-            (h.map_or((1, 0), |h| (0, h)), cands[k as usize].start)
-        });
-        gather(cands, hashes, order);
-        let mut end = a + hashes.partition_point(|s| s.ok());
+        sort_by_hash(&mut c.cands[a..b], &mut slots[a..b]);
+        let mut end = a + slots[a..b].partition_point(|s| s.ok());
         release(&mut slots, end);
         // The runs of one hash, last first.
         while end > a {
@@ -341,6 +363,55 @@ fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>
     out.shrink_to_fit();
     c.groups = out;
     c
+}
+
+/// Sort a group's candidates and their slots alike: hashed ones first, by hash, then by first
+/// record; failed ones last. A large group is first split in place by the top byte of the hash
+/// (failed ones apart), so that the table of positions the sort goes through is as long as
+/// one part (about 1/256 of the group), not as the group.
+fn sort_by_hash(cands: &mut [Cand], slots: &mut [Slot]) {
+    const SPLIT_FROM: usize = 1 << 12;
+    if cands.len() < SPLIT_FROM {
+        return sort_part(cands, slots);
+    }
+    let bucket = |s: &Slot| if s.ok() { usize::from(s.hash[15]) } else { 256 };
+    // start[b]..start[b + 1]: where part b goes.
+    let mut start = [0usize; 258];
+    for s in slots.iter() {
+        start[bucket(s) + 1] += 1;
+    }
+    for b in 1..start.len() {
+        start[b] += start[b - 1];
+    }
+    // Each item swapped into its part's next free place (American flag sort).
+    let mut next = start;
+    for b in 0..257 {
+        while next[b] < start[b + 1] {
+            let i = next[b];
+            let to = bucket(&slots[i]);
+            if to == b {
+                next[b] += 1;
+            } else {
+                slots.swap(i, next[to]);
+                cands.swap(i, next[to]);
+                next[to] += 1;
+            }
+        }
+    }
+    for b in 0..257 {
+        let part = start[b]..start[b + 1];
+        sort_part(&mut cands[part.clone()], &mut slots[part]);
+    }
+}
+
+/// [`sort_by_hash`] through a table of positions.
+fn sort_part(cands: &mut [Cand], slots: &mut [Slot]) {
+    let mut order: Vec<u32> = (0..cands.len() as u32).collect();
+    order.sort_unstable_by_key(|&k| {
+        let h = hash_of(&slots[k as usize]);
+        (h.map_or((1, 0), |h| (0, h)), cands[k as usize].start)
+    });
+    gather(cands, slots, order);
 }
 
 /// Reorder `a` and `b` alike, in place: position `j` takes what was at `order[j]` (a
@@ -679,4 +750,118 @@ fn whole(mut file: &File, len: u64, buf: &mut [u8]) -> io::Result<Option<u128>> 
         hasher.update(&buf[..n]);
     }
     Ok((total == len).then(|| hasher.digest128()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `gather` puts at each position what the order names, for both tables alike.
+    #[test]
+    fn gather_reorders_two_tables_alike() {
+        for n in [0usize, 1, 2, 7, 100] {
+            // A scrambled order (a step coprime with n), cycles of every length.
+            let order: Vec<u32> = (0..n).map(|j| ((j * 37 + 11) % n.max(1)) as u32).collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            if sorted != (0..n as u32).collect::<Vec<_>>() {
+                continue;
+            }
+            let mut a: Vec<u32> = (0..n as u32).map(|x| x * 10).collect();
+            let mut b: Vec<String> = (0..n).map(|x| format!("b{x}")).collect();
+            gather(&mut a, &mut b, order.clone());
+            for (j, &from) in order.iter().enumerate() {
+                assert_eq!(a[j], from * 10, "n {n} at {j}");
+                assert_eq!(b[j], format!("b{from}"), "n {n} at {j}");
+            }
+        }
+    }
+
+    /// A group large enough to be split by the top byte first sorts as a small one does.
+    #[test]
+    fn large_groups_sort_as_small_ones() {
+        let n = 20_000u32;
+        // Hashes spread over the top byte and repeated (pairs), some failed.
+        let hash = |r: u32| -> Option<u128> {
+            (r % 97 != 0).then(|| {
+                let x = u128::from((r / 2).wrapping_mul(2_654_435_761));
+                x << 96 | x
+            })
+        };
+        let cands: Vec<Cand> = (0..n).rev().map(|r| Cand::new(r, 1).unwrap()).collect();
+        let slot = |c: &Cand| hash(c.start).map_or(Slot::default(), |h| Slot::hashed(h, false));
+        let slots: Vec<Slot> = cands.iter().map(slot).collect();
+        let (mut big_c, mut big_s) = (cands.clone(), slots.clone());
+        sort_by_hash(&mut big_c, &mut big_s);
+        let (mut small_c, mut small_s) = (cands, slots);
+        sort_part(&mut small_c, &mut small_s);
+        let key = |c: &[Cand], s: &[Slot]| -> Vec<(u32, Option<u128>)> {
+            c.iter()
+                .zip(s)
+                .map(|(c, s)| (c.start, hash_of(s)))
+                .collect()
+        };
+        let big = key(&big_c, &big_s);
+        assert_eq!(big, key(&small_c, &small_s));
+        assert!(
+            big.iter().all(|(r, h)| *h == hash(*r)),
+            "slots moved with their candidates"
+        );
+        let hashed: Vec<_> = big.iter().filter(|(_, h)| h.is_some()).collect();
+        assert!(
+            hashed
+                .windows(2)
+                .all(|w| (w[0].1, w[0].0) < (w[1].1, w[1].0))
+        );
+        assert!(
+            big[hashed.len()..].iter().all(|(_, h)| h.is_none()),
+            "failed ones last"
+        );
+    }
+
+    /// Groups split by hash, in hash order and candidate order inside; singles, failed ones
+    /// and groups not hashed at this step handled as the doc says; candidates packed from 0.
+    #[test]
+    fn regroup_splits_by_hash_in_place() {
+        let mut c = Candidates::default();
+        // Group of length 10 (hashed): hashes 5, 3, 5, failed, 3, 7 at records 0..6.
+        c.push_group(10, 0, (0..6).map(|r| Cand::new(r, 1).unwrap()));
+        // Length 20, not hashed at this step: kept whole, with its hash.
+        c.push_group(20, 99, (6..8).map(|r| Cand::new(r, 1).unwrap()));
+        // Length 30 (hashed): all different, so gone.
+        c.push_group(30, 0, (8..10).map(|r| Cand::new(r, 1).unwrap()));
+        let h = |x: u128| Slot::hashed(x << 100 | x, false);
+        let slots = vec![
+            h(5),
+            h(3),
+            h(5),
+            Slot::default(),
+            h(3),
+            h(7),
+            Slot::default(),
+            Slot::default(),
+            h(1),
+            h(2),
+        ];
+        let out = regroup(c, |len| len != 20, slots);
+        let got: Vec<(u64, u128, Vec<u32>)> = out
+            .groups
+            .iter()
+            .map(|g| {
+                let members = &out.cands[g.cands.start as usize..g.cands.end as usize];
+                (g.len, g.hash, members.iter().map(|c| c.start).collect())
+            })
+            .collect();
+        let hash = |x: u128| x << 100 | x;
+        assert_eq!(
+            got,
+            [
+                (10, hash(3), vec![1, 4]),
+                (10, hash(5), vec![0, 2]),
+                (20, 99, vec![6, 7]),
+            ]
+        );
+        assert_eq!(out.cands.len(), 6, "no candidate left outside a group");
+        assert_eq!(out.groups[0].cands.start, 0, "packed from the start");
+    }
 }
