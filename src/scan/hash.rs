@@ -783,7 +783,7 @@ mod tests {
         let n = 20_000u32;
         // Hashes spread over the top byte and repeated (pairs), some failed.
         let hash = |r: u32| -> Option<u128> {
-            (r % 97 != 0).then(|| {
+            (!r.is_multiple_of(97)).then(|| {
                 let x = u128::from((r / 2).wrapping_mul(2_654_435_761));
                 x << 96 | x
             })
