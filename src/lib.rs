@@ -6,6 +6,7 @@
 //!            ─full─▶ Candidates ─xattrs─▶ Groups                    (scan::scan, in that order)
 //! Groups ─one DupGroup at a time─▶ + PlanPolicy ─plan─▶ Plan        (pure: touches nothing)
 //! Plan ─▶ report::render | ui confirm ─▶ execute (RunOptions) ─▶ Outcome* ─▶ Summary ─▶ report
+//! Groups ─plan::replan, group by group─▶ report::render             (a dry run: no plan held)
 //! ```
 //!
 //! [`scan`] finds groups, [`plan`] decides (pure), [`execute`] swaps with the protocol of the

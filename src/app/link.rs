@@ -1,6 +1,7 @@
 //! The link run (and `apply`, which is one with a saved plan): plan → confirm → recover the
-//! leftover temp names → execute → report. The dry run stops after the plan and reports that
-//! same plan value.
+//! leftover temp names → execute → report. The dry run stops after the plan and reports it;
+//! unless it saves the plan, it does not hold the plan's groups but makes them again from the
+//! scan's, by the same steps, each time the report reads them ([`crate::plan::replan`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
