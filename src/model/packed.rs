@@ -79,6 +79,7 @@ fn pack_time(t: Timestamp, odd: &mut Vec<Timestamp>) -> Result<i64, Full> {
 /// The time stamp [`pack_time`] packed.
 fn unpack_time(v: i64, odd: &[Timestamp]) -> Timestamp {
     if v < ODD_END {
+        debug_assert!(((v - ODD) as usize) < odd.len(), "a time names no odd one");
         return odd.get((v - ODD) as usize).copied().unwrap_or_default();
     }
     Timestamp {
@@ -407,10 +408,18 @@ impl Candidates {
     }
 }
 
-/// The extended-attribute digests of the few candidates that have any, by inode (which stays
-/// while candidates and records move).
+/// The extended-attribute digests of the candidates that have any, by inode (which stays while
+/// candidates and records move). Few files have any on most systems; on one with SELinux labels
+/// every file does, but a few labels serve thousands of files: each distinct digest is kept
+/// once, and a candidate costs its inode and the digest's number (24 bytes), in a list sorted
+/// once the digests are all read ([`Sums::seal`]).
 #[derive(Debug, Default)]
-pub struct Sums(HashMap<FileId, XattrSum>);
+pub struct Sums {
+    of: Vec<(FileId, u32)>,
+    distinct: Vec<XattrSum>,
+    number: HashMap<XattrSum, u32>,
+    sealed: bool,
+}
 
 impl Sums {
     /// Record the digest of inode `id`, and give the [`Cand::xattr`] value that says so.
@@ -418,15 +427,33 @@ impl Sums {
         if sum == XattrSum::default() {
             return XattrSlot::NONE;
         }
-        self.0.insert(id, sum);
+        let next = self.distinct.len() as u32;
+        let n = *self.number.entry(sum).or_insert(next);
+        if n == next {
+            self.distinct.push(sum);
+        }
+        self.of.push((id, n));
+        self.sealed = false;
         XattrSlot::LISTED
     }
 
-    /// The digest of candidate `c`, whose inode is `id`, if known.
+    /// Sort the list by inode, for [`Sums::get`].
+    pub fn seal(&mut self) {
+        self.of.sort_unstable();
+        self.of.dedup_by_key(|e| e.0);
+        self.of.shrink_to_fit();
+        self.sealed = true;
+    }
+
+    /// The digest of candidate `c`, whose inode is `id`, if known (the list sealed).
     pub fn get(&self, c: &Cand, id: FileId) -> Option<XattrSum> {
+        debug_assert!(self.sealed, "digests looked up before they were sorted");
         match c.xattr() {
             XattrSlot::NONE => Some(XattrSum::default()),
-            XattrSlot::LISTED => self.0.get(&id).copied(),
+            XattrSlot::LISTED => {
+                let at = self.of.binary_search_by_key(&id, |e| e.0).ok()?;
+                self.distinct.get(self.of[at].1 as usize).copied()
+            }
             _ => None,
         }
     }
@@ -456,6 +483,7 @@ impl Groups {
         mut found: Candidates,
     ) -> Result<Groups, NamesFull> {
         found.retain(|c| !c.xattr().is_unknown());
+        found.sums.seal();
         // Names into the tree's arena. When most of the walk's arena is names of duplicates
         // (trees of copies), the arena itself is taken over, no copy made; otherwise only the
         // duplicates' names are copied, into room made once to the exact size.
@@ -756,8 +784,11 @@ mod tests {
             c
         };
         assert_eq!(s.intern(id(1), none), XattrSlot::NONE);
-        let ia = s.intern(id(2), a);
         let ib = s.intern(id(3), b);
+        let ia = s.intern(id(2), a);
+        assert_eq!(s.intern(id(5), b), ib);
+        s.seal();
+        assert_eq!(s.distinct.len(), 2, "a digest is kept once");
         let special = [XattrSlot::UNKNOWN, XattrSlot::NONE];
         assert!(!special.contains(&ia) && !special.contains(&ib));
         for (xattr, ino, want) in [
@@ -765,6 +796,7 @@ mod tests {
             (XattrSlot::NONE, 1, Some(none)),
             (ia, 2, Some(a)),
             (ib, 3, Some(b)),
+            (ib, 5, Some(b)),
             (ia, 4, None),
         ] {
             assert_eq!(s.get(&with(xattr), id(ino)), want, "xattr {xattr:?} {ino}");

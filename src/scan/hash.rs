@@ -131,7 +131,9 @@ const BATCH: usize = 1 << 17;
 /// One hashing step: hash the candidates of every group that `part` selects (on the pool, a
 /// directory's worth at a time), record the attributes read on the way, then regroup by hash.
 ///
-/// The jobs are handed out in batches of whole directories, at most 32 of them: each batch's
+/// The jobs are handed out in batches of whole directories, about 32 at most (a batch is closed
+/// before the directory that would take it past its size, so two batches in a row hold more
+/// than one batch's worth: never more than 65): each batch's
 /// job list (ordered by directory) and results are made, used and dropped in turn, and each
 /// result goes to its candidate's slot. So the step holds one slot per candidate and one
 /// batch's lists, not a job list as long as the candidates.
