@@ -176,3 +176,33 @@ fn names_that_are_not_utf8_round_trip_through_bytes() {
     let untagged: Vec<Value> = actions.iter().map(|a| untagged(a, &[])).collect();
     assert_eq!(Value::from(untagged), link["actions"]);
 }
+
+/// The report's `errors` list is the same whatever the number of threads: the workers meet
+/// unreadable files in an order of their own, and the list is sorted by path.
+#[test]
+fn problems_are_listed_in_one_order_whatever_the_threads() {
+    if !attacks_possible() {
+        return;
+    }
+    let t = TestEnv::new();
+    t.open_to_attacker();
+    for d in 0..12 {
+        for f in 0..3 {
+            t.write(format!("data/d{d:02}/f{f}"), b"same size!");
+        }
+        t.chmod(&format!("data/d{d:02}/f1"), 0o000);
+    }
+    let errors = |j: &str| {
+        let out = t.run_as_attacker(&["scan", "-f", "json", "-j", j, "data"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        problems(&parse(&out), "errors")
+    };
+    let one = errors("1");
+    assert_eq!(one.len(), 12, "{one:?}");
+    let mut sorted = one.clone();
+    sorted.sort();
+    assert_eq!(one, sorted, "sorted by path");
+    for j in ["4", "16"] {
+        assert_eq!(errors(j), one, "-j {j}");
+    }
+}

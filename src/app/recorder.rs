@@ -26,10 +26,15 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// What was kept so far (and no longer kept here).
+    /// What was kept so far (and no longer kept here), each list sorted by path (then code,
+    /// reason and message): the workers meet problems in an order that depends on the threads,
+    /// and the report must not.
     fn take(&self) -> Noted {
         let mut out = Noted::default();
         self.keep(|n| out = std::mem::take(n));
+        let key = |p: &Problem| (p.path.clone(), p.kind, p.reason.clone(), p.message.clone());
+        out.errors.sort_by_cached_key(key);
+        out.warnings.sort_by_cached_key(key);
         out
     }
 }
