@@ -437,11 +437,13 @@ impl Sums {
         XattrSlot::LISTED
     }
 
-    /// Sort the list by inode, for [`Sums::get`].
+    /// Sort the list by inode, for [`Sums::get`] (and drop the index of digests: nothing is
+    /// added after).
     pub fn seal(&mut self) {
         self.of.sort_unstable();
         self.of.dedup_by_key(|e| e.0);
         self.of.shrink_to_fit();
+        self.number = HashMap::new();
         self.sealed = true;
     }
 
@@ -701,7 +703,7 @@ impl Iterator for HandOut {
 impl ExactSizeIterator for HandOut {}
 
 /// Move `items[i]` to `to[i]` for every `i`, in place (`to` is a permutation).
-pub fn permute<T>(items: &mut [T], mut to: Vec<u32>) {
+fn permute<T>(items: &mut [T], mut to: Vec<u32>) {
     for i in 0..items.len() {
         while to[i] as usize != i {
             let j = to[i] as usize;

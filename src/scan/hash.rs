@@ -133,10 +133,10 @@ const BATCH: usize = 1 << 17;
 ///
 /// The jobs are handed out in batches of whole directories, about 32 at most (a batch is closed
 /// before the directory that would take it past its size, so two batches in a row hold more
-/// than one batch's worth: never more than 65): each batch's
-/// job list (ordered by directory) and results are made, used and dropped in turn, and each
-/// result goes to its candidate's slot. So the step holds one slot per candidate and one
-/// batch's lists, not a job list as long as the candidates.
+/// than one batch's worth: never more than 65). Each batch's job list (ordered by directory)
+/// and results are made, used and dropped in turn, and each result goes to its candidate's
+/// slot. So the step holds one slot per candidate and one batch's lists, not a job list as
+/// long as the candidates.
 fn split(
     ctx: &Ctx<'_>,
     c: Candidates,
@@ -151,14 +151,10 @@ fn split(
     } = c;
     let files = ctx.files;
     let dir_of = |c: &Cand| files.recs[c.start as usize].dir.0 as usize;
+    let hashed = |g: &&Group| part(g.len).is_some();
     // The candidates hashed at this step (in candidate order, so their records are read in
     // order), and how many of them each directory has.
-    let todo = || {
-        groups
-            .iter()
-            .filter(|g| part(g.len).is_some())
-            .flat_map(|g| g.cands.clone())
-    };
+    let todo = || groups.iter().filter(hashed).flat_map(|g| g.cands.clone());
     let mut per_dir = vec![0u32; ctx.tree.dirs.len()];
     let mut total = 0usize;
     for i in todo() {
@@ -174,8 +170,7 @@ fn split(
     }
     if let Some(p) = ctx.listener.progress() {
         let bytes = |g: &Group| g.cands.len() as u64 * to_read(part(g.len), g.len);
-        let todo_groups = groups.iter().filter(|g| part(g.len).is_some());
-        p.start(stage, todo_groups.map(bytes).sum());
+        p.start(stage, groups.iter().filter(hashed).map(bytes).sum());
     }
     let batch = BATCH.max(total.div_ceil(32));
     let mut slots = vec![Slot::default(); cands.len()];
@@ -332,6 +327,8 @@ fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>
             slots.shrink_to_fit();
         }
     };
+    // The sort's table of positions, reused from group to group (most groups are small).
+    let mut order = Vec::new();
     for g in groups.iter().rev() {
         let (a, b) = (g.cands.start as usize, g.cands.end as usize);
         if !hashed(g.len) {
@@ -341,7 +338,7 @@ fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>
         }
         // Hashed ones first, by hash, then by first record (candidate order); failed ones
         // last, and dropped.
-        sort_by_hash(&mut c.cands[a..b], &mut slots[a..b]);
+        sort_by_hash(&mut c.cands[a..b], &mut slots[a..b], &mut order);
         let mut end = a + slots[a..b].partition_point(|s| s.ok());
         release(&mut slots, end);
         // The runs of one hash, last first.
@@ -370,11 +367,11 @@ fn regroup(mut c: Candidates, hashed: impl Fn(u64) -> bool, mut slots: Vec<Slot>
 /// Sort a group's candidates and their slots alike: hashed ones first, by hash, then by first
 /// record; failed ones last. A large group is first split in place by the top byte of the hash
 /// (failed ones apart), so that the table of positions the sort goes through is as long as
-/// one part (about 1/256 of the group), not as the group.
-fn sort_by_hash(cands: &mut [Cand], slots: &mut [Slot]) {
+/// one part (about 1/256 of the group), not as the group. `order` is room for that table.
+fn sort_by_hash(cands: &mut [Cand], slots: &mut [Slot], order: &mut Vec<u32>) {
     const SPLIT_FROM: usize = 1 << 12;
     if cands.len() < SPLIT_FROM {
-        return sort_part(cands, slots);
+        return sort_part(cands, slots, order);
     }
     let bucket = |s: &Slot| if s.ok() { usize::from(s.hash[15]) } else { 256 };
     // start[b]..start[b + 1]: where part b goes.
@@ -402,13 +399,14 @@ fn sort_by_hash(cands: &mut [Cand], slots: &mut [Slot]) {
     }
     for b in 0..257 {
         let part = start[b]..start[b + 1];
-        sort_part(&mut cands[part.clone()], &mut slots[part]);
+        sort_part(&mut cands[part.clone()], &mut slots[part], order);
     }
 }
 
-/// [`sort_by_hash`] through a table of positions.
-fn sort_part(cands: &mut [Cand], slots: &mut [Slot]) {
-    let mut order: Vec<u32> = (0..cands.len() as u32).collect();
+/// [`sort_by_hash`] through a table of positions (made in `order`).
+fn sort_part(cands: &mut [Cand], slots: &mut [Slot], order: &mut Vec<u32>) {
+    order.clear();
+    order.extend(0..cands.len() as u32);
     order.sort_unstable_by_key(|&k| {
         let h = hash_of(&slots[k as usize]);
         (h.map_or((1, 0), |h| (0, h)), cands[k as usize].start)
@@ -417,8 +415,8 @@ fn sort_part(cands: &mut [Cand], slots: &mut [Slot]) {
 }
 
 /// Reorder `a` and `b` alike, in place: position `j` takes what was at `order[j]` (a
-/// permutation, consumed).
-fn gather<A, B>(a: &mut [A], b: &mut [B], mut order: Vec<u32>) {
+/// permutation, left as the identity).
+fn gather<A, B>(a: &mut [A], b: &mut [B], order: &mut [u32]) {
     for start in 0..order.len() {
         let mut j = start;
         // Follow the cycle through `start`, placing one item per step.
@@ -771,7 +769,7 @@ mod tests {
             }
             let mut a: Vec<u32> = (0..n as u32).map(|x| x * 10).collect();
             let mut b: Vec<String> = (0..n).map(|x| format!("b{x}")).collect();
-            gather(&mut a, &mut b, order.clone());
+            gather(&mut a, &mut b, &mut order.clone());
             for (j, &from) in order.iter().enumerate() {
                 assert_eq!(a[j], from * 10, "n {n} at {j}");
                 assert_eq!(b[j], format!("b{from}"), "n {n} at {j}");
@@ -794,9 +792,9 @@ mod tests {
         let slot = |c: &Cand| hash(c.start).map_or(Slot::default(), |h| Slot::hashed(h, false));
         let slots: Vec<Slot> = cands.iter().map(slot).collect();
         let (mut big_c, mut big_s) = (cands.clone(), slots.clone());
-        sort_by_hash(&mut big_c, &mut big_s);
+        sort_by_hash(&mut big_c, &mut big_s, &mut Vec::new());
         let (mut small_c, mut small_s) = (cands, slots);
-        sort_part(&mut small_c, &mut small_s);
+        sort_part(&mut small_c, &mut small_s, &mut Vec::new());
         let key = |c: &[Cand], s: &[Slot]| -> Vec<(u32, Option<u128>)> {
             c.iter()
                 .zip(s)
